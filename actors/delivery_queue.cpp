@@ -1,0 +1,133 @@
+#include "actors/delivery_queue.hpp"
+
+namespace rundun {
+
+delivery_queue::delivery_queue(std::size_t concurrency, std::size_t window)
+  : concurrency_(concurrency), window_(window) {}
+
+delivery_queue::order_key delivery_queue::key_of(const delivery_job& j) {
+  return {to_unix_ms(j.due), j.seq, j.id.value};
+}
+
+bool delivery_queue::add(delivery_job job) {
+  if (full() || contains(job.id))
+    return false;
+  waiting_.insert(key_of(job));
+  if (job.attempts == 0 && !job.redelivery)
+    first_order_[job.run].emplace(job.seq, job.id);
+  auto id = job.id;
+  jobs_.emplace(std::move(id), entry{std::move(job), false});
+  return true;
+}
+
+bool delivery_queue::waits_for_first_attempt(const delivery_job& j) const {
+  if (j.attempts > 0 || j.redelivery)
+    return false;
+  // A first attempt goes only when it is its run's oldest unsent event and no other first
+  // attempt of that run is in flight.
+  if (first_in_flight_.count(j.run))
+    return true;
+  auto it = first_order_.find(j.run);
+  return it == first_order_.end() || it->second.begin()->second != j.id;
+}
+
+std::vector<delivery_job*> delivery_queue::take_ready(time_point now) {
+  std::vector<delivery_job*> out;
+  auto now_ms = to_unix_ms(now);
+  for (auto it = waiting_.begin(); it != waiting_.end() && in_flight_ < concurrency_;) {
+    if (std::get<0>(*it) > now_ms)
+      break;
+    auto& e = jobs_.at(event_id{std::get<2>(*it)});
+    if (waits_for_first_attempt(e.job)) {
+      ++it;
+      continue;
+    }
+    if (e.job.attempts == 0 && !e.job.redelivery)
+      first_in_flight_.insert(e.job.run);
+    e.in_flight = true;
+    ++in_flight_;
+    out.push_back(&e.job);
+    it = waiting_.erase(it);
+  }
+  return out;
+}
+
+void delivery_queue::release_first(const run_id& run) {
+  first_in_flight_.erase(run);
+}
+
+void delivery_queue::forget(const delivery_job& j) {
+  if (auto it = first_order_.find(j.run); it != first_order_.end()) {
+    it->second.erase(j.seq);
+    if (it->second.empty())
+      first_order_.erase(it);
+  }
+}
+
+void delivery_queue::finish(const event_id& id, std::optional<time_point> retry_at) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.in_flight)
+    return;
+  auto& e = it->second;
+  e.in_flight = false;
+  --in_flight_;
+  bool was_first = e.job.attempts == 0 && !e.job.redelivery;
+  ++e.job.attempts;
+  if (was_first) {
+    release_first(e.job.run);
+    forget(e.job);
+  }
+  e.job.redelivery = false;
+  if (retry_at) {
+    e.job.due = *retry_at;
+    waiting_.insert(key_of(e.job));
+  } else {
+    jobs_.erase(it);
+  }
+}
+
+delivery_job* delivery_queue::find(const event_id& id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second.job;
+}
+
+std::vector<delivery_job> delivery_queue::remove_run(const run_id& run) {
+  std::vector<delivery_job> out;
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (it->second.job.run == run && !it->second.in_flight) {
+      waiting_.erase(key_of(it->second.job));
+      forget(it->second.job);
+      out.push_back(std::move(it->second.job));
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
+std::optional<event_id> delivery_queue::evict_later_than(time_point due, std::uint64_t seq) {
+  if (waiting_.empty())
+    return std::nullopt;
+  auto last = std::prev(waiting_.end());
+  if (std::make_tuple(std::get<0>(*last), std::get<1>(*last)) <=
+      std::make_tuple(to_unix_ms(due), seq))
+    return std::nullopt;
+  event_id id{std::get<2>(*last)};
+  waiting_.erase(last);
+  auto it = jobs_.find(id);
+  forget(it->second.job);
+  jobs_.erase(it);
+  return id;
+}
+
+std::optional<time_point> delivery_queue::next_due_after(time_point now) const {
+  // Past every key of the millisecond `now`: (now, max seq, any id).
+  order_key bound{to_unix_ms(now) + 1, 0, std::string{}};
+  auto it = waiting_.lower_bound(bound);
+  if (it == waiting_.end())
+    return std::nullopt;
+  return from_unix_ms(std::get<0>(*it));
+}
+
+} // namespace rundun

@@ -1,0 +1,104 @@
+#pragma once
+
+#include "persistence/model.hpp"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace rundun {
+
+/// One event waiting for delivery to one endpoint, with what an attempt needs.
+struct delivery_job {
+  event_id id;
+  run_id run;
+  std::uint64_t seq = 0;
+  event_type type = event_type::step_completed;
+  time_point created_at;
+  std::string data_json;
+  std::string secret;
+  /// Attempts made so far (the next one is `attempts + 1`).
+  int attempts = 0;
+  /// Failed attempts since the schedule (re)started.
+  int round_failures = 0;
+  /// When the next attempt is due.
+  time_point due;
+  /// A redelivery: its attempt does not wait for the run's first-attempt order.
+  bool redelivery = false;
+};
+
+/// The scheduling rules of one endpoint, without actors, sockets or clocks: which job goes
+/// next, under the in-flight cap, with each run's first attempts strictly in creation order
+/// and one at a time. It holds a bounded window of jobs; the rest of the endpoint's backlog
+/// stays in LMDB, and the owner pages it in.
+///
+/// Owned by one endpoint actor; not thread-safe.
+class delivery_queue {
+public:
+  delivery_queue(std::size_t concurrency, std::size_t window);
+
+  /// Takes a job into the window. Returns false, and keeps nothing, when the window is full
+  /// or the job is already here.
+  bool add(delivery_job job);
+
+  /// True when the job is in the window (waiting or in flight).
+  bool contains(const event_id& id) const { return jobs_.count(id) > 0; }
+
+  /// Moves the jobs due at `now` to the ready list and returns the ones to start, marking
+  /// them in flight. Never more than the in-flight cap allows.
+  std::vector<delivery_job*> take_ready(time_point now);
+
+  /// The attempt for `id` ended. A job that is to be retried stays, due at `retry_at`;
+  /// otherwise it leaves the window.
+  void finish(const event_id& id, std::optional<time_point> retry_at);
+
+  /// The job `id`, or nullptr.
+  delivery_job* find(const event_id& id);
+
+  /// Removes every job of `run` that is not in flight (after a `410 Gone`) and returns them.
+  std::vector<delivery_job> remove_run(const run_id& run);
+
+  /// Evicts the waiting job that is due latest, if it is due later than (`due`, `seq`), to
+  /// make room for an earlier one. Returns the evicted id.
+  std::optional<event_id> evict_later_than(time_point due, std::uint64_t seq);
+
+  /// The earliest due time later than `now` among waiting jobs: when to look again.
+  std::optional<time_point> next_due_after(time_point now) const;
+
+  std::size_t size() const { return jobs_.size(); }
+  std::size_t in_flight() const { return in_flight_; }
+  std::size_t window() const { return window_; }
+  bool full() const { return jobs_.size() >= window_; }
+
+private:
+  using order_key = std::tuple<std::int64_t, std::uint64_t, std::string>;
+  static order_key key_of(const delivery_job& j);
+  bool waits_for_first_attempt(const delivery_job& j) const;
+  void release_first(const run_id& run);
+  void forget(const delivery_job& j);
+
+  struct entry {
+    delivery_job job;
+    bool in_flight = false;
+  };
+
+  std::size_t concurrency_;
+  std::size_t window_;
+  std::size_t in_flight_ = 0;
+  std::unordered_map<event_id, entry> jobs_;
+  /// Jobs not in flight, by (due, seq): what is due next, and what to evict.
+  std::set<order_key> waiting_;
+  /// Per run: the jobs whose first attempt has not been made, in creation order.
+  std::unordered_map<run_id, std::map<std::uint64_t, event_id>> first_order_;
+  /// Runs with a first attempt in flight right now.
+  std::unordered_set<run_id> first_in_flight_;
+};
+
+} // namespace rundun

@@ -1,0 +1,401 @@
+#include "actors/endpoint_actor.hpp"
+
+#include "actors/messages.hpp"
+#include "net/envelope.hpp"
+#include "net/retry_after.hpp"
+#include "net/retry_policy.hpp"
+
+#include <caf/all.hpp>
+
+namespace rundun {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<endpoint_actor_state>*;
+using namespace std::chrono_literals;
+
+/// How often a window that cannot take the whole on-disk backlog looks at the disk again.
+constexpr auto refill_interval = 1s;
+
+delivery_job job_from(delivery_order&& o) {
+  delivery_job j;
+  j.id = event_id{std::move(o.event)};
+  j.run = run_id{std::move(o.run)};
+  j.seq = o.seq;
+  j.type = static_cast<event_type>(o.type);
+  j.created_at = from_unix_ms(o.created_at_ms);
+  j.data_json = std::move(o.data_json);
+  j.secret = std::move(o.secret);
+  j.due = j.created_at;
+  return j;
+}
+
+void count_attempt(engine_counters& c, const net::attempt_response& r) {
+  if (r.status) {
+    auto cls = *r.status / 100;
+    auto& counter = cls == 2 ? c.attempts_2xx : cls == 3 ? c.attempts_3xx : cls == 4 ? c.attempts_4xx
+                    : cls == 5                          ? c.attempts_5xx
+                                                        : c.attempts_other;
+    counter.fetch_add(1, std::memory_order_relaxed);
+  } else if (r.failure == net::failure_kind::timeout) {
+    c.attempts_timeout.fetch_add(1, std::memory_order_relaxed);
+  } else if (r.failure == net::failure_kind::connect || r.failure == net::failure_kind::dns) {
+    c.attempts_connect.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    c.attempts_other.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+/// Queues a change of an event's delivery state; it is durable when `committed` comes back.
+void record(self_ptr self, const engine_context& ctx, const event_id& id,
+            std::function<void(event_record&)> change) {
+  self->state.settling.insert(id.value);
+  auto handle = caf::actor_cast<caf::actor>(self);
+  ctx.store->write(
+    [id, change = std::move(change)](persistence::write_batch& b) { return b.update_event(id, change); },
+    [handle, id](boost::system::error_code ec) {
+      caf::anon_send(handle, committed_atom::value, id.value, !ec);
+    });
+}
+
+void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
+  ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+  record(self, ctx, id, [](event_record& e) {
+    e.delivery.status = delivery_status::failed;
+    e.delivery.next_attempt_at.reset();
+    e.delivery.error = "endpoint_gone";
+  });
+}
+
+void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) {
+  auto& st = self->state;
+  int attempt = job.attempts + 1;
+  auto created = format_rfc3339(job.created_at);
+  net::outgoing_request req;
+  req.body = net::encode_envelope(
+    {to_string(job.type), job.id.value, attempt, job.run.value, created, job.data_json});
+  auto at = now();
+  auto ts = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+  auto signer = st.signers.find(job.secret);
+  if (signer == st.signers.end())
+    signer = st.signers.emplace(job.secret, net::webhook_signer{*net::parse_secret(job.secret)}).first;
+  req.headers = {{"webhook-id", job.id.value},
+                 {"webhook-timestamp", std::to_string(ts)},
+                 {"webhook-signature", signer->second.sign(job.id.value, ts, req.body)},
+                 {"content-type", "application/json"},
+                 {"user-agent", net::user_agent()}};
+  ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.client->post(std::move(req), [handle, id = job.id.value, attempt,
+                                   at](net::attempt_response r) {
+    attempt_report rep;
+    rep.event = id;
+    rep.attempt = attempt;
+    rep.at_ms = to_unix_ms(at);
+    rep.status = r.status.value_or(0);
+    rep.has_retry_after = r.retry_after.has_value();
+    rep.retry_after = r.retry_after.value_or("");
+    rep.error = std::move(r.error);
+    rep.duration_ms = r.duration.count();
+    caf::anon_send(handle, attempt_atom::value, std::move(rep));
+  });
+}
+
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  auto t = now();
+  auto next = st.queue->next_due_after(t);
+  if (!next || (st.armed_for && *st.armed_for <= *next && *st.armed_for > t))
+    return;
+  st.armed_for = next;
+  self->delayed_send(self, *next - t, tick_atom::value);
+}
+
+void schedule_refill(self_ptr self) {
+  auto& st = self->state;
+  if (st.refill_scheduled || !st.backlog)
+    return;
+  st.refill_scheduled = true;
+  if (st.queue->size() <= st.queue->window() / 2)
+    self->send(self, refill_atom::value);
+  else
+    self->delayed_send(self, refill_interval, refill_atom::value);
+}
+
+void answer_drain(self_ptr self) {
+  auto& st = self->state;
+  if (!st.draining || st.queue->in_flight() > 0)
+    return;
+  for (auto& rp : st.drain_waiters)
+    rp.deliver(true);
+  st.drain_waiters.clear();
+}
+
+void pump(self_ptr self, const engine_context& ctx) {
+  auto& st = self->state;
+  if (st.draining)
+    return answer_drain(self);
+  for (auto* job : st.queue->take_ready(now()))
+    start_attempt(self, ctx, *job);
+  arm_timer(self);
+  schedule_refill(self);
+}
+
+/// Loads one pending event from the store into a job; nullopt if it is no longer pending.
+std::optional<delivery_job> load_job(const engine_context& ctx, const persistence::pending_entry& p,
+                                     std::unordered_map<std::string, std::string>& secrets) {
+  auto ev = ctx.store->find_event(p.id);
+  auto data = ctx.store->event_data(p.id);
+  if (!ev || !*ev || !data || !*data || (*ev)->delivery.status != delivery_status::pending)
+    return std::nullopt;
+  auto& e = **ev;
+  auto secret = secrets.find(e.run.value);
+  if (secret == secrets.end()) {
+    auto run = ctx.store->find_run(e.run);
+    if (!run || !*run || !(*run)->webhook)
+      return std::nullopt;
+    secret = secrets.emplace(e.run.value, (*run)->webhook->secret).first;
+  }
+  delivery_job j;
+  j.id = e.id;
+  j.run = e.run;
+  j.seq = e.seq;
+  j.type = e.type;
+  j.created_at = e.created_at;
+  j.data_json = std::move(**data);
+  j.secret = secret->second;
+  j.attempts = static_cast<int>(e.delivery.attempts.size());
+  j.round_failures = e.delivery.round_failures;
+  j.due = p.due;
+  // An event redelivered before a crash has attempts but a fresh round: no order to keep.
+  j.redelivery = j.attempts > 0;
+  return j;
+}
+
+bool run_disabled(self_ptr self, const engine_context& ctx, const run_id& run) {
+  auto& st = self->state;
+  if (st.disabled_runs.count(run.value))
+    return true;
+  auto stored = ctx.store->webhook_disabled(run);
+  if (stored && *stored) {
+    st.disabled_runs.insert(run.value);
+    return true;
+  }
+  return false;
+}
+
+void refill(self_ptr self, const engine_context& ctx) {
+  auto& st = self->state;
+  st.refill_scheduled = false;
+  if (!st.backlog)
+    return;
+  auto& q = *st.queue;
+  auto page = ctx.store->pending(st.key, q.window());
+  if (!page) {
+    st.backlog = true;
+    return schedule_refill(self);
+  }
+  // Everything on disk fits in what was read: once it is all in the window, no backlog.
+  bool everything_seen = page->size() < q.window();
+  bool all_taken = true;
+  std::unordered_map<std::string, std::string> secrets;
+  for (auto& p : *page) {
+    if (q.contains(p.id) || st.settling.count(p.id.value))
+      continue;
+    if (q.full() && !q.evict_later_than(p.due, p.seq)) {
+      all_taken = false;
+      break;
+    }
+    auto job = load_job(ctx, p, secrets);
+    if (!job)
+      continue;
+    if (run_disabled(self, ctx, job->run)) {
+      fail_gone(self, ctx, job->id);
+      continue;
+    }
+    q.add(std::move(*job));
+  }
+  st.backlog = !(everything_seen && all_taken);
+  pump(self, ctx);
+}
+
+void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
+  auto& st = self->state;
+  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  event_id id{rep.event};
+  auto* job = st.queue->find(id);
+  if (!job)
+    return;
+  net::attempt_outcome outcome;
+  if (rep.status != 0)
+    outcome.status = rep.status;
+  if (rep.has_retry_after)
+    outcome.retry_after = net::parse_retry_after(rep.retry_after, std::chrono::system_clock::now());
+  bool success = rep.status >= 200 && rep.status < 300;
+  int failures = job->round_failures + (success ? 0 : 1);
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto decision = net::decide_retry(ctx.schedule, failures, outcome, unit(st.rng));
+  auto run = job->run;
+  bool webhook_off = st.disabled_runs.count(run.value) > 0;
+  if (decision.what == net::verdict::retry && webhook_off)
+    decision.what = net::verdict::gone;
+
+  attempt_record a;
+  a.attempt = rep.attempt;
+  a.at = from_unix_ms(rep.at_ms);
+  if (rep.status != 0)
+    a.status_code = rep.status;
+  if (!rep.error.empty())
+    a.error = rep.error;
+  else if (!success)
+    a.error = "http status " + std::to_string(rep.status);
+  a.duration_ms = rep.duration_ms;
+
+  std::optional<time_point> retry_at;
+  if (decision.what == net::verdict::retry) {
+    retry_at = now() + decision.delay;
+    job->round_failures = failures;
+  }
+  st.queue->finish(id, retry_at);
+  switch (decision.what) {
+    case net::verdict::delivered:
+      ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::verdict::failed:
+    case net::verdict::gone:
+      ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case net::verdict::retry:
+      break;
+  }
+  auto what = decision.what;
+  record(self, ctx, id, [a, what, retry_at, failures](event_record& e) {
+    e.delivery.attempts.push_back(a);
+    switch (what) {
+      case net::verdict::delivered:
+        e.delivery.status = delivery_status::delivered;
+        e.delivery.next_attempt_at.reset();
+        e.delivery.error.reset();
+        break;
+      case net::verdict::retry:
+        e.delivery.round_failures = failures;
+        e.delivery.next_attempt_at = retry_at;
+        break;
+      case net::verdict::failed:
+        e.delivery.status = delivery_status::failed;
+        e.delivery.next_attempt_at.reset();
+        break;
+      case net::verdict::gone:
+        e.delivery.status = delivery_status::failed;
+        e.delivery.next_attempt_at.reset();
+        e.delivery.error = "endpoint_gone";
+        break;
+    }
+  });
+  if (what == net::verdict::gone && !webhook_off) {
+    // 410: the run's webhook is off. Its other waiting events fail now, unsent.
+    st.disabled_runs.insert(run.value);
+    ctx.store->write([run](persistence::write_batch& b) { return b.disable_webhook(run); }, {});
+    for (auto& other : st.queue->remove_run(run))
+      fail_gone(self, ctx, other.id);
+  }
+  pump(self, ctx);
+}
+
+} // namespace
+
+caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context> ctx,
+                             std::string key, std::string url) {
+  auto& st = self->state;
+  st.key = std::move(key);
+  st.target = *net::parse_url(url);
+  net::client_options opts;
+  opts.timeout = ctx->delivery_timeout;
+  opts.max_idle = ctx->endpoint_concurrency;
+  st.client = net::endpoint_client::make(*ctx->io, st.target, opts);
+  st.queue.emplace(ctx->endpoint_concurrency, ctx->window);
+  ctx->counters->live_endpoint_actors.fetch_add(1, std::memory_order_relaxed);
+  self->attach_functor(
+    [c = ctx->counters] { c->live_endpoint_actors.fetch_sub(1, std::memory_order_relaxed); });
+  // Start by paging in whatever this endpoint has pending on disk (after a restart).
+  schedule_refill(self);
+  return {
+    [=](deliver_atom, delivery_order& order) {
+      auto& st = self->state;
+      auto job = job_from(std::move(order));
+      if (run_disabled(self, *ctx, job.run))
+        return fail_gone(self, *ctx, job.id);
+      // With a backlog on disk, a new event waits its turn there, behind older ones.
+      if (st.backlog || !st.queue->add(std::move(job)))
+        st.backlog = true;
+      pump(self, *ctx);
+    },
+    [=](attempt_atom, attempt_report& rep) { on_attempt(self, *ctx, rep); },
+    [=](tick_atom) {
+      self->state.armed_for.reset();
+      pump(self, *ctx);
+    },
+    [=](refill_atom) { refill(self, *ctx); },
+    [=](committed_atom, const std::string& id, bool ok) {
+      auto& st = self->state;
+      st.settling.erase(id);
+      auto waiter = st.redeliver_waiters.find(id);
+      if (waiter == st.redeliver_waiters.end())
+        return;
+      auto rp = std::move(waiter->second);
+      st.redeliver_waiters.erase(waiter);
+      if (!ok) {
+        rp.deliver(redeliver_reply{"storage_error", "the redelivery could not be stored"});
+        return;
+      }
+      rp.deliver(redeliver_reply{});
+      std::unordered_map<std::string, std::string> secrets;
+      auto job = load_job(*ctx, {event_id{id}, now(), 0}, secrets);
+      if (job) {
+        job->redelivery = true;
+        if (st.backlog || !st.queue->add(std::move(*job)))
+          st.backlog = true;
+      }
+      pump(self, *ctx);
+    },
+    [=](redeliver_atom, const std::string& id) -> caf::result<redeliver_reply> {
+      auto& st = self->state;
+      event_id eid{id};
+      if (st.queue->contains(eid) || st.settling.count(id))
+        return redeliver_reply{"delivery_in_progress", "the event is being delivered right now"};
+      auto ev = ctx->store->find_event(eid);
+      if (!ev || !*ev)
+        return redeliver_reply{"event_not_found", "no event has this id"};
+      if (run_disabled(self, *ctx, (*ev)->run))
+        return redeliver_reply{"webhook_disabled",
+                               "the run's webhook was turned off after a 410 Gone"};
+      if ((*ev)->delivery.status == delivery_status::pending)
+        return redeliver_reply{"delivery_in_progress", "the event is waiting for delivery"};
+      auto rp = self->make_response_promise();
+      st.redeliver_waiters.emplace(id, rp);
+      auto at = now();
+      record(self, *ctx, eid, [at](event_record& e) {
+        e.delivery.status = delivery_status::pending;
+        e.delivery.next_attempt_at = at;
+        e.delivery.round_failures = 0;
+        e.delivery.error.reset();
+      });
+      return rp;
+    },
+    [=](drain_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      st.draining = true;
+      if (st.queue->in_flight() == 0)
+        return true;
+      auto rp = self->make_response_promise();
+      st.drain_waiters.push_back(rp);
+      return rp;
+    },
+    [=](stats_atom) {
+      auto& st = self->state;
+      return endpoint_stats{st.target.host, st.queue->size(), st.queue->in_flight(), st.backlog};
+    },
+  };
+}
+
+} // namespace rundun

@@ -1,0 +1,66 @@
+#pragma once
+
+// The delivery actor of one endpoint (one normalised webhook URL). It owns that endpoint's
+// queue, its requests in flight, its keep-alive connections and its retry timers, so a slow
+// or dead endpoint ties up nothing but itself.
+//
+// Receives:
+//   (deliver_atom, delivery_order)           a new durable event for this endpoint
+//   (attempt_atom, attempt_report)           an HTTP attempt ended (sent by the io thread)
+//   (tick_atom)                              its retry timer
+//   (refill_atom)                            page the on-disk backlog into the window
+//   (committed_atom, std::string event_id, bool ok)  a delivery-state change is durable
+//   (redeliver_atom, std::string event_id)   -> redeliver_reply
+//   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
+//   (stats_atom)                             -> endpoint_stats
+// Sends:
+//   nothing to other actors: HTTP requests go to net::endpoint_client, results to the store.
+
+#include "actors/delivery_queue.hpp"
+#include "actors/engine_context.hpp"
+#include "net/http_client.hpp"
+#include "net/signature.hpp"
+#include "net/url.hpp"
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+namespace rundun {
+
+struct endpoint_actor_state {
+  static inline const char* name = "rundun.endpoint";
+
+  std::string key;
+  net::url target;
+  std::shared_ptr<net::endpoint_client> client;
+  std::optional<delivery_queue> queue;
+  /// Signers by secret: the HMAC key is set up once per secret, not per attempt.
+  std::unordered_map<std::string, net::webhook_signer> signers;
+  /// Events whose latest result is not yet durable: a page-in must not load them again.
+  std::unordered_set<std::string> settling;
+  /// Runs whose webhook answered 410 Gone.
+  std::unordered_set<std::string> disabled_runs;
+  /// More pending deliveries on disk than in the window.
+  bool backlog = true;
+  bool refill_scheduled = false;
+  std::optional<time_point> armed_for;
+  bool draining = false;
+  std::vector<caf::response_promise> drain_waiters;
+  /// Redeliver requests waiting for their state change to be durable, by event id.
+  std::unordered_map<std::string, caf::response_promise> redeliver_waiters;
+  std::mt19937_64 rng{std::random_device{}()};
+};
+
+/// Spawned by the delivery directory for the endpoint `key` at `url`.
+caf::behavior endpoint_actor(caf::stateful_actor<endpoint_actor_state>* self,
+                             std::shared_ptr<const engine_context> ctx, std::string key,
+                             std::string url);
+
+} // namespace rundun

@@ -1,0 +1,322 @@
+#include "actors/engine.hpp"
+
+#include "actors/delivery_directory.hpp"
+#include "actors/engine_context.hpp"
+#include "actors/message_types.hpp"
+#include "actors/messages.hpp"
+#include "actors/run_directory.hpp"
+#include "net/url.hpp"
+#include "persistence/record_codec.hpp"
+#include "persistence/store.hpp"
+
+#include <optional>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <caf/all.hpp>
+
+namespace rundun {
+
+namespace {
+
+/// How long a command may wait for its run actor before the caller gets an error.
+constexpr auto command_timeout = std::chrono::seconds{30};
+
+domain_error storage_failure(const boost::system::error_code& ec) {
+  return {error_kind::storage, "storage_error", "the store failed: " + ec.message(), {}};
+}
+
+template <class T>
+outcome<T> from_read(persistence::result<std::optional<T>> r, const char* code,
+                     const char* message) {
+  if (!r)
+    return storage_failure(r.error());
+  if (!*r)
+    return not_found(code, message);
+  return std::move(**r);
+}
+
+class engine_config : public caf::actor_system_config {
+public:
+  explicit engine_config(std::size_t threads) {
+    register_message_types(*this);
+    set("scheduler.max-threads", threads);
+    set("logger.verbosity", caf::atom("quiet"));
+  }
+};
+
+} // namespace
+
+struct engine::impl {
+  engine_options opts;
+  std::unique_ptr<persistence::store> store;
+  engine_counters counters;
+  boost::asio::io_context io;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
+  std::vector<std::thread> io_threads;
+  std::unique_ptr<engine_config> cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<engine_context> ctx;
+  bool stopped = false;
+
+  ~impl() {
+    // Order matters: io threads first (no more completions), then the actors (they own the
+    // HTTP clients bound to `io`), then `io` and the store, by member order.
+    if (work)
+      work.reset();
+    io.stop();
+    for (auto& t : io_threads)
+      t.join();
+    system.reset();
+  }
+
+  /// Sends a request to `dest` from a short-lived actor and hands the answer to `on_reply`,
+  /// or the error to `on_error`. Callable from any thread.
+  template <class Reply, class OnReply, class OnError, class... Ts>
+  void ask(caf::actor dest, OnReply on_reply, OnError on_error, Ts... xs) {
+    system->spawn([=](caf::event_based_actor* self) {
+      self->request(dest, command_timeout, xs...)
+        .then([=](Reply& r) { on_reply(r); },
+              [=](caf::error& e) { on_error(e); });
+    });
+  }
+
+  void command(run_command cmd, callback<run_record> done, bool first_try = true) {
+    auto on_reply = [done](command_reply& r) {
+      if (!r.ok)
+        return done(r.error());
+      auto run = decode_run(r.run_json);
+      if (!run)
+        return done(storage_failure(persistence::errc::corrupted));
+      done(std::move(*run));
+    };
+    auto on_error = [this, done, cmd, first_try](const caf::error& e) {
+      // The run actor left between the directory's lookup and our command (its run just
+      // ended): ask again, and the directory answers from the store.
+      if (first_try && e == caf::sec::request_receiver_down)
+        return command(cmd, done, false);
+      done(domain_error{error_kind::storage, "engine_error",
+                        "the run could not take the command: " + system->render(e), {}});
+    };
+    ask<command_reply>(ctx->run_directory, on_reply, on_error, command_atom::value, cmd);
+  }
+
+  void recover() {
+    // Active runs get their actors (and so their expiry timers) back; a run that expired
+    // while the server was down expires as soon as its actor starts.
+    if (auto runs = store->active_runs())
+      for (auto& [id, expires] : *runs)
+        if (auto run = store->find_run(id); run && *run)
+          caf::anon_send(ctx->run_directory, activate_atom::value, encode(**run));
+    // Endpoints with pending deliveries start paging them in; overdue retries go at once.
+    if (auto endpoints = store->endpoints_with_pending())
+      for (auto& key : *endpoints)
+        if (auto url = store->endpoint_url(key); url && *url)
+          caf::anon_send(ctx->delivery_directory, wake_atom::value, key, **url);
+  }
+};
+
+engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+engine::~engine() { shutdown(); }
+
+outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
+  auto p = std::make_unique<impl>();
+  p->opts = opts;
+  auto s = persistence::store::open(opts.data_dir, opts.map_size);
+  if (!s)
+    return domain_error{error_kind::storage, "storage_error",
+                        "cannot open the data dir " + opts.data_dir.string() + ": " +
+                          s.error().message(),
+                        {}};
+  p->store = std::move(*s);
+  p->work.emplace(p->io.get_executor());
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, opts.io_threads); ++i)
+    p->io_threads.emplace_back([io = &p->io] { io->run(); });
+  p->cfg = std::make_unique<engine_config>(std::max<std::size_t>(1, opts.actor_threads));
+  p->system = std::make_unique<caf::actor_system>(*p->cfg);
+  p->system->await_actors_before_shutdown(false);
+
+  auto ctx = std::make_shared<engine_context>();
+  ctx->store = p->store.get();
+  ctx->io = &p->io;
+  ctx->schedule = opts.retry;
+  ctx->delivery_timeout = opts.delivery_timeout;
+  ctx->endpoint_concurrency = std::max<std::size_t>(1, opts.endpoint_concurrency);
+  ctx->window = std::max<std::size_t>(ctx->endpoint_concurrency, opts.endpoint_window);
+  ctx->counters = &p->counters;
+  std::shared_ptr<const engine_context> shared = ctx;
+  ctx->run_directory = p->system->spawn(run_directory, shared);
+  ctx->delivery_directory = p->system->spawn(delivery_directory, shared);
+  p->ctx = std::move(ctx);
+  p->recover();
+  return std::unique_ptr<engine>{new engine(std::move(p))};
+}
+
+void engine::shutdown() {
+  auto& p = *impl_;
+  if (p.stopped)
+    return;
+  p.stopped = true;
+  // Let attempts in flight end (each is bounded by the delivery timeout) so their results are
+  // stored; what is not in flight is already on disk.
+  caf::scoped_actor self{*p.system};
+  self->request(p.ctx->delivery_directory, p.opts.delivery_timeout + std::chrono::seconds{1},
+                drain_atom::value)
+    .receive([](bool) {}, [](caf::error&) {});
+  caf::anon_send_exit(p.ctx->run_directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(p.ctx->delivery_directory, caf::exit_reason::user_shutdown);
+}
+
+void engine::create_template(const template_spec& spec, callback<template_record> done) {
+  auto rec = make_template(spec, now());
+  if (!rec)
+    return done(rec.error());
+  impl_->store->write([rec = *rec](persistence::write_batch& b) { return b.put_template(rec); },
+                      [rec = *rec, done](boost::system::error_code ec) {
+                        if (ec)
+                          return done(storage_failure(ec));
+                        done(rec);
+                      });
+}
+
+void engine::create_run(const run_spec& spec, callback<created_run> done) {
+  std::optional<checked_webhook> hook;
+  if (spec.webhook) {
+    auto checked = check_webhook(*spec.webhook);
+    if (!checked)
+      return done(checked.error());
+    hook = std::move(*checked);
+  }
+  auto tmpl = get_template(spec.source_template);
+  if (!tmpl) {
+    if (tmpl.error().kind == error_kind::not_found)
+      return done(not_found("template_not_found", "no template has the id '" +
+                                                    spec.source_template.value + "'"));
+    return done(tmpl.error());
+  }
+  auto run = make_run(spec, *tmpl, now());
+  if (!run)
+    return done(run.error());
+  created_run out{std::move(*run), hook && hook->secret_generated};
+  if (hook)
+    out.run.webhook = std::move(hook->config);
+  auto dir = impl_->ctx->run_directory;
+  impl_->store->write([r = out.run](persistence::write_batch& b) { return b.put_run(r); },
+                      [out, done, dir](boost::system::error_code ec) {
+                        if (ec)
+                          return done(storage_failure(ec));
+                        caf::anon_send(dir, activate_atom::value, encode(out.run));
+                        done(out);
+                      });
+}
+
+void engine::act(std::string_view token, run_action action, std::string step_id,
+                 std::string answer_json, callback<run_record> done) {
+  auto id = impl_->store->find_run_by_token(token);
+  if (!id)
+    return done(storage_failure(id.error()));
+  if (!*id)
+    return done(not_found("link_not_found", "no run has this link"));
+  impl_->command({(*id)->value, action, std::move(step_id), std::move(answer_json)},
+                 std::move(done));
+}
+
+void engine::cancel(const run_id& id, callback<run_record> done) {
+  impl_->command({id.value, run_action::cancel, {}, {}}, std::move(done));
+}
+
+void engine::redeliver(const event_id& id, callback<std::monostate> done) {
+  auto& p = *impl_;
+  auto ev = from_read(p.store->find_event(id), "event_not_found", "no event has this id");
+  if (!ev)
+    return done(ev.error());
+  if (ev->endpoint.empty())
+    return done(conflict("not_subscribed",
+                         "the event's run has no webhook, or its webhook is not subscribed to " +
+                           std::string(to_string(ev->type))));
+  auto url = p.store->endpoint_url(ev->endpoint);
+  std::string target;
+  if (url && *url) {
+    target = **url;
+  } else if (auto run = p.store->find_run(ev->run); run && *run && (*run)->webhook) {
+    target = net::parse_url((*run)->webhook->url)->normalized();
+  }
+  p.ask<redeliver_reply>(
+    p.ctx->delivery_directory,
+    [done](redeliver_reply& r) {
+      if (r.code.empty())
+        return done(std::monostate{});
+      if (r.code == "event_not_found")
+        return done(not_found(r.code, r.message));
+      if (r.code == "storage_error")
+        return done(domain_error{error_kind::storage, r.code, r.message, {}});
+      done(conflict(r.code, r.message));
+    },
+    [this, done](const caf::error& e) {
+      done(domain_error{error_kind::storage, "engine_error",
+                        "the endpoint could not take the request: " + impl_->system->render(e),
+                        {}});
+    },
+    redeliver_atom::value, ev->endpoint, target, id.value);
+}
+
+outcome<template_record> engine::get_template(const template_id& id) const {
+  return from_read(impl_->store->find_template(id), "template_not_found",
+                   "no template has this id");
+}
+
+outcome<run_record> engine::get_run(const run_id& id) const {
+  return from_read(impl_->store->find_run(id), "run_not_found", "no run has this id");
+}
+
+outcome<run_record> engine::get_run_by_token(std::string_view token) const {
+  auto id = impl_->store->find_run_by_token(token);
+  if (!id)
+    return storage_failure(id.error());
+  if (!*id)
+    return not_found("link_not_found", "no run has this link");
+  return get_run(**id);
+}
+
+outcome<std::vector<event_record>> engine::get_events(const run_id& id) const {
+  auto run = impl_->store->find_run(id);
+  if (!run)
+    return storage_failure(run.error());
+  if (!*run)
+    return not_found("run_not_found", "no run has this id");
+  auto events = impl_->store->run_events(id);
+  if (!events)
+    return storage_failure(events.error());
+  return std::move(*events);
+}
+
+engine_figures engine::figures() const {
+  auto& c = impl_->counters;
+  auto& s = impl_->store->stats();
+  engine_figures f;
+  for (int i = 0; i < 5; ++i)
+    f.events_created[i] = c.events_created[i].load();
+  f.attempts_2xx = c.attempts_2xx;
+  f.attempts_3xx = c.attempts_3xx;
+  f.attempts_4xx = c.attempts_4xx;
+  f.attempts_5xx = c.attempts_5xx;
+  f.attempts_timeout = c.attempts_timeout;
+  f.attempts_connect = c.attempts_connect;
+  f.attempts_other = c.attempts_other;
+  f.delivered = c.delivered;
+  f.failed = c.failed;
+  f.active_runs = c.active_runs;
+  f.endpoint_actors = c.live_endpoint_actors;
+  f.in_flight = c.in_flight;
+  f.commit_batches = s.batches;
+  f.commit_writes = s.writes;
+  f.commit_failures = s.failures;
+  f.commit_micros = s.commit_micros_total;
+  return f;
+}
+
+const engine_options& engine::options() const { return impl_->opts; }
+
+} // namespace rundun

@@ -1,0 +1,108 @@
+#pragma once
+
+// The delivery engine as a C++ library: what rundund's HTTP API calls, what a backend embeds,
+// and what the benchmarks drive. This header does not include CAF.
+
+#include "actors/run_logic.hpp"
+#include "actors/specs.hpp"
+#include "net/retry_policy.hpp"
+#include "persistence/domain_error.hpp"
+#include "persistence/model.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace rundun {
+
+/// How an engine runs. The defaults are the server's.
+struct engine_options {
+  std::filesystem::path data_dir = "./rundun-data";
+  std::size_t map_size = std::size_t{64} << 30;
+  net::retry_schedule retry = net::default_retry_schedule();
+  /// One attempt: connect + request + response.
+  std::chrono::milliseconds delivery_timeout{10'000};
+  /// Requests in flight at once to one endpoint.
+  std::size_t endpoint_concurrency = 16;
+  /// Deliveries one endpoint keeps in memory; the rest of its backlog stays in LMDB.
+  std::size_t endpoint_window = 1024;
+  /// Allow webhook URLs that point at loopback or private addresses.
+  bool allow_private_destinations = false;
+  /// Threads of the actor scheduler and of the HTTP client.
+  std::size_t actor_threads = 2;
+  std::size_t io_threads = 1;
+};
+
+/// A new run as `create_run` returns it; the secret is shown only when it was generated.
+struct created_run {
+  run_record run;
+  bool secret_generated = false;
+};
+
+/// Figures for /metrics.
+struct engine_figures {
+  std::uint64_t events_created[5] = {};
+  std::uint64_t attempts_2xx = 0, attempts_3xx = 0, attempts_4xx = 0, attempts_5xx = 0,
+                attempts_timeout = 0, attempts_connect = 0, attempts_other = 0;
+  std::uint64_t delivered = 0, failed = 0;
+  std::int64_t active_runs = 0, endpoint_actors = 0, in_flight = 0;
+  std::uint64_t commit_batches = 0, commit_writes = 0, commit_failures = 0, commit_micros = 0;
+};
+
+/// The engine: templates, runs and their actors, event delivery, and the LMDB store.
+///
+/// Commands are asynchronous: the callback runs once, on an engine thread (an actor's or
+/// the store writer's), after the change is durable; keep it short and do not block in it.
+/// Queries are synchronous reads of the store and may run on any thread.
+class engine {
+public:
+  template <class T>
+  using callback = std::function<void(outcome<T>)>;
+
+  /// Opens the store in `opts.data_dir`, starts the actors, and resumes what was pending:
+  /// active runs get their expiry timers back and pending deliveries go out.
+  static outcome<std::unique_ptr<engine>> open(engine_options opts);
+
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Lets the attempts in flight finish (at most the delivery timeout), then stops the
+  /// actors. Idempotent; the destructor calls it.
+  void shutdown();
+
+  // -- commands ---------------------------------------------------------------
+
+  void create_template(const template_spec& spec, callback<template_record> done);
+  void create_run(const run_spec& spec, callback<created_run> done);
+  /// An executor's action through the run link `token`: answer, skip, submit or exit.
+  void act(std::string_view token, run_action action, std::string step_id,
+           std::string answer_json, callback<run_record> done);
+  /// Cancels an active run (reason `api`).
+  void cancel(const run_id& id, callback<run_record> done);
+  /// Sends a delivered or failed event again now.
+  void redeliver(const event_id& id, callback<std::monostate> done);
+
+  // -- queries ----------------------------------------------------------------
+
+  outcome<template_record> get_template(const template_id& id) const;
+  outcome<run_record> get_run(const run_id& id) const;
+  outcome<run_record> get_run_by_token(std::string_view token) const;
+  /// A run's events in creation order, with their delivery state.
+  outcome<std::vector<event_record>> get_events(const run_id& id) const;
+
+  engine_figures figures() const;
+  const engine_options& options() const;
+
+private:
+  struct impl;
+  explicit engine(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace rundun

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "net/retry_policy.hpp"
+#include "persistence/store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+#include <boost/asio/io_context.hpp>
+#include <caf/actor.hpp>
+
+namespace rundun {
+
+/// Counters the actors bump and /metrics reads. Relaxed atomics: they are statistics.
+struct engine_counters {
+  std::atomic<std::uint64_t> events_created[5] = {};
+  std::atomic<std::uint64_t> attempts_2xx{0}, attempts_3xx{0}, attempts_4xx{0}, attempts_5xx{0},
+    attempts_timeout{0}, attempts_connect{0}, attempts_other{0};
+  std::atomic<std::uint64_t> delivered{0}, failed{0};
+  std::atomic<std::int64_t> active_runs{0}, live_endpoint_actors{0}, in_flight{0};
+};
+
+/// What every actor of one engine shares: the store, the io_context of the HTTP client, the
+/// delivery settings and the two directories. Built once by the engine before any actor
+/// starts and never changed after; the actors read it from any thread.
+struct engine_context {
+  persistence::store* store = nullptr;
+  boost::asio::io_context* io = nullptr;
+  net::retry_schedule schedule;
+  std::chrono::milliseconds delivery_timeout{10'000};
+  std::size_t endpoint_concurrency = 16;
+  /// Most deliveries one endpoint actor keeps in memory; the rest stay in LMDB.
+  std::size_t window = 1024;
+  engine_counters* counters = nullptr;
+  caf::actor run_directory;
+  caf::actor delivery_directory;
+};
+
+} // namespace rundun

@@ -1,0 +1,79 @@
+#include "actors/event_data.hpp"
+
+#include <boost/json.hpp>
+
+namespace json = boost::json;
+
+namespace rundun {
+
+namespace {
+
+json::object base(const run_record& run) {
+  json::object o;
+  o["template_id"] = run.source_template.value;
+  o["metadata"] = json::parse(run.metadata_json);
+  return o;
+}
+
+json::object step_ref(const step_state& s) {
+  return {{"id", s.def.id}, {"title", s.def.title}, {"required", s.def.required}};
+}
+
+json::array step_statuses(const run_record& run) {
+  json::array out;
+  for (auto& s : run.steps)
+    out.push_back(json::object{{"id", s.def.id}, {"status", to_string(s.status)}});
+  return out;
+}
+
+} // namespace
+
+std::string step_completed_data(const run_record& run, const step_state& step) {
+  auto o = base(run);
+  o["step"] = step_ref(step);
+  json::object answer{{"value", nullptr}, {"note", nullptr}};
+  if (!step.answer_json.empty()) {
+    auto given = json::parse(step.answer_json).as_object();
+    if (auto* v = given.if_contains("value"))
+      answer["value"] = *v;
+    if (auto* n = given.if_contains("note"))
+      answer["note"] = *n;
+  }
+  o["answer"] = std::move(answer);
+  o["completed_at"] = format_rfc3339(*step.completed_at);
+  // Photos and their thumbnails arrive with the photos feature; until then a step that
+  // needs photos cannot be answered, so the list is always empty here.
+  o["photos"] = json::array{};
+  return json::serialize(o);
+}
+
+std::string step_skipped_data(const run_record& run, const step_state& step) {
+  auto o = base(run);
+  o["step"] = step_ref(step);
+  o["skipped_at"] = format_rfc3339(*step.skipped_at);
+  return json::serialize(o);
+}
+
+std::string run_completed_data(const run_record& run) {
+  auto o = base(run);
+  o["completed_at"] = format_rfc3339(*run.ended_at);
+  o["steps"] = step_statuses(run);
+  return json::serialize(o);
+}
+
+std::string run_cancelled_data(const run_record& run) {
+  auto o = base(run);
+  o["reason"] = to_string(run.cancelled_by.value_or(cancel_reason::api));
+  o["cancelled_at"] = format_rfc3339(*run.ended_at);
+  o["steps"] = step_statuses(run);
+  return json::serialize(o);
+}
+
+std::string run_expired_data(const run_record& run) {
+  auto o = base(run);
+  o["expired_at"] = format_rfc3339(run.expires_at);
+  o["steps"] = step_statuses(run);
+  return json::serialize(o);
+}
+
+} // namespace rundun

@@ -1,0 +1,19 @@
+#include "actors/message_types.hpp"
+
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+
+namespace rundun {
+
+void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<run_command>("rundun.run_command");
+  cfg.add_message_type<command_reply>("rundun.command_reply");
+  cfg.add_message_type<delivery_order>("rundun.delivery_order");
+  cfg.add_message_type<attempt_report>("rundun.attempt_report");
+  cfg.add_message_type<redeliver_reply>("rundun.redeliver_reply");
+  cfg.add_message_type<endpoint_stats>("rundun.endpoint_stats");
+  cfg.add_message_type<std::vector<endpoint_stats>>("rundun.endpoint_stats_list");
+}
+
+} // namespace rundun

@@ -1,0 +1,140 @@
+#pragma once
+
+// The vocabulary between the engine's actors. Every type here is serialisable (an inspect()
+// overload, registered in message_types.cpp), so any actor can later live on another node.
+
+#include "actors/run_logic.hpp"
+#include "persistence/domain_error.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace rundun {
+
+// -- atoms ----------------------------------------------------------------------
+
+using activate_atom = caf::atom_constant<caf::atom("activate")>;
+using command_atom = caf::atom_constant<caf::atom("command")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using ended_atom = caf::atom_constant<caf::atom("ended")>;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using refill_atom = caf::atom_constant<caf::atom("refill")>;
+using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// -- run commands ---------------------------------------------------------------
+
+/// A command for one run, sent by the engine to the run directory, which forwards it to
+/// the run's actor.
+struct run_command {
+  std::string run;
+  run_action action = run_action::submit;
+  std::string step_id;
+  /// For `answer`: `{"value":…,"note":…}`.
+  std::string answer_json;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_command& x) {
+  return f(caf::meta::type_name("run_command"), x.run, x.action, x.step_id, x.answer_json);
+}
+
+/// A command's answer: the run after the command (storage JSON), or the refusal.
+struct command_reply {
+  bool ok = false;
+  std::string run_json;
+  error_kind kind = error_kind::invalid_input;
+  std::string code;
+  std::string message;
+  std::vector<std::string> steps;
+
+  static command_reply success(std::string run_json) {
+    return {true, std::move(run_json), {}, {}, {}, {}};
+  }
+  static command_reply refusal(const domain_error& e) {
+    return {false, {}, e.kind, e.code, e.message, e.steps};
+  }
+  domain_error error() const { return {kind, code, message, steps}; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
+  return f(caf::meta::type_name("command_reply"), x.ok, x.run_json, x.kind, x.code, x.message,
+           x.steps);
+}
+
+// -- deliveries -----------------------------------------------------------------
+
+/// One event handed to its endpoint: sent by a run actor (after the event is durable) to the
+/// delivery directory, which forwards it to the endpoint's actor.
+struct delivery_order {
+  std::string endpoint;     ///< endpoint key
+  std::string url;          ///< the webhook URL as given
+  std::string event;        ///< event id
+  std::string run;          ///< run id
+  std::uint64_t seq = 0;
+  std::uint8_t type = 0;    ///< event_type
+  std::int64_t created_at_ms = 0;
+  std::string data_json;
+  std::string secret;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_order& x) {
+  return f(caf::meta::type_name("delivery_order"), x.endpoint, x.url, x.event, x.run, x.seq,
+           x.type, x.created_at_ms, x.data_json, x.secret);
+}
+
+/// The outcome of one HTTP attempt, sent by the io thread's completion to the endpoint actor.
+struct attempt_report {
+  std::string event;
+  int attempt = 0;
+  std::int64_t at_ms = 0;
+  int status = 0; ///< 0: no response
+  std::string retry_after;
+  bool has_retry_after = false;
+  std::string error;
+  std::int64_t duration_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_report& x) {
+  return f(caf::meta::type_name("attempt_report"), x.event, x.attempt, x.at_ms, x.status,
+           x.retry_after, x.has_retry_after, x.error, x.duration_ms);
+}
+
+/// A redeliver request's answer: empty `code` means accepted.
+struct redeliver_reply {
+  std::string code;
+  std::string message;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, redeliver_reply& x) {
+  return f(caf::meta::type_name("redeliver_reply"), x.code, x.message);
+}
+
+/// Counters an endpoint actor reports for /metrics.
+struct endpoint_stats {
+  std::string host;
+  std::uint64_t in_window = 0;
+  std::uint64_t in_flight = 0;
+  bool backlog_on_disk = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, endpoint_stats& x) {
+  return f(caf::meta::type_name("endpoint_stats"), x.host, x.in_window, x.in_flight,
+           x.backlog_on_disk);
+}
+
+} // namespace rundun

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "net/url.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace rundun::net {
+
+/// One POST to a webhook endpoint.
+struct outgoing_request {
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Why an attempt got no usable response.
+enum class failure_kind { none, timeout, dns, connect, tls, protocol };
+
+/// What came of one POST: a status (and maybe a Retry-After), or a failure with a reason.
+struct attempt_response {
+  std::optional<int> status;
+  std::optional<std::string> retry_after;
+  failure_kind failure = failure_kind::none;
+  /// A short reason for the events API, e.g. `timeout`, `connect: Connection refused`.
+  std::string error;
+  std::chrono::milliseconds duration{0};
+};
+
+struct client_options {
+  /// One attempt: connect + request + response.
+  std::chrono::milliseconds timeout{10'000};
+  /// Most idle keep-alive connections kept for reuse.
+  std::size_t max_idle = 16;
+};
+
+/// The connections to one endpoint: keep-alive connections are reused across attempts.
+///
+/// Owned by that endpoint's delivery actor (through a shared_ptr: operations in flight hold
+/// it too). `post` may be called from any thread; the completion runs on an io thread and
+/// must not touch actor state (the delivery actor's completion only sends itself a message).
+class endpoint_client : public std::enable_shared_from_this<endpoint_client> {
+public:
+  using completion = std::function<void(attempt_response)>;
+
+  static std::shared_ptr<endpoint_client> make(boost::asio::io_context& io, url target,
+                                               client_options opts);
+  virtual ~endpoint_client() = default;
+
+  /// Sends `req` as a POST to the endpoint's URL; `done` gets the outcome exactly once.
+  virtual void post(outgoing_request req, completion done) = 0;
+
+  /// Closes the idle connections; requests in flight finish normally.
+  virtual void close_idle() = 0;
+
+  /// Connections open right now (idle and busy). Approximate when read from another thread.
+  virtual std::size_t open_connections() const = 0;
+};
+
+} // namespace rundun::net

@@ -1,0 +1,198 @@
+#include "net/http_server.hpp"
+
+#include <future>
+#include <optional>
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace rundun::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+struct shared_state {
+  server_options opts;
+  request_handler handler;
+  std::atomic<std::size_t> connections{0};
+};
+
+/// One client connection: read a request, hand it to the handler, write the answer, repeat.
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, std::shared_ptr<shared_state> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {
+    ++state_->connections;
+  }
+  ~session() { --state_->connections; }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_->opts.max_header_bytes));
+    stream_.expires_after(state_->opts.read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  void on_header(error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    auto limit = state_->opts.body_limit(parser_->get().target());
+    auto length = parser_->content_length();
+    if (length && *length > limit)
+      return reply_error(413, "body_too_large",
+                         "the request body is larger than " + std::to_string(limit) + " bytes",
+                         false);
+    parser_->body_limit(limit);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    stream_.expires_never();
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+    auto version = req.version();
+    auto self = shared_from_this();
+    state_->handler(std::move(req), [self, version](http_response res) {
+      // The handler may answer from any thread: hop back onto this connection's strand.
+      asio::post(self->stream_.get_executor(), [self, version, res = std::move(res)]() mutable {
+        self->write(std::move(res), version);
+      });
+    });
+  }
+
+  void on_read_error(error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
+      return close();
+    if (ec == http::error::body_limit)
+      return reply_error(413, "body_too_large", "the request body is too large", false);
+    if (ec == http::error::header_limit)
+      return reply_error(431, "headers_too_large", "the request headers are too large", false);
+    // Anything else is a client that does not speak HTTP/1.1 properly.
+    return reply_error(400, "malformed_request", "the request is not valid HTTP/1.1", false);
+  }
+
+  void reply_error(unsigned status, std::string code, std::string message, bool keep) {
+    keep_alive_ = keep;
+    write(state_->opts.error_response(status, std::move(code), std::move(message)), 11);
+  }
+
+  void write(http_response res, unsigned version) {
+    res.version(version);
+    res.keep_alive(keep_alive_);
+    res.prepare_payload();
+    response_ = std::move(res);
+    stream_.expires_after(state_->opts.read_timeout);
+    http::async_write(stream_, *response_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this()));
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    if (ec || !keep_alive_)
+      return close();
+    response_.reset();
+    do_read();
+  }
+
+  void close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<shared_state> state_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http_response> response_;
+  bool keep_alive_ = true;
+};
+
+class server_impl final : public http_server {
+public:
+  server_impl(asio::io_context& io, std::shared_ptr<shared_state> state)
+    : io_(io), acceptor_(asio::make_strand(io)), state_(std::move(state)) {}
+
+  error_code listen(const tcp::endpoint& ep) {
+    error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec)
+      acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+      acceptor_.bind(ep, ec);
+    if (!ec)
+      acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec)
+      bound_ = acceptor_.local_endpoint(ec);
+    return ec;
+  }
+
+  void do_accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+        return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay{true}, ec);
+        std::make_shared<session>(std::move(socket), state_)->start();
+      }
+      do_accept();
+    });
+  }
+
+  tcp::endpoint local_endpoint() const override { return bound_; }
+
+  void stop() override {
+    std::promise<void> done;
+    asio::post(acceptor_.get_executor(), [this, &done] {
+      error_code ignored;
+      acceptor_.close(ignored);
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  std::size_t open_connections() const override { return state_->connections.load(); }
+
+private:
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<shared_state> state_;
+  tcp::endpoint bound_;
+};
+
+} // namespace
+
+result<std::unique_ptr<http_server>> http_server::start(asio::io_context& io, server_options opts,
+                                                        request_handler handler) {
+  error_code ec;
+  auto addr = asio::ip::make_address(opts.host, ec);
+  if (ec)
+    return ec;
+  tcp::endpoint ep{addr, opts.port};
+  auto state = std::make_shared<shared_state>();
+  state->opts = std::move(opts);
+  state->handler = std::move(handler);
+  auto server = std::make_unique<server_impl>(io, std::move(state));
+  if (auto bind_ec = server->listen(ep))
+    return bind_ec;
+  server->do_accept();
+  return std::unique_ptr<http_server>{std::move(server)};
+}
+
+} // namespace rundun::net

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "net/error.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+namespace rundun::net {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// Sends the response to a request. Call it exactly once, from any thread.
+using responder = std::function<void(http_response)>;
+
+/// Handles one request. Runs on an io thread: it must not block, and it answers through the
+/// responder, now or later.
+using request_handler = std::function<void(http_request&&, responder)>;
+
+struct server_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::size_t max_header_bytes = 16 * 1024;
+  /// The largest body accepted for a request target; larger ones get a 413.
+  std::function<std::uint64_t(std::string_view target)> body_limit = [](std::string_view) {
+    return std::uint64_t{1} << 20;
+  };
+  /// A request (headers and body) must arrive within this time.
+  std::chrono::milliseconds read_timeout{30'000};
+  /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP).
+  std::function<http_response(unsigned status, std::string code, std::string message)>
+    error_response;
+};
+
+/// A Beast HTTP/1.1 server: keep-alive, one request at a time per connection.
+class http_server {
+public:
+  /// Binds and starts accepting on `io`. Errors: the bind or listen failure.
+  static result<std::unique_ptr<http_server>> start(boost::asio::io_context& io,
+                                                    server_options opts, request_handler handler);
+  virtual ~http_server() = default;
+
+  /// The bound address (with the real port when 0 was asked for).
+  virtual boost::asio::ip::tcp::endpoint local_endpoint() const = 0;
+
+  /// Stops accepting new connections. Thread-safe.
+  virtual void stop() = 0;
+
+  /// Connections open right now.
+  virtual std::size_t open_connections() const = 0;
+};
+
+} // namespace rundun::net

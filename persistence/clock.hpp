@@ -1,0 +1,27 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace rundun {
+
+/// Wall-clock instants as the product stores and shows them: UTC, millisecond precision.
+using time_point = std::chrono::sys_time<std::chrono::milliseconds>;
+
+/// The current wall-clock time, truncated to milliseconds. Thread-safe.
+inline time_point now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+/// Milliseconds since the Unix epoch, the form instants take in LMDB keys and records.
+inline std::int64_t to_unix_ms(time_point t) { return t.time_since_epoch().count(); }
+
+/// The inverse of `to_unix_ms`.
+inline time_point from_unix_ms(std::int64_t ms) { return time_point{std::chrono::milliseconds{ms}}; }
+
+/// RFC 3339 in UTC with a `Z`, with milliseconds only when they are not zero:
+/// `2026-05-22T08:32:00Z`, `2026-05-22T08:32:00.250Z`.
+std::string format_rfc3339(time_point t);
+
+} // namespace rundun

@@ -1,0 +1,56 @@
+#include "persistence/error.hpp"
+
+#include <cerrno>
+#include <lmdb.h>
+
+namespace rundun::persistence {
+
+namespace {
+
+class category_impl : public boost::system::error_category {
+public:
+  const char* name() const noexcept override { return "rundun.persistence"; }
+
+  std::string message(int ev) const override {
+    switch (static_cast<errc>(ev)) {
+      case errc::map_full:
+        return "the LMDB map is full: restart with a larger map size or free space";
+      case errc::io_error:
+        return "the disk refused a write (disk full or I/O error)";
+      case errc::corrupted:
+        return "a stored record does not decode";
+      case errc::lmdb_error:
+        return "LMDB failed";
+    }
+    return "unknown persistence error";
+  }
+};
+
+} // namespace
+
+const boost::system::error_category& category() {
+  static const category_impl instance;
+  return instance;
+}
+
+boost::system::error_code make_error_code(errc e) { return {static_cast<int>(e), category()}; }
+
+boost::system::error_code from_mdb(int rc) {
+  switch (rc) {
+    case MDB_MAP_FULL:
+      return errc::map_full;
+    case ENOSPC:
+    case EIO:
+    case EDQUOT:
+      return errc::io_error;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+      return errc::corrupted;
+    default:
+      return errc::lmdb_error;
+  }
+}
+
+std::string mdb_message(int rc) { return mdb_strerror(rc); }
+
+} // namespace rundun::persistence

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <system_error>
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+namespace rundun::persistence {
+
+/// Failures of the store, in the error category `"rundun.persistence"`.
+enum class errc {
+  map_full = 1, ///< the LMDB map is full: raise --map-size or free disk
+  io_error,     ///< the disk refused a read or write (disk full, I/O error)
+  corrupted,    ///< a stored value does not decode
+  lmdb_error,   ///< any other LMDB failure; the message carries LMDB's text
+};
+
+const boost::system::error_category& category();
+
+boost::system::error_code make_error_code(errc e);
+
+/// An error code for an LMDB return code, keeping LMDB's own text for the unusual ones.
+boost::system::error_code from_mdb(int rc);
+
+/// A human sentence for an LMDB return code.
+std::string mdb_message(int rc);
+
+template <class T>
+using result = boost::system::result<T>;
+
+} // namespace rundun::persistence
+
+template <>
+struct boost::system::is_error_code_enum<rundun::persistence::errc> : std::true_type {};

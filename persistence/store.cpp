@@ -1,0 +1,370 @@
+#include "persistence/store.hpp"
+
+#include "persistence/record_codec.hpp"
+
+#include <chrono>
+#include <future>
+
+namespace rundun::persistence {
+
+namespace {
+
+constexpr int max_dbs = 16;
+constexpr std::string_view seq_meta_key = "event_seq";
+
+// Fails the enclosing function with the error of an LMDB step.
+#define RUNDUN_TRY(expr)                                                                           \
+  if (auto ec_ = (expr))                                                                           \
+  return ec_
+
+std::string run_event_key(const run_id& run, std::uint64_t seq) {
+  return run.value + '/' + big_endian(seq);
+}
+
+std::string expiry_key(const run_record& r) {
+  return big_endian(static_cast<std::uint64_t>(to_unix_ms(r.expires_at))) + r.id.value;
+}
+
+std::uint64_t read_big_endian(std::string_view s) {
+  std::uint64_t x = 0;
+  for (unsigned char c : s.substr(0, 8))
+    x = (x << 8) | c;
+  return x;
+}
+
+} // namespace
+
+std::string big_endian(std::uint64_t x) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, x >>= 8)
+    out[static_cast<std::size_t>(i)] = static_cast<char>(x & 0xff);
+  return out;
+}
+
+std::string pending_key(std::string_view endpoint, time_point due, std::uint64_t seq) {
+  auto due_ms = std::max<std::int64_t>(0, to_unix_ms(due));
+  return std::string(endpoint) + '/' + big_endian(static_cast<std::uint64_t>(due_ms)) +
+         big_endian(seq);
+}
+
+// -- write_batch --------------------------------------------------------------
+
+boost::system::error_code write_batch::put_template(const template_record& x) {
+  return txn_.put(store_.db_.templates, x.id.value, encode(x));
+}
+
+boost::system::error_code write_batch::put_run(const run_record& x) {
+  RUNDUN_TRY(txn_.put(store_.db_.runs, x.id.value, encode(x)));
+  RUNDUN_TRY(txn_.put(store_.db_.tokens, x.token, x.id.value));
+  if (x.active())
+    return txn_.put(store_.db_.expiries, expiry_key(x), {});
+  return txn_.del(store_.db_.expiries, expiry_key(x));
+}
+
+boost::system::error_code write_batch::put_event(const event_record& x,
+                                                 std::string_view data_json,
+                                                 std::string_view endpoint_url) {
+  RUNDUN_TRY(txn_.put(store_.db_.events, x.id.value, encode(x)));
+  RUNDUN_TRY(txn_.put(store_.db_.event_data, x.id.value, data_json));
+  RUNDUN_TRY(txn_.put(store_.db_.run_events, run_event_key(x.run, x.seq), x.id.value));
+  RUNDUN_TRY(txn_.put(store_.db_.meta, seq_meta_key, big_endian(x.seq)));
+  if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
+    RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
+    return txn_.put(store_.db_.pending, pending_key(x.endpoint, *x.delivery.next_attempt_at, x.seq),
+                    x.id.value);
+  }
+  return {};
+}
+
+boost::system::error_code
+write_batch::update_event(const event_id& id, const std::function<void(event_record&)>& change) {
+  auto text = txn_.get(store_.db_.events, id.value);
+  if (!text)
+    return text.error();
+  if (!*text)
+    return {};
+  auto rec = decode_event(**text);
+  if (!rec)
+    return errc::corrupted;
+  auto& old = rec->delivery;
+  if (old.status == delivery_status::pending && old.next_attempt_at)
+    RUNDUN_TRY(txn_.del(store_.db_.pending, pending_key(rec->endpoint, *old.next_attempt_at, rec->seq)));
+  change(*rec);
+  auto& now = rec->delivery;
+  if (now.status == delivery_status::pending && now.next_attempt_at)
+    RUNDUN_TRY(txn_.put(store_.db_.pending, pending_key(rec->endpoint, *now.next_attempt_at, rec->seq),
+                        rec->id.value));
+  return txn_.put(store_.db_.events, id.value, encode(*rec));
+}
+
+boost::system::error_code write_batch::disable_webhook(const run_id& run) {
+  return txn_.put(store_.db_.disabled, run.value, {});
+}
+
+boost::system::error_code write_batch::put_meta(std::string_view key, std::string_view value) {
+  return txn_.put(store_.db_.meta, key, value);
+}
+
+// -- store: opening and the writer ---------------------------------------------
+
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir,
+                                           std::size_t map_size) {
+  auto e = lmdb::env::open(dir, map_size, max_dbs);
+  if (!e)
+    return e.error();
+  auto t = lmdb::txn::begin(*e, 0);
+  if (!t)
+    return t.error();
+  dbs d{};
+  std::pair<MDB_dbi*, const char*> names[] = {
+    {&d.templates, "templates"}, {&d.runs, "runs"},
+    {&d.tokens, "tokens"},       {&d.events, "events"},
+    {&d.event_data, "event_data"}, {&d.run_events, "run_events"},
+    {&d.pending, "pending"},     {&d.endpoints, "endpoints"},
+    {&d.expiries, "expiries"},   {&d.disabled, "disabled"},
+    {&d.meta, "meta"}};
+  for (auto [slot, name] : names) {
+    auto db = lmdb::open_db(*t, name);
+    if (!db)
+      return db.error();
+    *slot = *db;
+  }
+  auto seq = t->get(d.meta, seq_meta_key);
+  if (!seq)
+    return seq.error();
+  if (auto ec = t->commit())
+    return ec;
+  std::unique_ptr<store> s{new store(std::move(*e), d)};
+  if (*seq)
+    s->seq_ = read_big_endian(**seq);
+  s->writer_ = std::thread{[p = s.get()] { p->run_writer(); }};
+  return s;
+}
+
+store::~store() {
+  {
+    std::lock_guard guard{mtx_};
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable())
+    writer_.join();
+}
+
+void store::write(write_fn work, done_fn done) {
+  {
+    std::lock_guard guard{mtx_};
+    queue_.push_back({std::move(work), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+boost::system::error_code store::write_sync(write_fn work) {
+  std::promise<boost::system::error_code> p;
+  auto f = p.get_future();
+  write(std::move(work), [&p](boost::system::error_code ec) { p.set_value(ec); });
+  return f.get();
+}
+
+void store::run_writer() {
+  std::vector<queued> batch;
+  for (;;) {
+    {
+      std::unique_lock lock{mtx_};
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return; // stopping, and everything queued has been committed
+      while (!queue_.empty() && batch.size() < max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit(batch);
+    batch.clear();
+  }
+}
+
+void store::commit(std::vector<queued>& batch) {
+  auto started = std::chrono::steady_clock::now();
+  std::vector<boost::system::error_code> outcomes(batch.size());
+  auto parent = lmdb::txn::begin(env_, 0);
+  boost::system::error_code batch_error;
+  if (!parent) {
+    batch_error = parent.error();
+  } else {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      // A nested transaction per write: one failing write is undone alone.
+      auto child = lmdb::txn::begin(env_, 0, parent->handle());
+      if (!child) {
+        outcomes[i] = child.error();
+        continue;
+      }
+      write_batch wb{*this, *child};
+      if (auto ec = batch[i].work(wb))
+        outcomes[i] = ec; // the child aborts in its destructor
+      else
+        outcomes[i] = child->commit();
+    }
+    batch_error = parent->commit();
+  }
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  stats_.writes.fetch_add(batch.size(), std::memory_order_relaxed);
+  stats_.commit_micros_total.fetch_add(static_cast<std::uint64_t>(micros),
+                                       std::memory_order_relaxed);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto ec = batch_error ? batch_error : outcomes[i];
+    if (ec)
+      stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    if (batch[i].done)
+      batch[i].done(ec);
+  }
+}
+
+// -- store: reads --------------------------------------------------------------
+
+template <class T, class Decode>
+result<std::optional<T>> store::read_record(MDB_dbi db, std::string_view key,
+                                            Decode decode) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto text = t->get(db, key);
+  if (!text)
+    return text.error();
+  if (!*text)
+    return std::optional<T>{};
+  auto rec = decode(**text);
+  if (!rec)
+    return make_error_code(errc::corrupted);
+  return std::optional<T>{std::move(*rec)};
+}
+
+result<std::optional<template_record>> store::find_template(const template_id& id) const {
+  return read_record<template_record>(db_.templates, id.value, decode_template);
+}
+
+result<std::optional<run_record>> store::find_run(const run_id& id) const {
+  return read_record<run_record>(db_.runs, id.value, decode_run);
+}
+
+result<std::optional<event_record>> store::find_event(const event_id& id) const {
+  return read_record<event_record>(db_.events, id.value, decode_event);
+}
+
+result<std::optional<run_id>> store::find_run_by_token(std::string_view token) const {
+  auto id = read_record<std::string>(db_.tokens, token,
+                                     [](std::string_view s) { return std::optional{std::string(s)}; });
+  if (!id)
+    return id.error();
+  if (!*id)
+    return std::optional<run_id>{};
+  return std::optional<run_id>{run_id{std::move(**id)}};
+}
+
+result<std::optional<std::string>> store::event_data(const event_id& id) const {
+  return read_record<std::string>(db_.event_data, id.value,
+                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+}
+
+result<std::optional<std::string>> store::endpoint_url(std::string_view endpoint) const {
+  return read_record<std::string>(db_.endpoints, endpoint,
+                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+}
+
+result<std::optional<std::string>> store::meta(std::string_view key) const {
+  return read_record<std::string>(db_.meta, key,
+                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+}
+
+result<bool> store::webhook_disabled(const run_id& run) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return {boost::system::in_place_error, t.error()};
+  auto v = t->get(db_.disabled, run.value);
+  if (!v)
+    return {boost::system::in_place_error, v.error()};
+  return v->has_value();
+}
+
+result<std::vector<event_record>> store::run_events(const run_id& id) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db_.run_events);
+  if (!c)
+    return c.error();
+  std::vector<event_record> out;
+  auto prefix = id.value + '/';
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
+    auto text = t->get(db_.events, c->value());
+    if (!text)
+      return text.error();
+    if (!*text)
+      continue;
+    auto rec = decode_event(**text);
+    if (!rec)
+      return make_error_code(errc::corrupted);
+    out.push_back(std::move(*rec));
+  }
+  return out;
+}
+
+result<std::vector<std::pair<run_id, time_point>>> store::active_runs() const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db_.expiries);
+  if (!c)
+    return c.error();
+  std::vector<std::pair<run_id, time_point>> out;
+  for (bool ok = c->seek({}); ok; ok = c->next()) {
+    auto k = c->key();
+    auto ms = static_cast<std::int64_t>(read_big_endian(k));
+    out.emplace_back(run_id{std::string(k.substr(8))}, from_unix_ms(ms));
+  }
+  return out;
+}
+
+result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
+                                                  std::size_t limit) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db_.pending);
+  if (!c)
+    return c.error();
+  std::vector<pending_entry> out;
+  auto prefix = std::string(endpoint) + '/';
+  for (bool ok = c->seek(prefix); ok && out.size() < limit && c->key().starts_with(prefix);
+       ok = c->next()) {
+    auto rest = c->key().substr(prefix.size());
+    out.push_back({event_id{std::string(c->value())},
+                   from_unix_ms(static_cast<std::int64_t>(read_big_endian(rest))),
+                   read_big_endian(rest.substr(8))});
+  }
+  return out;
+}
+
+result<std::vector<std::string>> store::endpoints_with_pending() const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db_.pending);
+  if (!c)
+    return c.error();
+  std::vector<std::string> out;
+  // Skip from one endpoint's prefix to the next: the key after "<endpoint>/" + 0xff... .
+  for (bool ok = c->seek({}); ok;) {
+    auto k = c->key();
+    auto slash = k.find('/');
+    std::string endpoint{k.substr(0, slash)};
+    out.push_back(endpoint);
+    ok = c->seek(endpoint + char('/' + 1));
+  }
+  return out;
+}
+
+} // namespace rundun::persistence

@@ -1,0 +1,151 @@
+#pragma once
+
+#include "persistence/error.hpp"
+#include "persistence/lmdb.hpp"
+#include "persistence/model.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace rundun::persistence {
+
+/// A pending delivery as the endpoint's paging scan finds it, earliest due first.
+struct pending_entry {
+  event_id id;
+  time_point due;
+  std::uint64_t seq = 0;
+};
+
+/// Counters of the group-commit writer, read by /metrics.
+struct commit_stats {
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::uint64_t> writes{0};
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> commit_micros_total{0};
+};
+
+class store;
+
+/// The typed write operations, valid inside one write transaction on the writer thread.
+/// Every operation keeps the secondary indexes (tokens, run events, pending, expiries) in step
+/// with the records. Each returns a non-empty error code on failure.
+class write_batch {
+public:
+  boost::system::error_code put_template(const template_record& x);
+  /// Stores a run. A new run also gets its token; an active run is kept in the expiry index.
+  boost::system::error_code put_run(const run_record& x);
+  /// Stores a new event, its data, and, while its delivery is pending, its pending-index entry.
+  /// `endpoint_url` is the normalised URL behind `x.endpoint` (empty when not subscribed).
+  boost::system::error_code put_event(const event_record& x, std::string_view data_json,
+                                      std::string_view endpoint_url);
+  /// Reads an event, lets `change` edit its delivery, and writes it back with its pending-index
+  /// entry moved to the new due time. An absent event is left alone.
+  boost::system::error_code update_event(const event_id& id,
+                                         const std::function<void(event_record&)>& change);
+  /// Marks a run's webhook as turned off (after a `410 Gone`).
+  boost::system::error_code disable_webhook(const run_id& run);
+  boost::system::error_code put_meta(std::string_view key, std::string_view value);
+
+private:
+  friend class store;
+  write_batch(const store& s, lmdb::txn& t) : store_(s), txn_(t) {}
+  const store& store_;
+  lmdb::txn& txn_;
+};
+
+/// The LMDB store: records, indexes and a group-commit writer.
+///
+/// Reads run on the caller's thread in their own read transaction. Writes are queued with
+/// `write()` and applied by one writer thread, which commits whatever is queued in one
+/// transaction, so concurrent writers share one fsync. Each write runs in its own nested
+/// transaction: a failing write is rolled back alone and the others still commit.
+class store {
+public:
+  /// Default map size: it only reserves address space, the file grows as needed.
+  static constexpr std::size_t default_map_size = std::size_t{64} << 30;
+  /// At most this many writes share one commit.
+  static constexpr std::size_t max_batch = 4096;
+
+  using write_fn = std::function<boost::system::error_code(write_batch&)>;
+  /// Called on the writer thread after the commit (or its failure). Keep it short.
+  using done_fn = std::function<void(boost::system::error_code)>;
+
+  /// Opens or creates the store in `dir` and starts its writer thread.
+  static result<std::unique_ptr<store>> open(const std::filesystem::path& dir,
+                                             std::size_t map_size = default_map_size);
+  ~store();
+
+  // -- reads (any thread) ---------------------------------------------------
+
+  result<std::optional<template_record>> find_template(const template_id& id) const;
+  result<std::optional<run_record>> find_run(const run_id& id) const;
+  result<std::optional<run_id>> find_run_by_token(std::string_view token) const;
+  result<std::optional<event_record>> find_event(const event_id& id) const;
+  result<std::optional<std::string>> event_data(const event_id& id) const;
+  /// A run's events in creation order.
+  result<std::vector<event_record>> run_events(const run_id& id) const;
+  /// Every active run with its expiry, earliest expiry first.
+  result<std::vector<std::pair<run_id, time_point>>> active_runs() const;
+  /// Up to `limit` pending deliveries of one endpoint, earliest due first.
+  result<std::vector<pending_entry>> pending(std::string_view endpoint, std::size_t limit) const;
+  /// The endpoint keys that have at least one pending delivery.
+  result<std::vector<std::string>> endpoints_with_pending() const;
+  result<std::optional<std::string>> endpoint_url(std::string_view endpoint) const;
+  result<bool> webhook_disabled(const run_id& run) const;
+  result<std::optional<std::string>> meta(std::string_view key) const;
+
+  // -- writes ---------------------------------------------------------------
+
+  /// Queues `work` for the next group commit; `done` gets the outcome once it is durable.
+  void write(write_fn work, done_fn done);
+
+  /// Runs `work` and waits for its commit. For start-up and tests, never for actors.
+  boost::system::error_code write_sync(write_fn work);
+
+  /// The next event sequence number. Thread-safe; survives restarts.
+  std::uint64_t next_seq() { return seq_.fetch_add(1) + 1; }
+
+  const commit_stats& stats() const { return stats_; }
+
+private:
+  friend class write_batch;
+  struct dbs {
+    MDB_dbi templates, runs, tokens, events, event_data, run_events, pending, endpoints,
+      expiries, disabled, meta;
+  };
+  struct queued {
+    write_fn work;
+    done_fn done;
+  };
+
+  store(lmdb::env e, dbs d) : env_(std::move(e)), db_(d) {}
+  template <class T, class Decode>
+  result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
+  void run_writer();
+  void commit(std::vector<queued>& batch);
+
+  lmdb::env env_;
+  dbs db_;
+  std::atomic<std::uint64_t> seq_{0};
+  commit_stats stats_;
+
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<queued> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+/// Key helpers, exposed for tests: big-endian integers sort as numbers in LMDB's byte order.
+std::string big_endian(std::uint64_t x);
+std::string pending_key(std::string_view endpoint, time_point due, std::uint64_t seq);
+
+} // namespace rundun::persistence
