@@ -1,0 +1,192 @@
+#include "app/flags.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+
+namespace rundun::app {
+
+namespace {
+
+/// Applies one setting; returns an error message, or empty on success.
+using setter = std::function<std::string(flags&, std::string_view)>;
+
+struct option {
+  const char* flag;
+  const char* env;
+  bool takes_value;
+  const char* help;
+  setter set;
+};
+
+std::string set_listen(flags& f, std::string_view v) {
+  auto colon = v.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return "--listen must be HOST:PORT, got '" + std::string(v) + "'";
+  auto host = v.substr(0, colon);
+  if (host.starts_with('[') && host.ends_with(']'))
+    host = host.substr(1, host.size() - 2);
+  auto port = v.substr(colon + 1);
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec != std::errc{} || end != port.data() + port.size() || p > 65535 || port.empty())
+    return "--listen port must be 0 to 65535, got '" + std::string(port) + "'";
+  f.host = std::string(host);
+  f.port = static_cast<std::uint16_t>(p);
+  return {};
+}
+
+std::string set_schedule(flags& f, std::string_view v) {
+  auto s = net::parse_retry_schedule(v);
+  if (!s)
+    return "--retry-schedule " + s.error().message() + " (a list like 30s,2m,10m,1h,6h), got '" +
+           std::string(v) + "'";
+  f.retry = *s;
+  return {};
+}
+
+std::string set_timeout(flags& f, std::string_view v) {
+  auto d = net::parse_duration(v);
+  if (!d || d->count() <= 0)
+    return "--delivery-timeout must be a positive duration like 10s or 500ms, got '" +
+           std::string(v) + "'";
+  f.delivery_timeout = *d;
+  return {};
+}
+
+std::string set_concurrency(flags& f, std::string_view v) {
+  constexpr unsigned max_concurrency = 1024;
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_concurrency)
+    return "--endpoint-concurrency must be 1 to 1024, got '" + std::string(v) + "'";
+  f.endpoint_concurrency = n;
+  return {};
+}
+
+std::string set_log_level(flags& f, std::string_view v) {
+  if (!log::parse_level(v, f.log_level))
+    return "--log-level must be debug, info, warn or error, got '" + std::string(v) + "'";
+  return {};
+}
+
+std::string set_public_url(flags& f, std::string_view v) {
+  if (!(v.starts_with("http://") || v.starts_with("https://")) || v.size() < 10)
+    return "--public-url must be an absolute http or https URL, got '" + std::string(v) + "'";
+  std::string url{v};
+  while (url.ends_with('/'))
+    url.pop_back();
+  f.public_url = url;
+  return {};
+}
+
+std::string set_ca_file(flags& f, std::string_view v) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(std::string(v), ec))
+    return "--ca-file must name a readable file, got '" + std::string(v) + "'";
+  f.ca_file = std::string(v);
+  return {};
+}
+
+const std::vector<option>& options() {
+  static const std::vector<option> all = {
+    {"--listen", "RUNDUN_LISTEN", true, "HOST:PORT for the API and executor links (127.0.0.1:8080)",
+     set_listen},
+    {"--data-dir", "RUNDUN_DATA_DIR", true, "the LMDB environment, created if missing (./rundun-data)",
+     [](flags& f, std::string_view v) -> std::string {
+       if (v.empty())
+         return "--data-dir must not be empty";
+       f.data_dir = std::string(v);
+       return {};
+     }},
+    {"--api-key", "RUNDUN_API_KEY", true,
+     "bearer token for /v1/* (default: generated on first start, printed once)",
+     [](flags& f, std::string_view v) -> std::string {
+       constexpr std::size_t min_key_length = 16;
+       if (v.size() < min_key_length)
+         return "--api-key must be at least 16 characters";
+       f.api_key = std::string(v);
+       return {};
+     }},
+    {"--public-url", "RUNDUN_PUBLIC_URL", true, "base of the executor links (http://<listen>)",
+     set_public_url},
+    {"--retry-schedule", "RUNDUN_RETRY_SCHEDULE", true,
+     "delays after attempt 1, 2, ...; units ms, s, m, h (30s,2m,10m,1h,6h)", set_schedule},
+    {"--delivery-timeout", "RUNDUN_DELIVERY_TIMEOUT", true,
+     "one attempt: connect + request + response (10s)", set_timeout},
+    {"--endpoint-concurrency", "RUNDUN_ENDPOINT_CONCURRENCY", true,
+     "requests in flight at once to one endpoint (16)", set_concurrency},
+    {"--allow-private-destinations", "RUNDUN_ALLOW_PRIVATE_DESTINATIONS", false,
+     "allow webhook URLs on loopback, private or link-local addresses (off)",
+     [](flags& f, std::string_view v) -> std::string {
+       if (v != "1" && v != "true" && v != "0" && v != "false" && !v.empty())
+         return "RUNDUN_ALLOW_PRIVATE_DESTINATIONS must be 1 or 0, got '" + std::string(v) + "'";
+       f.allow_private_destinations = v.empty() || v == "1" || v == "true";
+       return {};
+     }},
+    {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery", set_ca_file},
+    {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
+  };
+  return all;
+}
+
+} // namespace
+
+std::string usage() {
+  std::string out = "Usage: rundund [flags]\n\nThe Rundun delivery engine: runs, executor links, "
+                    "and signed webhooks.\n\nFlags (each also read from its environment variable; "
+                    "a flag wins):\n";
+  for (auto& o : options()) {
+    std::string left = std::string("  ") + o.flag + (o.takes_value ? " VALUE" : "");
+    left.resize(std::max<std::size_t>(left.size() + 2, 34), ' ');
+    out += left + o.help + "  [" + o.env + "]\n";
+  }
+  out += "  --help                          print this and exit\n";
+  return out;
+}
+
+std::variant<flags, help_requested, flag_error> parse_flags(int argc, char** argv) {
+  flags f;
+  // Environment first, so that flags override it.
+  for (auto& o : options()) {
+    if (const char* v = std::getenv(o.env); v && *v) {
+      if (auto err = o.set(f, v); !err.empty())
+        return flag_error{o.env + std::string(": ") + err};
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h")
+      return help_requested{};
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const option* match = nullptr;
+    for (auto& o : options())
+      if (name == o.flag)
+        match = &o;
+    if (!match)
+      return flag_error{"unknown flag '" + std::string(name) + "' (see --help)"};
+    if (!match->takes_value) {
+      if (value)
+        return flag_error{std::string(match->flag) + " takes no value"};
+      f.allow_private_destinations = true;
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= argc)
+        return flag_error{std::string(match->flag) + " needs a value"};
+      value = argv[++i];
+    }
+    if (auto err = match->set(f, *value); !err.empty())
+      return flag_error{err};
+  }
+  return f;
+}
+
+} // namespace rundun::app

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "net/log.hpp"
+#include "net/retry_policy.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace rundun::app {
+
+/// The server's settings, from flags and their environment variables (contract §1).
+struct flags {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::string data_dir = "./rundun-data";
+  std::optional<std::string> api_key;
+  std::optional<std::string> public_url;
+  net::retry_schedule retry = net::default_retry_schedule();
+  std::chrono::milliseconds delivery_timeout{10'000};
+  std::size_t endpoint_concurrency = 16;
+  bool allow_private_destinations = false;
+  std::optional<std::string> ca_file;
+  log::level log_level = log::level::info;
+};
+
+/// `--help` was asked for.
+struct help_requested {};
+
+/// A bad flag or value: the one-line message for stderr.
+struct flag_error {
+  std::string message;
+};
+
+/// Parses the command line over the environment: a flag wins over its variable.
+std::variant<flags, help_requested, flag_error> parse_flags(int argc, char** argv);
+
+/// The text `--help` prints.
+std::string usage();
+
+} // namespace rundun::app

@@ -1,0 +1,144 @@
+// rundund: flags, wiring, and the signal-driven lifecycle. The work is in the engine
+// (actors/engine.hpp) and the HTTP API (net/api/router.hpp).
+
+#include "actors/engine.hpp"
+#include "app/flags.hpp"
+#include "net/api/api_key.hpp"
+#include "net/api/router.hpp"
+#include "net/http_server.hpp"
+#include "net/log.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+namespace {
+
+using namespace rundun;
+
+constexpr int exit_bad_flags = 2;
+constexpr int exit_failure = 1;
+constexpr const char* api_key_file = "api-key.sha256";
+
+/// The API key's hash: from --api-key, or the one kept in the data dir, or a new key that is
+/// generated, printed once, and kept (as a hash) for the next start.
+std::optional<std::string> resolve_api_key(const app::flags& f) {
+  if (f.api_key)
+    return api::hash_api_key(*f.api_key);
+  auto path = std::filesystem::path(f.data_dir) / api_key_file;
+  if (std::ifstream in{path}; in) {
+    std::string hash;
+    in >> hash;
+    if (hash.size() == 64)
+      return hash;
+  }
+  auto key = api::make_api_key();
+  auto hash = api::hash_api_key(key);
+  {
+    auto tmp = path;
+    tmp += ".tmp";
+    std::ofstream out{tmp, std::ios::trunc};
+    out << hash << '\n';
+    out.close();
+    ::chmod(tmp.c_str(), 0600);
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (!out || ec)
+      return std::nullopt;
+  }
+  std::cout << "rundund api key: " << key << std::endl;
+  return hash;
+}
+
+std::string host_for_url(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = app::parse_flags(argc, argv);
+  if (std::holds_alternative<app::help_requested>(parsed)) {
+    std::cout << app::usage();
+    return 0;
+  }
+  if (auto* err = std::get_if<app::flag_error>(&parsed)) {
+    std::cerr << "rundund: " << err->message << "\n";
+    return exit_bad_flags;
+  }
+  auto f = std::get<app::flags>(parsed);
+  log::set_level(f.log_level);
+
+  // Signals are taken by sigwait() below: block them before any thread starts, so that no
+  // other thread receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  engine_options opts;
+  opts.data_dir = f.data_dir;
+  opts.retry = f.retry;
+  opts.delivery_timeout = f.delivery_timeout;
+  opts.endpoint_concurrency = f.endpoint_concurrency;
+  opts.allow_private_destinations = f.allow_private_destinations;
+  auto eng = engine::open(opts);
+  if (!eng) {
+    std::cerr << "rundund: " << eng.error().message << "\n";
+    return exit_failure;
+  }
+  auto key_hash = resolve_api_key(f);
+  if (!key_hash) {
+    std::cerr << "rundund: cannot write the API key file in " << f.data_dir << "\n";
+    return exit_failure;
+  }
+
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  // The router needs the public URL, which needs the bound port: it is made after the bind,
+  // before the io thread starts serving.
+  std::unique_ptr<api::router> router;
+  net::server_options sopts;
+  sopts.host = f.host;
+  sopts.port = f.port;
+  sopts.body_limit = &api::router::body_limit;
+  sopts.error_response = &api::router::error_response;
+  auto server = net::http_server::start(
+    io, sopts, [&router](net::http_request&& req, net::responder respond) {
+      router->handle(std::move(req), std::move(respond));
+    });
+  if (!server) {
+    std::cerr << "rundund: cannot listen on " << f.host << ":" << f.port << ": "
+              << server.error().message() << "\n";
+    return exit_failure;
+  }
+  auto bound = (*server)->local_endpoint();
+  auto base = "http://" + host_for_url(f.host) + ":" + std::to_string(bound.port());
+  router = std::make_unique<api::router>(**eng, api::router_config{*key_hash, f.public_url.value_or(base)});
+  router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
+  router->set_ready(true);
+  std::thread io_thread{[&io] { io.run(); }};
+  std::cout << "rundund listening on " << base << std::endl;
+  log::info("listening", {{"address", base}, {"data_dir", f.data_dir}});
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*server)->stop();
+  (*eng)->shutdown();
+  work.reset();
+  io.stop();
+  io_thread.join();
+  eng->reset();
+  log::info("stopped");
+  return 0;
+}

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "actors/specs.hpp"
+#include "persistence/domain_error.hpp"
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+namespace rundun::api {
+
+/// API bodies larger than this are refused with 413 before they are read.
+constexpr std::uint64_t max_api_body = 1 << 20;
+
+/// Parses a request body as one JSON object. An empty body is `{}` when `empty_ok`.
+/// Refusals are `400 invalid_json` (not JSON) or `400 invalid_field` (not an object).
+outcome<boost::json::object> parse_object(std::string_view body, bool empty_ok);
+
+/// The body of `POST /v1/templates`. Checks shapes and types; the engine checks ranges.
+outcome<template_spec> parse_template_spec(const boost::json::object& body);
+
+/// The body of `POST /v1/runs`.
+outcome<run_spec> parse_run_spec(const boost::json::object& body);
+
+/// The body of an answer: `{"value": <any JSON>, "note": "<text>"}`, both optional. Returns
+/// the answer as JSON text, as the run stores it.
+outcome<std::string> parse_answer(const boost::json::object& body);
+
+} // namespace rundun::api

@@ -1,0 +1,357 @@
+#include "net/api/router.hpp"
+
+#include "net/api/api_key.hpp"
+#include "net/api/executor_page.hpp"
+#include "net/api/metrics_text.hpp"
+#include "net/api/request_parsing.hpp"
+#include "net/api/views.hpp"
+
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+namespace rundun::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::uint64_t max_photo_body = 10 << 20;
+
+std::vector<std::string> split_path(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    out.emplace_back(path.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i));
+    if (j == std::string_view::npos)
+      break;
+    i = j;
+  }
+  return out;
+}
+
+unsigned status_of(const domain_error& e) {
+  switch (e.kind) {
+    case error_kind::invalid_input:
+      return 400;
+    case error_kind::not_found:
+      return 404;
+    case error_kind::conflict:
+      return 409;
+    case error_kind::gone:
+      return 410;
+    case error_kind::storage:
+      return 500;
+  }
+  return 500;
+}
+
+} // namespace
+
+/// One request in progress. Shared with the engine's callbacks, which may answer later.
+struct router::call : std::enable_shared_from_this<call> {
+  router* owner = nullptr;
+  net::http_request req;
+  net::responder respond;
+  std::vector<std::string> seg;
+  std::string pattern = "unknown";
+
+  void send(net::http_response res) {
+    {
+      std::lock_guard guard{owner->counts_.mtx};
+      ++owner->counts_.by_route_status[{pattern, res.result_int()}];
+    }
+    respond(std::move(res));
+  }
+
+  void reply(unsigned status, const json::value& body) {
+    net::http_response res{static_cast<http::status>(status), 11};
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+    res.body() = json::serialize(body);
+    send(std::move(res));
+  }
+
+  void error(unsigned status, std::string_view code, std::string_view message,
+             const std::vector<std::string>& steps = {}) {
+    reply(status, error_body(code, message, steps));
+  }
+
+  void fail(const domain_error& e) { error(status_of(e), e.code, e.message, e.steps); }
+
+  /// Checks the method; on a mismatch answers 405 with an Allow header.
+  bool method_is(http::verb v) {
+    if (req.method() == v)
+      return true;
+    auto res = error_response(405, "method_not_allowed",
+                              std::string(req.method_string()) + " is not allowed on this route; use " +
+                                std::string(http::to_string(v)));
+    res.set(http::field::allow, http::to_string(v));
+    send(std::move(res));
+    return false;
+  }
+
+  void not_found_route() {
+    pattern = "unknown";
+    error(404, "not_found", "no route matches " + std::string(req.target().substr(0, 200)));
+  }
+
+  /// Parses the body as a JSON object or answers 400.
+  std::optional<json::object> body_object(bool empty_ok) {
+    auto o = parse_object(req.body(), empty_ok);
+    if (!o) {
+      fail(o.error());
+      return std::nullopt;
+    }
+    return std::move(*o);
+  }
+};
+
+router::router(engine& e, router_config cfg) : engine_(e), cfg_(std::move(cfg)) {}
+
+std::uint64_t router::body_limit(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  return path.starts_with("/r/") && path.ends_with("/photos") ? max_photo_body : max_api_body;
+}
+
+net::http_response router::error_response(unsigned status, std::string code,
+                                          std::string message) {
+  net::http_response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = json::serialize(error_body(code, message));
+  return res;
+}
+
+void router::handle(net::http_request&& req, net::responder respond) {
+  auto c = std::make_shared<call>();
+  c->owner = this;
+  c->seg = split_path(req.target());
+  c->req = std::move(req);
+  c->respond = std::move(respond);
+  route(*c);
+}
+
+void router::route(call& c) {
+  auto& s = c.seg;
+  if (s.size() == 1 && s[0] == "healthz") {
+    c.pattern = "/healthz";
+    if (!c.method_is(http::verb::get))
+      return;
+    if (!ready_)
+      return c.error(503, "starting", "the server is starting");
+    return c.reply(200, json::object{{"status", "ok"}});
+  }
+  if (s.size() == 1 && s[0] == "metrics") {
+    c.pattern = "/metrics";
+    if (!c.method_is(http::verb::get))
+      return;
+    net::http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = metrics_text();
+    return c.send(std::move(res));
+  }
+  if (!s.empty() && s[0] == "v1") {
+    // Authentication comes before routing: an unknown /v1 path without a key is 401.
+    auto auth = c.req[http::field::authorization];
+    constexpr std::string_view bearer = "Bearer ";
+    if (!auth.starts_with(bearer) || !api_key_matches(auth.substr(bearer.size()), cfg_.api_key_hash)) {
+      c.pattern = "/v1/*";
+      auto res = error_response(401, "unauthorized",
+                                "a valid API key is required: Authorization: Bearer <api key>");
+      res.set(http::field::www_authenticate, "Bearer");
+      return c.send(std::move(res));
+    }
+    return route_v1(c);
+  }
+  if (s.size() >= 2 && s[0] == "r")
+    return route_link(c);
+  c.not_found_route();
+}
+
+void router::route_v1(call& c) {
+  auto& s = c.seg;
+  auto self = c.shared_from_this();
+  auto n = s.size();
+  if (n == 2 && s[1] == "templates") {
+    c.pattern = "/v1/templates";
+    if (!c.method_is(http::verb::post))
+      return;
+    auto body = c.body_object(false);
+    if (!body)
+      return;
+    auto spec = parse_template_spec(*body);
+    if (!spec)
+      return c.fail(spec.error());
+    return engine_.create_template(*spec, [self](outcome<template_record> r) {
+      if (!r)
+        return self->fail(r.error());
+      self->reply(201, template_view(*r));
+    });
+  }
+  if (n == 3 && s[1] == "templates") {
+    c.pattern = "/v1/templates/{id}";
+    if (!c.method_is(http::verb::get))
+      return;
+    auto t = engine_.get_template(template_id{s[2]});
+    return t ? c.reply(200, template_view(*t)) : c.fail(t.error());
+  }
+  if (n == 2 && s[1] == "runs") {
+    c.pattern = "/v1/runs";
+    if (!c.method_is(http::verb::post))
+      return;
+    auto body = c.body_object(false);
+    if (!body)
+      return;
+    auto spec = parse_run_spec(*body);
+    if (!spec)
+      return c.fail(spec.error());
+    auto base = cfg_.public_url;
+    return engine_.create_run(*spec, [self, base](outcome<created_run> r) {
+      if (!r)
+        return self->fail(r.error());
+      self->reply(201, run_view(r->run, base, r->secret_generated));
+    });
+  }
+  if (n == 3 && s[1] == "runs") {
+    c.pattern = "/v1/runs/{id}";
+    if (!c.method_is(http::verb::get))
+      return;
+    auto r = engine_.get_run(run_id{s[2]});
+    return r ? c.reply(200, run_view(*r, cfg_.public_url, false)) : c.fail(r.error());
+  }
+  if (n == 4 && s[1] == "runs" && s[3] == "cancel") {
+    c.pattern = "/v1/runs/{id}/cancel";
+    if (!c.method_is(http::verb::post))
+      return;
+    auto base = cfg_.public_url;
+    return engine_.cancel(run_id{s[2]}, [self, base](outcome<run_record> r) {
+      if (!r)
+        return self->fail(r.error());
+      self->reply(200, run_view(*r, base, false));
+    });
+  }
+  if (n == 4 && s[1] == "runs" && s[3] == "events") {
+    c.pattern = "/v1/runs/{id}/events";
+    if (!c.method_is(http::verb::get))
+      return;
+    auto events = engine_.get_events(run_id{s[2]});
+    return events ? c.reply(200, events_view(*events)) : c.fail(events.error());
+  }
+  if (n == 4 && s[1] == "events" && s[3] == "redeliver") {
+    c.pattern = "/v1/events/{id}/redeliver";
+    if (!c.method_is(http::verb::post))
+      return;
+    auto id = s[2];
+    return engine_.redeliver(event_id{id}, [self, id](outcome<std::monostate> r) {
+      if (!r)
+        return self->fail(r.error());
+      self->reply(202, json::object{{"event_id", id}, {"status", "pending"}});
+    });
+  }
+  if (n == 3 && s[1] == "photos") {
+    c.pattern = "/v1/photos/{id}";
+    if (!c.method_is(http::verb::get))
+      return;
+    return c.error(404, "photo_not_found", "no photo has this id");
+  }
+  c.not_found_route();
+}
+
+void router::route_link(call& c) {
+  auto& s = c.seg;
+  auto self = c.shared_from_this();
+  auto n = s.size();
+  auto token = s[1];
+  if (n == 2) {
+    c.pattern = "/r/{token}";
+    if (!c.method_is(http::verb::get))
+      return;
+    auto run = engine_.get_run_by_token(token);
+    net::http_response res{run ? http::status::ok : http::status::not_found, 11};
+    if (!run && run.error().kind != error_kind::not_found)
+      return c.fail(run.error());
+    res.set(http::field::content_type, "text/html; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Content-Security-Policy",
+            "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.body() = run ? executor_page(*run) : link_not_found_page();
+    return c.send(std::move(res));
+  }
+  if (n == 3 && s[2] == "state") {
+    c.pattern = "/r/{token}/state";
+    if (!c.method_is(http::verb::get))
+      return;
+    auto run = engine_.get_run_by_token(token);
+    return run ? c.reply(200, executor_view(*run)) : c.fail(run.error());
+  }
+  auto act = [&](run_action action, std::string step, std::string answer) {
+    engine_.act(token, action, std::move(step), std::move(answer),
+                [self](outcome<run_record> r) {
+                  if (!r)
+                    return self->fail(r.error());
+                  self->reply(200, executor_view(*r));
+                });
+  };
+  if (n == 3 && (s[2] == "submit" || s[2] == "exit")) {
+    c.pattern = "/r/{token}/" + s[2];
+    if (!c.method_is(http::verb::post))
+      return;
+    return act(s[2] == "submit" ? run_action::submit : run_action::exit, {}, {});
+  }
+  if (n == 5 && s[2] == "steps") {
+    auto& what = s[4];
+    if (what == "answer") {
+      c.pattern = "/r/{token}/steps/{step}/answer";
+      if (!c.method_is(http::verb::post))
+        return;
+      auto body = c.body_object(true);
+      if (!body)
+        return;
+      auto answer = parse_answer(*body);
+      if (!answer)
+        return c.fail(answer.error());
+      return act(run_action::answer, s[3], std::move(*answer));
+    }
+    if (what == "skip") {
+      c.pattern = "/r/{token}/steps/{step}/skip";
+      if (!c.method_is(http::verb::post))
+        return;
+      return act(run_action::skip, s[3], {});
+    }
+    if (what == "photos") {
+      c.pattern = "/r/{token}/steps/{step}/photos";
+      if (!c.method_is(http::verb::post))
+        return;
+      auto run = engine_.get_run_by_token(token);
+      if (!run)
+        return c.fail(run.error());
+      auto type = c.req[http::field::content_type];
+      if (!type.starts_with("image/jpeg") && !type.starts_with("image/png"))
+        return c.error(415, "unsupported_media_type",
+                       "Content-Type must be image/jpeg or image/png");
+      return c.error(501, "photos_unavailable", "photo uploads are not available in this version");
+    }
+  }
+  c.not_found_route();
+}
+
+std::string router::metrics_text() {
+  std::vector<request_count> requests;
+  {
+    std::lock_guard guard{counts_.mtx};
+    for (auto& [key, n] : counts_.by_route_status)
+      requests.push_back({key.first, key.second, n});
+  }
+  return render_metrics(engine_.figures(), requests, connections_ ? connections_() : 0);
+}
+
+} // namespace rundun::api

@@ -1,0 +1,67 @@
+#pragma once
+
+#include "actors/engine.hpp"
+#include "net/http_server.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace rundun::api {
+
+/// What the router needs besides the engine.
+struct router_config {
+  /// SHA-256 hex of the API key (see api_key.hpp).
+  std::string api_key_hash;
+  /// Base of the executor links, without a trailing slash.
+  std::string public_url;
+};
+
+/// API request counters by route pattern and status, for /metrics.
+struct request_counts {
+  std::mutex mtx;
+  std::map<std::pair<std::string, unsigned>, std::uint64_t> by_route_status;
+};
+
+/// The HTTP API of contract §2–§6 over an engine: routing, authentication, body parsing, and
+/// the error format. It holds no state of its own beyond counters: every change goes
+/// through the engine.
+///
+/// Called on the HTTP server's io threads; it never blocks on the engine (commands answer
+/// through callbacks), only on short LMDB reads.
+class router {
+public:
+  router(engine& e, router_config cfg);
+
+  /// The server's request handler.
+  void handle(net::http_request&& req, net::responder respond);
+
+  /// The largest body a target accepts: photos 10 MiB, everything else 1 MiB.
+  static std::uint64_t body_limit(std::string_view target);
+
+  /// A response with the contract's error body.
+  static net::http_response error_response(unsigned status, std::string code,
+                                           std::string message);
+
+  /// Set once the server accepts requests; /healthz answers 503 before.
+  void set_ready(bool ready) { ready_ = ready; }
+
+  /// Returns the server's open connection count for /metrics.
+  void set_connection_gauge(std::function<std::size_t()> f) { connections_ = std::move(f); }
+
+private:
+  struct call;
+  void route(call& c);
+  void route_v1(call& c);
+  void route_link(call& c);
+  std::string metrics_text();
+
+  engine& engine_;
+  router_config cfg_;
+  std::atomic<bool> ready_{false};
+  std::function<std::size_t()> connections_;
+  request_counts counts_;
+};
+
+} // namespace rundun::api
