@@ -61,13 +61,16 @@ struct engine::impl {
   bool stopped = false;
 
   ~impl() {
-    // Order matters: io threads first (no more completions), then the actors (they own the
-    // HTTP clients bound to `io`), then `io` and the store, by member order.
+    // Order matters: io threads first (no more completions), then the store's writer (its
+    // callbacks message actors, so it must finish while the actor system lives), then the
+    // actors (they own the HTTP clients bound to `io`), then `io` and the store.
     if (work)
       work.reset();
     io.stop();
     for (auto& t : io_threads)
       t.join();
+    if (store)
+      store->close_writer();
     system.reset();
   }
 

@@ -21,6 +21,8 @@ public:
         return "a stored record does not decode";
       case errc::lmdb_error:
         return "LMDB failed";
+      case errc::closed:
+        return "the store is shutting down";
     }
     return "unknown persistence error";
   }

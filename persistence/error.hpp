@@ -14,6 +14,7 @@ enum class errc {
   io_error,     ///< the disk refused a read or write (disk full, I/O error)
   corrupted,    ///< a stored value does not decode
   lmdb_error,   ///< any other LMDB failure; the message carries LMDB's text
+  closed,       ///< the store is shutting down and takes no more writes
 };
 
 const boost::system::error_category& category();

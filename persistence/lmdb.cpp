@@ -100,9 +100,14 @@ cursor::~cursor() {
 bool cursor::step(MDB_cursor_op op) { return mdb_cursor_get(handle_, &k_, &v_, op) == 0; }
 
 bool cursor::seek(std::string_view key) {
+  // LMDB refuses an empty key: the first key is the first one >= "".
+  if (key.empty())
+    return first();
   k_ = as_val(key);
   return step(MDB_SET_RANGE);
 }
+
+bool cursor::first() { return step(MDB_FIRST); }
 
 bool cursor::next() { return step(MDB_NEXT); }
 

@@ -71,6 +71,8 @@ public:
 
   /// Positions at the first key >= `key`. Returns false when there is none.
   bool seek(std::string_view key);
+  /// Positions at the first key. Returns false when the database is empty.
+  bool first();
   /// Moves to the next key. Returns false past the end.
   bool next();
   /// Moves to the last key. Returns false when the database is empty.

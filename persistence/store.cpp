@@ -141,7 +141,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir,
   return s;
 }
 
-store::~store() {
+store::~store() { close_writer(); }
+
+void store::close_writer() {
   {
     std::lock_guard guard{mtx_};
     stopping_ = true;
@@ -149,14 +151,21 @@ store::~store() {
   cv_.notify_all();
   if (writer_.joinable())
     writer_.join();
+  std::lock_guard guard{mtx_};
+  closed_ = true;
 }
 
 void store::write(write_fn work, done_fn done) {
   {
     std::lock_guard guard{mtx_};
-    queue_.push_back({std::move(work), std::move(done)});
+    if (!closed_) {
+      queue_.push_back({std::move(work), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
   }
-  cv_.notify_one();
+  if (done)
+    done(errc::closed);
 }
 
 boost::system::error_code store::write_sync(write_fn work) {

@@ -107,6 +107,11 @@ public:
   /// Queues `work` for the next group commit; `done` gets the outcome once it is durable.
   void write(write_fn work, done_fn done);
 
+  /// Commits what is queued and stops the writer thread. Later writes fail at once with
+  /// `errc::closed`. Idempotent; the destructor calls it. The engine calls it before it
+  /// destroys the actors that the `done` callbacks talk to.
+  void close_writer();
+
   /// Runs `work` and waits for its commit. For start-up and tests, never for actors.
   boost::system::error_code write_sync(write_fn work);
 
@@ -141,6 +146,7 @@ private:
   std::condition_variable cv_;
   std::deque<queued> queue_;
   bool stopping_ = false;
+  bool closed_ = false;
   std::thread writer_;
 };
 

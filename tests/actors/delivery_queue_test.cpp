@@ -1,0 +1,123 @@
+#include "actors/delivery_queue.hpp"
+
+#define BOOST_TEST_MODULE delivery_queue
+#include <boost/test/unit_test.hpp>
+
+using namespace rundun;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto t0 = from_unix_ms(1'000'000);
+
+delivery_job job(const std::string& id, const std::string& run, std::uint64_t seq,
+                 time_point due = t0) {
+  delivery_job j;
+  j.id = {id};
+  j.run = {run};
+  j.seq = seq;
+  j.created_at = due;
+  j.due = due;
+  return j;
+}
+
+std::vector<std::string> ids(const std::vector<delivery_job*>& jobs) {
+  std::vector<std::string> out;
+  for (auto* j : jobs)
+    out.push_back(j->id.value);
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(first_attempts_of_one_run_go_one_at_a_time_in_order) {
+  delivery_queue q{16, 100};
+  q.add(job("e2", "r", 2));
+  q.add(job("e1", "r", 1));
+  q.add(job("e3", "r", 3));
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e1"}));
+  BOOST_TEST(q.take_ready(t0).empty()); // e2 waits for e1's first attempt to end
+  q.finish({"e1"}, t0 + 30s);           // e1 failed: its retry no longer blocks e2
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e2"}));
+  q.finish({"e2"}, std::nullopt);
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e3"}));
+}
+
+BOOST_AUTO_TEST_CASE(different_runs_do_not_wait_for_each_other) {
+  delivery_queue q{16, 100};
+  q.add(job("a1", "a", 1));
+  q.add(job("a2", "a", 3));
+  q.add(job("b1", "b", 2));
+  auto started = ids(q.take_ready(t0));
+  BOOST_TEST(started.size() == 2u);
+  BOOST_TEST(q.in_flight() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(the_in_flight_cap_holds) {
+  delivery_queue q{2, 100};
+  for (int i = 0; i < 5; ++i)
+    q.add(job("e" + std::to_string(i), "r" + std::to_string(i), i));
+  BOOST_TEST((q.take_ready(t0).size() == 2u));
+  BOOST_TEST(q.take_ready(t0).empty());
+  q.finish({"e0"}, std::nullopt);
+  BOOST_TEST((q.take_ready(t0).size() == 1u));
+}
+
+BOOST_AUTO_TEST_CASE(retries_wait_for_their_time_and_may_overtake) {
+  delivery_queue q{16, 100};
+  q.add(job("e1", "r", 1));
+  q.take_ready(t0);
+  q.finish({"e1"}, t0 + 30s);
+  q.add(job("e2", "r", 2));
+  BOOST_TEST((ids(q.take_ready(t0 + 1s)) == std::vector<std::string>{"e2"}));
+  BOOST_TEST((q.next_due_after(t0 + 1s) == t0 + 30s));
+  BOOST_TEST(q.take_ready(t0 + 29s).empty());
+  auto due = q.take_ready(t0 + 30s);
+  BOOST_REQUIRE(due.size() == 1u);
+  BOOST_TEST((due[0]->attempts == 1));
+}
+
+BOOST_AUTO_TEST_CASE(the_window_is_bounded_and_rejects_duplicates) {
+  delivery_queue q{16, 2};
+  BOOST_TEST(q.add(job("e1", "a", 1)));
+  BOOST_TEST(!q.add(job("e1", "a", 1)));
+  BOOST_TEST(q.add(job("e2", "b", 2)));
+  BOOST_TEST(!q.add(job("e3", "c", 3)));
+  BOOST_TEST(q.full());
+}
+
+BOOST_AUTO_TEST_CASE(eviction_drops_the_latest_due_waiting_job) {
+  delivery_queue q{16, 2};
+  q.add(job("early", "a", 1, t0));
+  q.add(job("late", "b", 2, t0 + 1h));
+  BOOST_TEST(!q.evict_later_than(t0 + 2h, 9));
+  auto out = q.evict_later_than(t0 + 1s, 3);
+  BOOST_REQUIRE(out);
+  BOOST_TEST(out->value == "late");
+  BOOST_TEST(!q.contains({"late"}));
+  BOOST_TEST(q.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(removing_a_run_keeps_its_attempt_in_flight) {
+  delivery_queue q{16, 100};
+  q.add(job("e1", "r", 1));
+  q.add(job("e2", "r", 2));
+  q.add(job("x1", "other", 3));
+  q.take_ready(t0); // e1 and x1 in flight
+  auto removed = q.remove_run({"r"});
+  BOOST_REQUIRE(removed.size() == 1u);
+  BOOST_TEST(removed[0].id.value == "e2");
+  BOOST_TEST(q.contains({"e1"}));
+  q.finish({"e1"}, std::nullopt);
+  BOOST_TEST(q.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_redelivery_does_not_wait_for_first_attempt_order) {
+  delivery_queue q{16, 100};
+  q.add(job("e1", "r", 1));
+  auto again = job("e0", "r", 0);
+  again.attempts = 2;
+  again.redelivery = true;
+  q.add(again);
+  BOOST_TEST((q.take_ready(t0).size() == 2u));
+}

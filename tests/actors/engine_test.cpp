@@ -1,0 +1,114 @@
+#include "actors/engine.hpp"
+
+#include "net/signature.hpp"
+#include "tests/support/scripted_receiver.hpp"
+#include "tests/support/server_process.hpp"
+
+#define BOOST_TEST_MODULE engine
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <future>
+
+using namespace rundun;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Waits for an engine command's callback.
+template <class T, class F>
+outcome<T> wait(F&& start) {
+  std::promise<outcome<T>> p;
+  auto f = p.get_future();
+  start([&p](outcome<T> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+engine_options options(const test::temp_dir& dir) {
+  engine_options o;
+  o.data_dir = dir.path();
+  o.retry = *net::parse_retry_schedule("100ms,100ms");
+  o.delivery_timeout = 1s;
+  return o;
+}
+
+template_spec checklist() {
+  return {"Checkout",
+          {{std::string("kitchen"), "Kitchen", std::nullopt, std::nullopt},
+           {std::string("notes"), "Notes", false, std::nullopt}}};
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_embedded_engine_runs_a_checklist_and_delivers_signed_events) {
+  test::temp_dir dir;
+  test::scripted_receiver rx;
+  auto eng = std::move(*engine::open(options(dir)));
+  auto tmpl = wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  BOOST_REQUIRE(tmpl);
+  run_spec spec{tmpl->id, webhook_spec{rx.url(), std::nullopt, std::nullopt}, 1, R"({"k":"v"})"};
+  auto created = wait<created_run>([&](auto cb) { eng->create_run(spec, cb); });
+  BOOST_REQUIRE(created);
+  BOOST_TEST(created->secret_generated);
+  auto token = created->run.token;
+  auto answered = wait<run_record>(
+    [&](auto cb) { eng->act(token, run_action::answer, "kitchen", R"({"value":42})", cb); });
+  BOOST_REQUIRE(answered);
+  BOOST_TEST((answered->steps[0].status == step_status::completed));
+  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }));
+  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(token, run_action::submit, "", "", cb); }));
+
+  BOOST_REQUIRE(rx.wait_for(3, 5s));
+  auto got = rx.requests();
+  std::vector<std::string> kinds;
+  net::webhook_signer signer{*net::parse_secret(created->run.webhook->secret)};
+  for (auto& r : got) {
+    auto v = r.json().as_object();
+    kinds.emplace_back(v.at("event").as_string());
+    auto ts = std::stoll(r.header("webhook-timestamp"));
+    BOOST_TEST(r.header("webhook-signature") == signer.sign(r.header("webhook-id"), ts, r.body));
+    BOOST_TEST((r.header("webhook-id") == std::string(v.at("event_id").as_string())));
+    BOOST_TEST((v.at("data").at("metadata").at("k").as_string() == "v"));
+  }
+  BOOST_TEST((kinds == std::vector<std::string>{"step.completed", "step.skipped", "run.completed"}));
+
+  BOOST_TEST(test::eventually([&] {
+    auto events = eng->get_events(created->run.id);
+    for (auto& e : *events)
+      if (e.delivery.status != delivery_status::delivered)
+        return false;
+    return events->size() == 3u;
+  }));
+  auto stored = eng->get_run(created->run.id);
+  BOOST_TEST((stored->status == run_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(refusals_change_nothing) {
+  test::temp_dir dir;
+  auto eng = std::move(*engine::open(options(dir)));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto run = *wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 1, "{}"}, cb); });
+  auto refused = wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::skip, "kitchen", "", cb); });
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().code == "step_required");
+  auto submit = wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::submit, "", "", cb); });
+  BOOST_TEST(submit.error().code == "steps_missing");
+  BOOST_TEST(submit.error().steps == std::vector<std::string>{"kitchen"});
+  BOOST_TEST(eng->get_events(run.run.id)->empty());
+  BOOST_TEST(eng->get_run(run.run.id)->active());
+  auto unknown = wait<created_run>([&](auto cb) { eng->create_run({{"t-nope"}, {}, 1, "{}"}, cb); });
+  BOOST_TEST(unknown.error().code == "template_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(events_are_recorded_without_a_webhook) {
+  test::temp_dir dir;
+  auto eng = std::move(*engine::open(options(dir)));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto run = *wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 1, "{}"}, cb); });
+  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::exit, "", "", cb); }));
+  auto events = *eng->get_events(run.run.id);
+  BOOST_REQUIRE(events.size() == 1u);
+  BOOST_TEST((events[0].type == event_type::run_cancelled));
+  BOOST_TEST((events[0].delivery.status == delivery_status::not_subscribed));
+  auto again = wait<std::monostate>([&](auto cb) { eng->redeliver(events[0].id, cb); });
+  BOOST_TEST(again.error().code == "not_subscribed");
+}

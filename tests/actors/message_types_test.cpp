@@ -1,0 +1,73 @@
+#include "actors/message_types.hpp"
+
+#include "actors/messages.hpp"
+
+#define BOOST_TEST_MODULE message_types
+#include <boost/test/unit_test.hpp>
+#include <caf/all.hpp>
+
+using namespace rundun;
+
+namespace {
+
+struct config : caf::actor_system_config {
+  config() { register_message_types(*this); }
+};
+
+/// Serialises a message as a node would send it and reads it back.
+caf::message round_trip(caf::actor_system& sys, const caf::message& in) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto msg = in;
+  if (auto err = sink(msg))
+    BOOST_FAIL("serialise: " + sys.render(err));
+  caf::binary_deserializer source{sys, buf};
+  caf::message out;
+  if (auto err = source(out))
+    BOOST_FAIL("deserialise: " + sys.render(err));
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
+  config cfg;
+  caf::actor_system sys{cfg};
+
+  run_command cmd{"r-1", run_action::answer, "kitchen", R"({"value":1})"};
+  auto m1 = round_trip(sys, caf::make_message(command_atom::value, cmd));
+  BOOST_REQUIRE((m1.match_elements<command_atom, run_command>()));
+  auto& c = m1.get_as<run_command>(1);
+  BOOST_TEST(c.run == "r-1");
+  BOOST_TEST((c.action == run_action::answer));
+  BOOST_TEST(c.answer_json == R"({"value":1})");
+
+  auto reply = command_reply::refusal({error_kind::conflict, "steps_missing", "m", {"a", "b"}});
+  auto m2 = round_trip(sys, caf::make_message(reply));
+  BOOST_REQUIRE(m2.match_elements<command_reply>());
+  BOOST_TEST((m2.get_as<command_reply>(0).kind == error_kind::conflict));
+  BOOST_TEST(m2.get_as<command_reply>(0).steps.size() == 2u);
+
+  delivery_order order{"ep", "http://x/", "evt-1", "r-1", 7, 2, 123, "{}", "whsec_x"};
+  auto m3 = round_trip(sys, caf::make_message(deliver_atom::value, order));
+  BOOST_REQUIRE((m3.match_elements<deliver_atom, delivery_order>()));
+  BOOST_TEST(m3.get_as<delivery_order>(1).seq == 7u);
+  BOOST_TEST(m3.get_as<delivery_order>(1).secret == "whsec_x");
+
+  attempt_report rep{"evt-1", 2, 99, 503, "120", true, "", 15};
+  auto m4 = round_trip(sys, caf::make_message(attempt_atom::value, rep));
+  BOOST_REQUIRE((m4.match_elements<attempt_atom, attempt_report>()));
+  BOOST_TEST(m4.get_as<attempt_report>(1).retry_after == "120");
+
+  auto m5 = round_trip(sys, caf::make_message(redeliver_reply{"webhook_disabled", "m"}));
+  BOOST_REQUIRE(m5.match_elements<redeliver_reply>());
+  BOOST_TEST(m5.get_as<redeliver_reply>(0).code == "webhook_disabled");
+
+  std::vector<endpoint_stats> stats{{"h", 1, 2, true}};
+  auto m6 = round_trip(sys, caf::make_message(stats));
+  BOOST_REQUIRE(m6.match_elements<std::vector<endpoint_stats>>());
+  BOOST_TEST(m6.get_as<std::vector<endpoint_stats>>(0)[0].backlog_on_disk);
+
+  auto m7 = round_trip(sys, caf::make_message(committed_atom::value, std::uint64_t{5}, true));
+  BOOST_TEST((m7.match_elements<committed_atom, std::uint64_t, bool>()));
+}

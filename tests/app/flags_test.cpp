@@ -1,0 +1,84 @@
+#include "app/flags.hpp"
+
+#define BOOST_TEST_MODULE flags
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+
+using namespace rundun::app;
+
+namespace {
+
+std::variant<flags, help_requested, flag_error> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "rundund");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  return parse_flags(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string error_of(std::vector<std::string> args) {
+  auto r = parse(std::move(args));
+  auto* e = std::get_if<flag_error>(&r);
+  return e ? e->message : "";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
+  auto f = std::get<flags>(parse({}));
+  BOOST_TEST(f.host == "127.0.0.1");
+  BOOST_TEST(f.port == 8080);
+  BOOST_TEST(f.data_dir == "./rundun-data");
+  BOOST_TEST(f.retry.delays.size() == 5u);
+  BOOST_TEST(f.delivery_timeout.count() == 10'000);
+  BOOST_TEST(f.endpoint_concurrency == 16u);
+  BOOST_TEST(!f.allow_private_destinations);
+}
+
+BOOST_AUTO_TEST_CASE(flags_take_values_both_ways) {
+  auto f = std::get<flags>(parse({"--listen", "0.0.0.0:0", "--retry-schedule=1s,2s",
+                                  "--delivery-timeout", "500ms", "--allow-private-destinations",
+                                  "--endpoint-concurrency=4", "--log-level", "debug"}));
+  BOOST_TEST(f.host == "0.0.0.0");
+  BOOST_TEST(f.port == 0);
+  BOOST_TEST(f.retry.delays.size() == 2u);
+  BOOST_TEST(f.delivery_timeout.count() == 500);
+  BOOST_TEST(f.allow_private_destinations);
+  BOOST_TEST(f.endpoint_concurrency == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(environment_is_read_and_flags_win) {
+  ::setenv("RUNDUN_LISTEN", "127.0.0.1:9999", 1);
+  ::setenv("RUNDUN_ALLOW_PRIVATE_DESTINATIONS", "1", 1);
+  auto f = std::get<flags>(parse({}));
+  BOOST_TEST(f.port == 9999);
+  BOOST_TEST(f.allow_private_destinations);
+  f = std::get<flags>(parse({"--listen", "127.0.0.1:7"}));
+  BOOST_TEST(f.port == 7);
+  ::unsetenv("RUNDUN_LISTEN");
+  ::unsetenv("RUNDUN_ALLOW_PRIVATE_DESTINATIONS");
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_say_what_is_wrong) {
+  BOOST_TEST(error_of({"--nope"}) == "unknown flag '--nope' (see --help)");
+  BOOST_TEST(error_of({"--listen"}) == "--listen needs a value");
+  BOOST_TEST(error_of({"--listen", "8080"}).starts_with("--listen must be HOST:PORT"));
+  BOOST_TEST(error_of({"--listen", "h:99999"}).starts_with("--listen port must be 0 to 65535"));
+  BOOST_TEST(error_of({"--retry-schedule", "1s,x"}).starts_with("--retry-schedule must be"));
+  BOOST_TEST(error_of({"--delivery-timeout", "0s"}).starts_with("--delivery-timeout must be"));
+  BOOST_TEST(error_of({"--endpoint-concurrency", "0"}).starts_with("--endpoint-concurrency must be 1"));
+  BOOST_TEST(error_of({"--log-level", "loud"}).starts_with("--log-level must be"));
+  BOOST_TEST(error_of({"--api-key", "short"}).starts_with("--api-key must be at least 16"));
+  BOOST_TEST(error_of({"--ca-file", "/no/such/file"}).starts_with("--ca-file must name"));
+  BOOST_TEST(error_of({"--allow-private-destinations=yes"}) ==
+             "--allow-private-destinations takes no value");
+}
+
+BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
+  BOOST_TEST(std::holds_alternative<help_requested>(parse({"--help"})));
+  auto text = usage();
+  for (auto flag : {"--listen", "--data-dir", "--api-key", "--public-url", "--retry-schedule",
+                    "--delivery-timeout", "--endpoint-concurrency", "--allow-private-destinations",
+                    "--ca-file", "--log-level", "--help"})
+    BOOST_TEST(text.find(flag) != std::string::npos, flag);
+}

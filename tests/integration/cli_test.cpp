@@ -1,0 +1,73 @@
+// rundund's command line (contract §1).
+
+#include "tests/support/server_process.hpp"
+
+#define BOOST_TEST_MODULE cli
+#include <boost/test/unit_test.hpp>
+#include <algorithm>
+#include <fstream>
+#include <sys/stat.h>
+
+using namespace rundun::test;
+
+BOOST_AUTO_TEST_CASE(help_lists_the_flags_and_exits_0) {
+  auto r = run_rundund({"--help"});
+  BOOST_TEST(r.exit_code == 0);
+  BOOST_TEST(r.out.find("--retry-schedule") != std::string::npos);
+  BOOST_TEST(r.out.find("RUNDUN_DATA_DIR") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_print_one_line_and_exit_2) {
+  for (auto args : std::vector<std::vector<std::string>>{
+         {"--bogus"}, {"--listen", "nope"}, {"--retry-schedule", "soon"}, {"--log-level", "x"}}) {
+    auto r = run_rundund(args);
+    BOOST_TEST(r.exit_code == 2, args[0]);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
+    BOOST_TEST(r.err.starts_with("rundund: "));
+  }
+  auto env = run_rundund({}, {{"RUNDUN_DELIVERY_TIMEOUT", "forever"}});
+  BOOST_TEST(env.exit_code == 2);
+  BOOST_TEST(env.err.find("RUNDUN_DELIVERY_TIMEOUT") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_generated_key_is_printed_once_and_kept) {
+  temp_dir dir;
+  std::string key;
+  {
+    server_process first{dir.str(), {}, false};
+    key = first.printed_key();
+    BOOST_TEST(key.size() >= 32u);
+    api_client api{first.port(), key};
+    BOOST_TEST(api.get("/v1/templates/t-x").status == 404);
+    BOOST_TEST(first.terminate() == 0);
+  }
+  server_process second{dir.str(), {}, false};
+  BOOST_TEST(second.printed_key().empty());
+  api_client api{second.port(), key};
+  BOOST_TEST(api.get("/v1/templates/t-x").status == 404);
+  // Only a hash is kept, and only its owner may read it.
+  struct stat st{};
+  BOOST_REQUIRE(::stat((dir.path() / "api-key.sha256").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  std::ifstream in{dir.path() / "api-key.sha256"};
+  std::string stored;
+  in >> stored;
+  BOOST_TEST(stored.find(key) == std::string::npos);
+  BOOST_TEST(second.stderr_text().find(key) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(port_0_prints_the_real_port) {
+  temp_dir dir;
+  server_process server{dir.str()};
+  BOOST_TEST(server.port() > 0);
+  BOOST_TEST(http_call(server.port(), "GET", "/healthz").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(logs_are_json_lines_on_stderr) {
+  temp_dir dir;
+  server_process server{dir.str(), {"--log-level", "info"}};
+  BOOST_TEST(server.terminate() == 0);
+  auto text = server.stderr_text();
+  BOOST_TEST(text.starts_with("{\"time\":"));
+  BOOST_TEST(text.find("\"msg\":\"listening\"") != std::string::npos);
+}

@@ -1,0 +1,153 @@
+#include "net/http_client.hpp"
+
+#include "tests/support/scripted_receiver.hpp"
+
+#define BOOST_TEST_MODULE http_client
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/test/unit_test.hpp>
+#include <future>
+#include <thread>
+
+using namespace rundun;
+using namespace rundun::net;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// An io_context on its own thread, as the engine runs it.
+struct io_fixture {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread{[this] { io.run(); }};
+  ~io_fixture() {
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+
+  std::shared_ptr<endpoint_client> client(const std::string& u, std::chrono::milliseconds timeout = 2s) {
+    return endpoint_client::make(io, *parse_url(u), {timeout, 4});
+  }
+};
+
+attempt_response post(endpoint_client& c, std::string body = "{}") {
+  std::promise<attempt_response> p;
+  auto f = p.get_future();
+  c.post({std::move(body), {{"content-type", "application/json"}, {"webhook-id", "evt-1"}}},
+         [&p](attempt_response r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(http_client, io_fixture)
+
+BOOST_AUTO_TEST_CASE(a_scripted_sequence_of_faults_then_success) {
+  test::scripted_receiver rx{[](const test::received&, std::size_t i) {
+    test::reply_plan p;
+    if (i == 0)
+      p.garbage = true;
+    else if (i == 1)
+      p.status = 500;
+    else if (i == 2)
+      p.hang = true;
+    else
+      p.status = 200;
+    return p;
+  }};
+  auto c = client(rx.url(), 500ms);
+  auto r1 = post(*c);
+  BOOST_TEST(!r1.status);
+  BOOST_TEST((r1.failure == failure_kind::protocol));
+  BOOST_TEST(r1.error.starts_with("http: "));
+  auto r2 = post(*c);
+  BOOST_TEST(*r2.status == 500);
+  auto r3 = post(*c);
+  BOOST_TEST((r3.failure == failure_kind::timeout));
+  BOOST_TEST(r3.error == "timeout");
+  BOOST_TEST((r3.duration >= 450ms));
+  auto r4 = post(*c);
+  BOOST_TEST(*r4.status == 200);
+  auto got = rx.requests();
+  BOOST_REQUIRE(got.size() == 4u);
+  BOOST_TEST(got[3].header("webhook-id") == "evt-1");
+  BOOST_TEST(got[3].target == "/hook");
+}
+
+BOOST_AUTO_TEST_CASE(keep_alive_connections_are_reused) {
+  test::scripted_receiver rx;
+  auto c = client(rx.url());
+  for (int i = 0; i < 5; ++i)
+    BOOST_TEST(*post(*c).status == 200);
+  BOOST_TEST(rx.connections() == 1u);
+  BOOST_TEST(c->open_connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(retries_after_connection_reset_on_a_reused_socket) {
+  // The receiver closes every connection right after answering, although it said keep-alive:
+  // the next request finds a dead socket and must go out on a fresh one, not fail.
+  test::scripted_receiver rx{[](const test::received&, std::size_t) {
+    test::reply_plan p;
+    p.drop = true;
+    return p;
+  }};
+  auto c = client(rx.url());
+  BOOST_TEST(*post(*c).status == 200);
+  std::this_thread::sleep_for(50ms);
+  BOOST_TEST(*post(*c).status == 200);
+  BOOST_TEST(rx.requests().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_connection_is_a_connect_failure) {
+  std::uint16_t dead_port;
+  {
+    test::scripted_receiver rx;
+    dead_port = rx.port();
+  }
+  auto c = client("http://127.0.0.1:" + std::to_string(dead_port) + "/hook");
+  auto r = post(*c);
+  BOOST_TEST(!r.status);
+  BOOST_TEST((r.failure == failure_kind::connect));
+  BOOST_TEST(r.error.starts_with("connect: "));
+}
+
+BOOST_AUTO_TEST_CASE(an_unresolvable_host_is_a_dns_failure) {
+  auto c = client("http://no-such-host.invalid/hook");
+  auto r = post(*c);
+  BOOST_TEST((r.failure == failure_kind::dns || r.failure == failure_kind::timeout));
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_is_reported) {
+  test::scripted_receiver rx{[](const test::received&, std::size_t) {
+    test::reply_plan p;
+    p.status = 429;
+    p.headers = {{"Retry-After", "120"}};
+    return p;
+  }};
+  auto c = client(rx.url());
+  auto r = post(*c);
+  BOOST_TEST(*r.status == 429);
+  BOOST_TEST(*r.retry_after == "120");
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_posts_use_parallel_connections) {
+  test::scripted_receiver rx{[](const test::received&, std::size_t) {
+    test::reply_plan p;
+    p.delay = 200ms;
+    return p;
+  }};
+  auto c = client(rx.url());
+  std::vector<std::future<attempt_response>> futures;
+  std::vector<std::shared_ptr<std::promise<attempt_response>>> promises;
+  for (int i = 0; i < 4; ++i) {
+    auto p = std::make_shared<std::promise<attempt_response>>();
+    futures.push_back(p->get_future());
+    c->post({"{}", {}}, [p](attempt_response r) { p->set_value(std::move(r)); });
+    promises.push_back(p);
+  }
+  for (auto& f : futures)
+    BOOST_TEST(*f.get().status == 200);
+  BOOST_TEST(rx.max_concurrent() == 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,64 @@
+#include "net/signature.hpp"
+
+#include "net/base64.hpp"
+
+#define BOOST_TEST_MODULE signature
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <sstream>
+
+using namespace rundun::net;
+
+namespace {
+
+boost::json::array load_vectors() {
+  std::ifstream in{RUNDUN_TEST_DATA "/standard-webhooks.json"};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return boost::json::parse(ss.str()).as_array();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(every_standard_webhooks_vector_matches) {
+  auto vectors = load_vectors();
+  BOOST_REQUIRE_GE(vectors.size(), 9u);
+  for (auto& v : vectors) {
+    auto& o = v.as_object();
+    std::string secret(o.at("secret").as_string());
+    auto key = base64_decode(secret.substr(secret_prefix.size()));
+    BOOST_REQUIRE(key);
+    webhook_signer signer{*key};
+    auto sig = signer.sign(std::string(o.at("msg_id").as_string()),
+                           o.at("timestamp").to_number<std::int64_t>(),
+                           std::string(o.at("payload").as_string()));
+    BOOST_TEST(sig == std::string(o.at("signature").as_string()), "vector " << o.at("msg_id"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_signer_gives_the_same_signature_every_time) {
+  webhook_signer signer{*parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")};
+  auto a = signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, "{\"test\": 2432232314}");
+  auto b = signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, "{\"test\": 2432232314}");
+  BOOST_TEST(a == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  BOOST_TEST(a == b);
+}
+
+BOOST_AUTO_TEST_CASE(secrets_outside_the_format_are_refused) {
+  BOOST_TEST(!parse_secret(""));
+  BOOST_TEST(!parse_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));           // no prefix
+  BOOST_TEST(!parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"));      // bad length
+  BOOST_TEST(!parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS!"));     // not base64
+  BOOST_TEST(!parse_secret("whsec_" + base64_encode(std::string(23, 'k')))); // too short
+  BOOST_TEST(!parse_secret("whsec_" + base64_encode(std::string(65, 'k')))); // too long
+  BOOST_TEST(parse_secret("whsec_" + base64_encode(std::string(24, 'k'))).has_value());
+  BOOST_TEST(parse_secret("whsec_" + base64_encode(std::string(64, 'k'))).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(generated_secrets_parse_and_differ) {
+  auto a = make_secret();
+  auto b = make_secret();
+  BOOST_TEST(a != b);
+  BOOST_TEST(parse_secret(a)->size() == 32u);
+}

@@ -1,0 +1,183 @@
+#include "persistence/store.hpp"
+
+#include "tests/support/server_process.hpp"
+
+#define BOOST_TEST_MODULE store
+#include <boost/test/unit_test.hpp>
+#include <thread>
+
+using namespace rundun;
+using namespace rundun::persistence;
+
+namespace {
+
+event_record pending_event(const std::string& id, const std::string& run, std::uint64_t seq,
+                           std::int64_t due_ms, const std::string& endpoint = "ep1") {
+  event_record e;
+  e.id = {id};
+  e.run = {run};
+  e.created_at = from_unix_ms(due_ms);
+  e.seq = seq;
+  e.endpoint = endpoint;
+  e.delivery.next_attempt_at = from_unix_ms(due_ms);
+  return e;
+}
+
+run_record active_run(const std::string& id, std::int64_t expires_ms) {
+  run_record r;
+  r.id = {id};
+  r.token = "token-" + id;
+  r.expires_at = from_unix_ms(expires_ms);
+  return r;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(what_is_committed_survives_a_reopen) {
+  test::temp_dir dir;
+  {
+    auto s = store::open(dir.path());
+    BOOST_REQUIRE(s);
+    auto ec = (*s)->write_sync([](write_batch& b) {
+      if (auto ec = b.put_run(active_run("r-1", 5000)))
+        return ec;
+      return b.put_event(pending_event("evt-1", "r-1", 1, 100), R"({"x":1})", "http://h/");
+    });
+    BOOST_TEST(!ec);
+    (*s)->next_seq();
+  }
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(s);
+  auto run = (*s)->find_run({"r-1"});
+  BOOST_REQUIRE(run);
+  BOOST_TEST(run->has_value());
+  BOOST_TEST((*(*s)->find_run_by_token("token-r-1"))->value == "r-1");
+  BOOST_TEST(**(*s)->event_data({"evt-1"}) == R"({"x":1})");
+  BOOST_TEST(**(*s)->endpoint_url("ep1") == "http://h/");
+  // Sequence numbers go on from the largest stored one.
+  BOOST_TEST((*s)->next_seq() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(absent_records_are_empty_not_errors) {
+  test::temp_dir dir;
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(s);
+  auto run = (*s)->find_run({"r-nope"});
+  BOOST_REQUIRE(run);
+  BOOST_TEST(!run->has_value());
+  BOOST_TEST(!(*(*s)->find_run_by_token("nope")).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(pending_deliveries_come_back_earliest_due_first_per_endpoint) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  s->write_sync([](write_batch& b) {
+    b.put_event(pending_event("evt-c", "r", 3, 300), "{}", "u");
+    b.put_event(pending_event("evt-a", "r", 1, 100), "{}", "u");
+    b.put_event(pending_event("evt-b", "r", 2, 100), "{}", "u");
+    b.put_event(pending_event("evt-z", "r", 4, 50, "ep2"), "{}", "u2");
+    return boost::system::error_code{};
+  });
+  auto page = s->pending("ep1", 10);
+  BOOST_REQUIRE(page);
+  BOOST_REQUIRE(page->size() == 3u);
+  BOOST_TEST((*page)[0].id.value == "evt-a");
+  BOOST_TEST((*page)[1].id.value == "evt-b");
+  BOOST_TEST((*page)[2].id.value == "evt-c");
+  BOOST_TEST(s->pending("ep1", 2)->size() == 2u);
+  auto eps = s->endpoints_with_pending();
+  BOOST_TEST(eps->size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(updating_a_delivery_moves_or_drops_its_pending_entry) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  s->write_sync([](write_batch& b) {
+    b.put_event(pending_event("evt-a", "r", 1, 100), "{}", "u");
+    return b.put_event(pending_event("evt-b", "r", 2, 200), "{}", "u");
+  });
+  s->write_sync([](write_batch& b) {
+    return b.update_event({"evt-a"}, [](event_record& e) { e.delivery.next_attempt_at = from_unix_ms(500); });
+  });
+  auto page = *s->pending("ep1", 10);
+  BOOST_REQUIRE(page.size() == 2u);
+  BOOST_TEST(page[0].id.value == "evt-b");
+  BOOST_TEST((to_unix_ms(page[1].due) == 500));
+  s->write_sync([](write_batch& b) {
+    return b.update_event({"evt-b"}, [](event_record& e) {
+      e.delivery.status = delivery_status::delivered;
+      e.delivery.next_attempt_at.reset();
+    });
+  });
+  BOOST_TEST(s->pending("ep1", 10)->size() == 1u);
+  BOOST_TEST(((*s->find_event({"evt-b"}))->delivery.status == delivery_status::delivered));
+}
+
+BOOST_AUTO_TEST_CASE(ended_runs_leave_the_expiry_index) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  auto r = active_run("r-1", 100);
+  s->write_sync([&](write_batch& b) { return b.put_run(r); });
+  s->write_sync([](write_batch& b) { return b.put_run(active_run("r-2", 50)); });
+  auto active = *s->active_runs();
+  BOOST_REQUIRE(active.size() == 2u);
+  BOOST_TEST(active[0].first.value == "r-2");
+  r.status = run_status::completed;
+  s->write_sync([&](write_batch& b) { return b.put_run(r); });
+  BOOST_TEST(s->active_runs()->size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_writers_share_commits) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  constexpr int writers = 8, each = 50;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < each; ++i) {
+        auto id = "r-" + std::to_string(w) + "-" + std::to_string(i);
+        BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.put_run(active_run(id, 1)); }));
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  BOOST_TEST(s->stats().writes.load() == std::uint64_t{writers * each});
+  BOOST_TEST(s->active_runs()->size() == std::size_t{writers * each});
+  // With eight writers waiting on each other's fsync, batches hold more than one write.
+  BOOST_TEST(s->stats().batches.load() < std::uint64_t{writers * each});
+}
+
+BOOST_AUTO_TEST_CASE(one_failing_write_does_not_undo_its_batch_mates) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  std::atomic<int> done{0};
+  boost::system::error_code good, bad;
+  s->write([](write_batch& b) { return b.put_run(active_run("r-good", 1)); },
+           [&](boost::system::error_code ec) { good = ec; ++done; });
+  s->write([](write_batch& b) -> boost::system::error_code {
+             b.put_run(active_run("r-bad", 1));
+             return errc::io_error;
+           },
+           [&](boost::system::error_code ec) { bad = ec; ++done; });
+  BOOST_REQUIRE(test::eventually([&] { return done == 2; }));
+  BOOST_TEST(!good);
+  BOOST_TEST(bad == make_error_code(errc::io_error));
+  BOOST_TEST(s->find_run({"r-good"})->has_value());
+  BOOST_TEST(!s->find_run({"r-bad"})->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_full_map_is_a_clear_error_not_a_crash) {
+  test::temp_dir dir;
+  constexpr std::size_t tiny_map = 256 * 1024;
+  auto s = std::move(*store::open(dir.path(), tiny_map));
+  std::string big(64 * 1024, 'x');
+  boost::system::error_code last;
+  for (int i = 0; i < 64 && !last; ++i)
+    last = s->write_sync([&, i](write_batch& b) {
+      return b.put_meta("blob-" + std::to_string(i), big);
+    });
+  BOOST_TEST(last == make_error_code(errc::map_full));
+  BOOST_TEST(last.message().find("map is full") != std::string::npos);
+  // The store still reads and still takes small writes that fit.
+  BOOST_TEST(s->meta("blob-0")->has_value());
+}
