@@ -113,13 +113,19 @@ void arm_timer(self_ptr self) {
 
 void schedule_refill(self_ptr self) {
   auto& st = self->state;
-  if (st.refill_scheduled || !st.backlog)
+  if (!st.backlog)
     return;
-  st.refill_scheduled = true;
-  if (st.queue->size() <= st.queue->window() / 2)
-    self->send(self, refill_atom::value);
-  else
-    self->delayed_send(self, refill_interval, refill_atom::value);
+  // With room in the window, page in at once; a full window looks again periodically, for
+  // backlog entries that fell due before the ones it holds.
+  if (st.queue->size() <= st.queue->window() / 2) {
+    if (!st.refill_now_pending) {
+      st.refill_now_pending = true;
+      self->send(self, refill_atom::value, false);
+    }
+  } else if (!st.refill_later_pending) {
+    st.refill_later_pending = true;
+    self->delayed_send(self, refill_interval, refill_atom::value, true);
+  }
 }
 
 void answer_drain(self_ptr self) {
@@ -184,16 +190,21 @@ bool run_disabled(self_ptr self, const engine_context& ctx, const run_id& run) {
   return false;
 }
 
-void refill(self_ptr self, const engine_context& ctx) {
+void refill(self_ptr self, const engine_context& ctx, bool periodic) {
   auto& st = self->state;
-  st.refill_scheduled = false;
+  (periodic ? st.refill_later_pending : st.refill_now_pending) = false;
   if (!st.backlog)
     return;
   auto& q = *st.queue;
   auto page = ctx.store->pending(st.key, q.window());
   if (!page) {
+    // The store could not be read: look again later rather than spin.
     st.backlog = true;
-    return schedule_refill(self);
+    if (!st.refill_later_pending) {
+      st.refill_later_pending = true;
+      self->delayed_send(self, refill_interval, refill_atom::value, true);
+    }
+    return;
   }
   // Everything on disk fits in what was read: once it is all in the window, no backlog.
   bool everything_seen = page->size() < q.window();
@@ -335,7 +346,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
       self->state.armed_for.reset();
       pump(self, *ctx);
     },
-    [=](refill_atom) { refill(self, *ctx); },
+    [=](refill_atom, bool periodic) { refill(self, *ctx, periodic); },
     [=](committed_atom, const std::string& id, bool ok) {
       auto& st = self->state;
       st.settling.erase(id);

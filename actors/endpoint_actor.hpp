@@ -8,7 +8,7 @@
 //   (deliver_atom, delivery_order)           a new durable event for this endpoint
 //   (attempt_atom, attempt_report)           an HTTP attempt ended (sent by the io thread)
 //   (tick_atom)                              its retry timer
-//   (refill_atom)                            page the on-disk backlog into the window
+//   (refill_atom, bool periodic)             page the on-disk backlog into the window
 //   (committed_atom, std::string event_id, bool ok)  a delivery-state change is durable
 //   (redeliver_atom, std::string event_id)   -> redeliver_reply
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
@@ -49,7 +49,9 @@ struct endpoint_actor_state {
   std::unordered_set<std::string> disabled_runs;
   /// More pending deliveries on disk than in the window.
   bool backlog = true;
-  bool refill_scheduled = false;
+  /// A refill message is on its way: one at once (room in the window), one periodic.
+  bool refill_now_pending = false;
+  bool refill_later_pending = false;
   std::optional<time_point> armed_for;
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;

@@ -8,6 +8,8 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <future>
+#include <map>
+#include <set>
 
 using namespace rundun;
 using namespace std::chrono_literals;
@@ -111,4 +113,51 @@ BOOST_AUTO_TEST_CASE(events_are_recorded_without_a_webhook) {
   BOOST_TEST((events[0].delivery.status == delivery_status::not_subscribed));
   auto again = wait<std::monostate>([&](auto cb) { eng->redeliver(events[0].id, cb); });
   BOOST_TEST(again.error().code == "not_subscribed");
+}
+
+BOOST_AUTO_TEST_CASE(a_backlog_larger_than_the_window_is_paged_from_lmdb) {
+  test::temp_dir dir;
+  test::scripted_receiver rx{[](const test::received&, std::size_t) {
+    test::reply_plan p;
+    p.delay = 5ms;
+    return p;
+  }};
+  auto opts = options(dir);
+  opts.endpoint_concurrency = 2;
+  opts.endpoint_window = 4; // far fewer than the events below
+  auto eng = std::move(*engine::open(opts));
+  template_spec spec{"many", {}};
+  for (int i = 0; i < 10; ++i)
+    spec.steps.push_back({"s" + std::to_string(i), "Step", false, std::nullopt});
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(spec, cb); });
+  constexpr int runs = 4;
+  std::vector<run_id> ids;
+  for (int r = 0; r < runs; ++r) {
+    auto run = *wait<created_run>([&](auto cb) {
+      eng->create_run({tmpl.id, webhook_spec{rx.url(), std::nullopt, std::nullopt}, 1, "{}"}, cb);
+    });
+    ids.push_back(run.run.id);
+    for (int i = 0; i < 10; ++i)
+      BOOST_REQUIRE(wait<run_record>([&](auto cb) {
+        eng->act(run.run.token, run_action::skip, "s" + std::to_string(i), "", cb);
+      }));
+  }
+  BOOST_REQUIRE(rx.wait_for(runs * 10, 20s));
+  // Every event once, and each run's events in creation order.
+  auto got = rx.requests();
+  std::map<std::string, std::vector<std::string>> by_run;
+  std::set<std::string> unique;
+  for (auto& r : got) {
+    auto body = r.json().as_object();
+    by_run[std::string(body.at("run_id").as_string())].emplace_back(body.at("event_id").as_string());
+    unique.insert(std::string(body.at("event_id").as_string()));
+  }
+  BOOST_TEST(unique.size() == std::size_t{runs * 10});
+  for (auto& id : ids) {
+    auto events = *eng->get_events(id);
+    std::vector<std::string> created;
+    for (auto& e : events)
+      created.push_back(e.id.value);
+    BOOST_TEST(by_run[id.value] == created);
+  }
 }
