@@ -33,56 +33,60 @@ caf::actor endpoint_for(self_ptr self, const std::shared_ptr<const engine_contex
 
 caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
   return {
-    [=](deliver_atom, delivery_order& order) {
-      auto target = endpoint_for(self, ctx, order.endpoint, order.url);
-      self->send(target, deliver_atom::value, std::move(order));
-    },
-    [=](wake_atom, const std::string& key, const std::string& url) {
-      endpoint_for(self, ctx, key, url);
-    },
-    [=](redeliver_atom, const std::string& key, const std::string& url,
-        const std::string& event) -> caf::result<redeliver_reply> {
-      auto rp = self->make_response_promise();
-      rp.delegate(endpoint_for(self, ctx, key, url), redeliver_atom::value, event);
-      return rp;
-    },
-    [=](drain_atom) -> caf::result<bool> {
-      auto& eps = self->state.endpoints;
-      if (eps.empty())
-        return true;
-      auto g = std::make_shared<gather<bool>>();
-      g->promise = self->make_response_promise();
-      g->outstanding = eps.size();
-      for (auto& [key, a] : eps)
-        self->request(a, caf::infinite, drain_atom::value)
-          .then([g](bool) {
-            if (--g->outstanding == 0)
-              g->promise.deliver(true);
-          }, [g](caf::error&) {
-            if (--g->outstanding == 0)
-              g->promise.deliver(true);
-          });
-      return g->promise;
-    },
-    [=](stats_atom) -> caf::result<std::vector<endpoint_stats>> {
-      auto& eps = self->state.endpoints;
-      if (eps.empty())
-        return std::vector<endpoint_stats>{};
-      auto g = std::make_shared<gather<std::vector<endpoint_stats>>>();
-      g->promise = self->make_response_promise();
-      g->outstanding = eps.size();
-      for (auto& [key, a] : eps)
-        self->request(a, std::chrono::seconds{1}, stats_atom::value)
-          .then([g](endpoint_stats& s) {
-            g->result.push_back(std::move(s));
-            if (--g->outstanding == 0)
-              g->promise.deliver(std::move(g->result));
-          }, [g](caf::error&) {
-            if (--g->outstanding == 0)
-              g->promise.deliver(std::move(g->result));
-          });
-      return g->promise;
-    },
+      [=](deliver_atom, delivery_order& order) {
+        auto target = endpoint_for(self, ctx, order.endpoint, order.url);
+        self->send(target, deliver_atom::value, std::move(order));
+      },
+      [=](wake_atom, const std::string& key, const std::string& url) {
+        endpoint_for(self, ctx, key, url);
+      },
+      [=](redeliver_atom, const std::string& key, const std::string& url,
+          const std::string& event) -> caf::result<redeliver_reply> {
+        auto rp = self->make_response_promise();
+        rp.delegate(endpoint_for(self, ctx, key, url), redeliver_atom::value, event);
+        return rp;
+      },
+      [=](drain_atom) -> caf::result<bool> {
+        auto& eps = self->state.endpoints;
+        if (eps.empty())
+          return true;
+        auto g = std::make_shared<gather<bool>>();
+        g->promise = self->make_response_promise();
+        g->outstanding = eps.size();
+        for (auto& [key, a] : eps)
+          self->request(a, caf::infinite, drain_atom::value)
+              .then(
+                  [g](bool) {
+                    if (--g->outstanding == 0)
+                      g->promise.deliver(true);
+                  },
+                  [g](caf::error&) {
+                    if (--g->outstanding == 0)
+                      g->promise.deliver(true);
+                  });
+        return g->promise;
+      },
+      [=](stats_atom) -> caf::result<std::vector<endpoint_stats>> {
+        auto& eps = self->state.endpoints;
+        if (eps.empty())
+          return std::vector<endpoint_stats>{};
+        auto g = std::make_shared<gather<std::vector<endpoint_stats>>>();
+        g->promise = self->make_response_promise();
+        g->outstanding = eps.size();
+        for (auto& [key, a] : eps)
+          self->request(a, std::chrono::seconds{1}, stats_atom::value)
+              .then(
+                  [g](endpoint_stats& s) {
+                    g->result.push_back(std::move(s));
+                    if (--g->outstanding == 0)
+                      g->promise.deliver(std::move(g->result));
+                  },
+                  [g](caf::error&) {
+                    if (--g->outstanding == 0)
+                      g->promise.deliver(std::move(g->result));
+                  });
+        return g->promise;
+      },
   };
 }
 

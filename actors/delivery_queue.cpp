@@ -3,7 +3,7 @@
 namespace rundun {
 
 delivery_queue::delivery_queue(std::size_t concurrency, std::size_t window)
-  : concurrency_(concurrency), window_(window) {}
+    : concurrency_(concurrency), window_(window) {}
 
 delivery_queue::order_key delivery_queue::key_of(const delivery_job& j) {
   return {to_unix_ms(j.due), j.seq, j.id.value};

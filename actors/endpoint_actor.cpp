@@ -33,9 +33,11 @@ delivery_job job_from(delivery_order&& o) {
 void count_attempt(engine_counters& c, const net::attempt_response& r) {
   if (r.status) {
     auto cls = *r.status / 100;
-    auto& counter = cls == 2 ? c.attempts_2xx : cls == 3 ? c.attempts_3xx : cls == 4 ? c.attempts_4xx
-                    : cls == 5                          ? c.attempts_5xx
-                                                        : c.attempts_other;
+    auto& counter = cls == 2   ? c.attempts_2xx
+                    : cls == 3 ? c.attempts_3xx
+                    : cls == 4 ? c.attempts_4xx
+                    : cls == 5 ? c.attempts_5xx
+                               : c.attempts_other;
     counter.fetch_add(1, std::memory_order_relaxed);
   } else if (r.failure == net::failure_kind::timeout) {
     c.attempts_timeout.fetch_add(1, std::memory_order_relaxed);
@@ -51,11 +53,11 @@ void record(self_ptr self, const engine_context& ctx, const event_id& id,
             std::function<void(event_record&)> change) {
   self->state.settling.insert(id.value);
   auto handle = caf::actor_cast<caf::actor>(self);
-  ctx.store->write(
-    [id, change = std::move(change)](persistence::write_batch& b) { return b.update_event(id, change); },
-    [handle, id](boost::system::error_code ec) {
-      caf::anon_send(handle, committed_atom::value, id.value, !ec);
-    });
+  ctx.store->write([id, change = std::move(change)](
+                       persistence::write_batch& b) { return b.update_event(id, change); },
+                   [handle, id](boost::system::error_code ec) {
+                     caf::anon_send(handle, committed_atom::value, id.value, !ec);
+                   });
 }
 
 void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
@@ -73,12 +75,13 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
   auto created = format_rfc3339(job.created_at);
   net::outgoing_request req;
   req.body = net::encode_envelope(
-    {to_string(job.type), job.id.value, attempt, job.run.value, created, job.data_json});
+      {to_string(job.type), job.id.value, attempt, job.run.value, created, job.data_json});
   auto at = now();
   auto ts = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
   auto signer = st.signers.find(job.secret);
   if (signer == st.signers.end())
-    signer = st.signers.emplace(job.secret, net::webhook_signer{*net::parse_secret(job.secret)}).first;
+    signer =
+        st.signers.emplace(job.secret, net::webhook_signer{*net::parse_secret(job.secret)}).first;
   req.headers = {{"webhook-id", job.id.value},
                  {"webhook-timestamp", std::to_string(ts)},
                  {"webhook-signature", signer->second.sign(job.id.value, ts, req.body)},
@@ -86,19 +89,19 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
                  {"user-agent", net::user_agent()}};
   ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   auto handle = caf::actor_cast<caf::actor>(self);
-  st.client->post(std::move(req), [handle, id = job.id.value, attempt,
-                                   at](net::attempt_response r) {
-    attempt_report rep;
-    rep.event = id;
-    rep.attempt = attempt;
-    rep.at_ms = to_unix_ms(at);
-    rep.status = r.status.value_or(0);
-    rep.has_retry_after = r.retry_after.has_value();
-    rep.retry_after = r.retry_after.value_or("");
-    rep.error = std::move(r.error);
-    rep.duration_ms = r.duration.count();
-    caf::anon_send(handle, attempt_atom::value, std::move(rep));
-  });
+  st.client->post(std::move(req),
+                  [handle, id = job.id.value, attempt, at](net::attempt_response r) {
+                    attempt_report rep;
+                    rep.event = id;
+                    rep.attempt = attempt;
+                    rep.at_ms = to_unix_ms(at);
+                    rep.status = r.status.value_or(0);
+                    rep.has_retry_after = r.retry_after.has_value();
+                    rep.retry_after = r.retry_after.value_or("");
+                    rep.error = std::move(r.error);
+                    rep.duration_ms = r.duration.count();
+                    caf::anon_send(handle, attempt_atom::value, std::move(rep));
+                  });
 }
 
 void arm_timer(self_ptr self) {
@@ -269,38 +272,38 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   }
   st.queue->finish(id, retry_at);
   switch (decision.what) {
-    case net::verdict::delivered:
-      ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case net::verdict::failed:
-    case net::verdict::gone:
-      ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case net::verdict::retry:
-      break;
+  case net::verdict::delivered:
+    ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case net::verdict::failed:
+  case net::verdict::gone:
+    ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case net::verdict::retry:
+    break;
   }
   auto what = decision.what;
   record(self, ctx, id, [a, what, retry_at, failures](event_record& e) {
     e.delivery.attempts.push_back(a);
     switch (what) {
-      case net::verdict::delivered:
-        e.delivery.status = delivery_status::delivered;
-        e.delivery.next_attempt_at.reset();
-        e.delivery.error.reset();
-        break;
-      case net::verdict::retry:
-        e.delivery.round_failures = failures;
-        e.delivery.next_attempt_at = retry_at;
-        break;
-      case net::verdict::failed:
-        e.delivery.status = delivery_status::failed;
-        e.delivery.next_attempt_at.reset();
-        break;
-      case net::verdict::gone:
-        e.delivery.status = delivery_status::failed;
-        e.delivery.next_attempt_at.reset();
-        e.delivery.error = "endpoint_gone";
-        break;
+    case net::verdict::delivered:
+      e.delivery.status = delivery_status::delivered;
+      e.delivery.next_attempt_at.reset();
+      e.delivery.error.reset();
+      break;
+    case net::verdict::retry:
+      e.delivery.round_failures = failures;
+      e.delivery.next_attempt_at = retry_at;
+      break;
+    case net::verdict::failed:
+      e.delivery.status = delivery_status::failed;
+      e.delivery.next_attempt_at.reset();
+      break;
+    case net::verdict::gone:
+      e.delivery.status = delivery_status::failed;
+      e.delivery.next_attempt_at.reset();
+      e.delivery.error = "endpoint_gone";
+      break;
     }
   });
   if (what == net::verdict::gone && !webhook_off) {
@@ -327,85 +330,85 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   st.queue.emplace(ctx->endpoint_concurrency, ctx->window);
   ctx->counters->live_endpoint_actors.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
-    [c = ctx->counters] { c->live_endpoint_actors.fetch_sub(1, std::memory_order_relaxed); });
+      [c = ctx->counters] { c->live_endpoint_actors.fetch_sub(1, std::memory_order_relaxed); });
   // Start by paging in whatever this endpoint has pending on disk (after a restart).
   schedule_refill(self);
   return {
-    [=](deliver_atom, delivery_order& order) {
-      auto& st = self->state;
-      auto job = job_from(std::move(order));
-      if (run_disabled(self, *ctx, job.run))
-        return fail_gone(self, *ctx, job.id);
-      // With a backlog on disk, a new event waits its turn there, behind older ones.
-      if (st.backlog || !st.queue->add(std::move(job)))
-        st.backlog = true;
-      pump(self, *ctx);
-    },
-    [=](attempt_atom, attempt_report& rep) { on_attempt(self, *ctx, rep); },
-    [=](tick_atom) {
-      self->state.armed_for.reset();
-      pump(self, *ctx);
-    },
-    [=](refill_atom, bool periodic) { refill(self, *ctx, periodic); },
-    [=](committed_atom, const std::string& id, bool ok) {
-      auto& st = self->state;
-      st.settling.erase(id);
-      auto waiter = st.redeliver_waiters.find(id);
-      if (waiter == st.redeliver_waiters.end())
-        return;
-      auto rp = std::move(waiter->second);
-      st.redeliver_waiters.erase(waiter);
-      if (!ok) {
-        rp.deliver(redeliver_reply{"storage_error", "the redelivery could not be stored"});
-        return;
-      }
-      rp.deliver(redeliver_reply{});
-      std::unordered_map<std::string, std::string> secrets;
-      auto job = load_job(*ctx, {event_id{id}, now(), 0}, secrets);
-      if (job) {
-        job->redelivery = true;
-        if (st.backlog || !st.queue->add(std::move(*job)))
+      [=](deliver_atom, delivery_order& order) {
+        auto& st = self->state;
+        auto job = job_from(std::move(order));
+        if (run_disabled(self, *ctx, job.run))
+          return fail_gone(self, *ctx, job.id);
+        // With a backlog on disk, a new event waits its turn there, behind older ones.
+        if (st.backlog || !st.queue->add(std::move(job)))
           st.backlog = true;
-      }
-      pump(self, *ctx);
-    },
-    [=](redeliver_atom, const std::string& id) -> caf::result<redeliver_reply> {
-      auto& st = self->state;
-      event_id eid{id};
-      if (st.queue->contains(eid) || st.settling.count(id))
-        return redeliver_reply{"delivery_in_progress", "the event is being delivered right now"};
-      auto ev = ctx->store->find_event(eid);
-      if (!ev || !*ev)
-        return redeliver_reply{"event_not_found", "no event has this id"};
-      if (run_disabled(self, *ctx, (*ev)->run))
-        return redeliver_reply{"webhook_disabled",
-                               "the run's webhook was turned off after a 410 Gone"};
-      if ((*ev)->delivery.status == delivery_status::pending)
-        return redeliver_reply{"delivery_in_progress", "the event is waiting for delivery"};
-      auto rp = self->make_response_promise();
-      st.redeliver_waiters.emplace(id, rp);
-      auto at = now();
-      record(self, *ctx, eid, [at](event_record& e) {
-        e.delivery.status = delivery_status::pending;
-        e.delivery.next_attempt_at = at;
-        e.delivery.round_failures = 0;
-        e.delivery.error.reset();
-      });
-      return rp;
-    },
-    [=](drain_atom) -> caf::result<bool> {
-      auto& st = self->state;
-      st.draining = true;
-      if (st.queue->in_flight() == 0)
-        return true;
-      auto rp = self->make_response_promise();
-      st.drain_waiters.push_back(rp);
-      return rp;
-    },
-    [=](stats_atom) {
-      auto& st = self->state;
-      return endpoint_stats{st.target.host, st.queue->size(), st.queue->in_flight(), st.backlog};
-    },
+        pump(self, *ctx);
+      },
+      [=](attempt_atom, attempt_report& rep) { on_attempt(self, *ctx, rep); },
+      [=](tick_atom) {
+        self->state.armed_for.reset();
+        pump(self, *ctx);
+      },
+      [=](refill_atom, bool periodic) { refill(self, *ctx, periodic); },
+      [=](committed_atom, const std::string& id, bool ok) {
+        auto& st = self->state;
+        st.settling.erase(id);
+        auto waiter = st.redeliver_waiters.find(id);
+        if (waiter == st.redeliver_waiters.end())
+          return;
+        auto rp = std::move(waiter->second);
+        st.redeliver_waiters.erase(waiter);
+        if (!ok) {
+          rp.deliver(redeliver_reply{"storage_error", "the redelivery could not be stored"});
+          return;
+        }
+        rp.deliver(redeliver_reply{});
+        std::unordered_map<std::string, std::string> secrets;
+        auto job = load_job(*ctx, {event_id{id}, now(), 0}, secrets);
+        if (job) {
+          job->redelivery = true;
+          if (st.backlog || !st.queue->add(std::move(*job)))
+            st.backlog = true;
+        }
+        pump(self, *ctx);
+      },
+      [=](redeliver_atom, const std::string& id) -> caf::result<redeliver_reply> {
+        auto& st = self->state;
+        event_id eid{id};
+        if (st.queue->contains(eid) || st.settling.count(id))
+          return redeliver_reply{"delivery_in_progress", "the event is being delivered right now"};
+        auto ev = ctx->store->find_event(eid);
+        if (!ev || !*ev)
+          return redeliver_reply{"event_not_found", "no event has this id"};
+        if (run_disabled(self, *ctx, (*ev)->run))
+          return redeliver_reply{"webhook_disabled",
+                                 "the run's webhook was turned off after a 410 Gone"};
+        if ((*ev)->delivery.status == delivery_status::pending)
+          return redeliver_reply{"delivery_in_progress", "the event is waiting for delivery"};
+        auto rp = self->make_response_promise();
+        st.redeliver_waiters.emplace(id, rp);
+        auto at = now();
+        record(self, *ctx, eid, [at](event_record& e) {
+          e.delivery.status = delivery_status::pending;
+          e.delivery.next_attempt_at = at;
+          e.delivery.round_failures = 0;
+          e.delivery.error.reset();
+        });
+        return rp;
+      },
+      [=](drain_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        st.draining = true;
+        if (st.queue->in_flight() == 0)
+          return true;
+        auto rp = self->make_response_promise();
+        st.drain_waiters.push_back(rp);
+        return rp;
+      },
+      [=](stats_atom) {
+        auto& st = self->state;
+        return endpoint_stats{st.target.host, st.queue->size(), st.queue->in_flight(), st.backlog};
+      },
   };
 }
 

@@ -80,8 +80,7 @@ struct engine::impl {
   void ask(caf::actor dest, OnReply on_reply, OnError on_error, Ts... xs) {
     system->spawn([=](caf::event_based_actor* self) {
       self->request(dest, command_timeout, xs...)
-        .then([=](Reply& r) { on_reply(r); },
-              [=](caf::error& e) { on_error(e); });
+          .then([=](Reply& r) { on_reply(r); }, [=](caf::error& e) { on_error(e); });
     });
   }
 
@@ -99,8 +98,10 @@ struct engine::impl {
       // ended): ask again, and the directory answers from the store.
       if (first_try && e == caf::sec::request_receiver_down)
         return command(cmd, done, false);
-      done(domain_error{error_kind::storage, "engine_error",
-                        "the run could not take the command: " + system->render(e), {}});
+      done(domain_error{error_kind::storage,
+                        "engine_error",
+                        "the run could not take the command: " + system->render(e),
+                        {}});
     };
     ask<command_reply>(ctx->run_directory, on_reply, on_error, command_atom::value, cmd);
   }
@@ -122,16 +123,19 @@ struct engine::impl {
 
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
-engine::~engine() { shutdown(); }
+engine::~engine() {
+  shutdown();
+}
 
 outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   auto p = std::make_unique<impl>();
   p->opts = opts;
   auto s = persistence::store::open(opts.data_dir, opts.map_size);
   if (!s)
-    return domain_error{error_kind::storage, "storage_error",
+    return domain_error{error_kind::storage,
+                        "storage_error",
                         "cannot open the data dir " + opts.data_dir.string() + ": " +
-                          s.error().message(),
+                            s.error().message(),
                         {}};
   p->store = std::move(*s);
   p->work.emplace(p->io.get_executor());
@@ -167,7 +171,7 @@ void engine::shutdown() {
   caf::scoped_actor self{*p.system};
   self->request(p.ctx->delivery_directory, p.opts.delivery_timeout + std::chrono::seconds{1},
                 drain_atom::value)
-    .receive([](bool) {}, [](caf::error&) {});
+      .receive([](bool) {}, [](caf::error&) {});
   caf::anon_send_exit(p.ctx->run_directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.ctx->delivery_directory, caf::exit_reason::user_shutdown);
 }
@@ -195,8 +199,8 @@ void engine::create_run(const run_spec& spec, callback<created_run> done) {
   auto tmpl = get_template(spec.source_template);
   if (!tmpl) {
     if (tmpl.error().kind == error_kind::not_found)
-      return done(not_found("template_not_found", "no template has the id '" +
-                                                    spec.source_template.value + "'"));
+      return done(not_found("template_not_found",
+                            "no template has the id '" + spec.source_template.value + "'"));
     return done(tmpl.error());
   }
   auto run = make_run(spec, *tmpl, now());
@@ -238,7 +242,7 @@ void engine::redeliver(const event_id& id, callback<std::monostate> done) {
   if (ev->endpoint.empty())
     return done(conflict("not_subscribed",
                          "the event's run has no webhook, or its webhook is not subscribed to " +
-                           std::string(to_string(ev->type))));
+                             std::string(to_string(ev->type))));
   auto url = p.store->endpoint_url(ev->endpoint);
   std::string target;
   if (url && *url) {
@@ -247,22 +251,23 @@ void engine::redeliver(const event_id& id, callback<std::monostate> done) {
     target = net::parse_url((*run)->webhook->url)->normalized();
   }
   p.ask<redeliver_reply>(
-    p.ctx->delivery_directory,
-    [done](redeliver_reply& r) {
-      if (r.code.empty())
-        return done(std::monostate{});
-      if (r.code == "event_not_found")
-        return done(not_found(r.code, r.message));
-      if (r.code == "storage_error")
-        return done(domain_error{error_kind::storage, r.code, r.message, {}});
-      done(conflict(r.code, r.message));
-    },
-    [this, done](const caf::error& e) {
-      done(domain_error{error_kind::storage, "engine_error",
-                        "the endpoint could not take the request: " + impl_->system->render(e),
-                        {}});
-    },
-    redeliver_atom::value, ev->endpoint, target, id.value);
+      p.ctx->delivery_directory,
+      [done](redeliver_reply& r) {
+        if (r.code.empty())
+          return done(std::monostate{});
+        if (r.code == "event_not_found")
+          return done(not_found(r.code, r.message));
+        if (r.code == "storage_error")
+          return done(domain_error{error_kind::storage, r.code, r.message, {}});
+        done(conflict(r.code, r.message));
+      },
+      [this, done](const caf::error& e) {
+        done(domain_error{error_kind::storage,
+                          "engine_error",
+                          "the endpoint could not take the request: " + impl_->system->render(e),
+                          {}});
+      },
+      redeliver_atom::value, ev->endpoint, target, id.value);
 }
 
 outcome<template_record> engine::get_template(const template_id& id) const {
@@ -320,6 +325,8 @@ engine_figures engine::figures() const {
   return f;
 }
 
-const engine_options& engine::options() const { return impl_->opts; }
+const engine_options& engine::options() const {
+  return impl_->opts;
+}
 
 } // namespace rundun

@@ -81,8 +81,8 @@ public:
   void create_template(const template_spec& spec, callback<template_record> done);
   void create_run(const run_spec& spec, callback<created_run> done);
   /// An executor's action through the run link `token`: answer, skip, submit or exit.
-  void act(std::string_view token, run_action action, std::string step_id,
-           std::string answer_json, callback<run_record> done);
+  void act(std::string_view token, run_action action, std::string step_id, std::string answer_json,
+           callback<run_record> done);
   /// Cancels an active run (reason `api`).
   void cancel(const run_id& id, callback<run_record> done);
   /// Sends a delivered or failed event again now.

@@ -16,7 +16,7 @@ namespace rundun {
 struct engine_counters {
   std::atomic<std::uint64_t> events_created[5] = {};
   std::atomic<std::uint64_t> attempts_2xx{0}, attempts_3xx{0}, attempts_4xx{0}, attempts_5xx{0},
-    attempts_timeout{0}, attempts_connect{0}, attempts_other{0};
+      attempts_timeout{0}, attempts_connect{0}, attempts_other{0};
   std::atomic<std::uint64_t> delivered{0}, failed{0};
   std::atomic<std::int64_t> active_runs{0}, live_endpoint_actors{0}, in_flight{0};
 };

@@ -77,12 +77,12 @@ typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
 /// One event handed to its endpoint: sent by a run actor (after the event is durable) to the
 /// delivery directory, which forwards it to the endpoint's actor.
 struct delivery_order {
-  std::string endpoint;     ///< endpoint key
-  std::string url;          ///< the webhook URL as given
-  std::string event;        ///< event id
-  std::string run;          ///< run id
+  std::string endpoint; ///< endpoint key
+  std::string url;      ///< the webhook URL as given
+  std::string event;    ///< event id
+  std::string run;      ///< run id
   std::uint64_t seq = 0;
-  std::uint8_t type = 0;    ///< event_type
+  std::uint8_t type = 0; ///< event_type
   std::int64_t created_at_ms = 0;
   std::string data_json;
   std::string secret;
@@ -90,8 +90,8 @@ struct delivery_order {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery_order& x) {
-  return f(caf::meta::type_name("delivery_order"), x.endpoint, x.url, x.event, x.run, x.seq,
-           x.type, x.created_at_ms, x.data_json, x.secret);
+  return f(caf::meta::type_name("delivery_order"), x.endpoint, x.url, x.event, x.run, x.seq, x.type,
+           x.created_at_ms, x.data_json, x.secret);
 }
 
 /// The outcome of one HTTP attempt, sent by the io thread's completion to the endpoint actor.

@@ -14,16 +14,16 @@ using self_ptr = caf::stateful_actor<run_actor_state>*;
 
 transition apply(run_record& run, const run_command& cmd, time_point now) {
   switch (cmd.action) {
-    case run_action::answer:
-      return answer_step(run, cmd.step_id, cmd.answer_json, now);
-    case run_action::skip:
-      return skip_step(run, cmd.step_id, now);
-    case run_action::submit:
-      return submit_run(run, now);
-    case run_action::exit:
-      return cancel_run(run, cancel_reason::executor_exit, now);
-    case run_action::cancel:
-      return cancel_run(run, cancel_reason::api, now);
+  case run_action::answer:
+    return answer_step(run, cmd.step_id, cmd.answer_json, now);
+  case run_action::skip:
+    return skip_step(run, cmd.step_id, now);
+  case run_action::submit:
+    return submit_run(run, now);
+  case run_action::exit:
+    return cancel_run(run, cancel_reason::executor_exit, now);
+  case run_action::cancel:
+    return cancel_run(run, cancel_reason::api, now);
   }
   return domain_error{error_kind::invalid_input, "invalid_action", "unknown action", {}};
 }
@@ -81,18 +81,18 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
   std::string url = st.run.webhook ? net::parse_url(st.run.webhook->url)->normalized() : "";
   auto handle = caf::actor_cast<caf::actor>(self);
   ctx.store->write(
-    [run = st.run, records = std::move(records), data = std::move(data),
-     url](persistence::write_batch& b) -> boost::system::error_code {
-      if (auto ec = b.put_run(run))
-        return ec;
-      for (std::size_t i = 0; i < records.size(); ++i)
-        if (auto ec = b.put_event(records[i], data[i], records[i].endpoint.empty() ? "" : url))
+      [run = st.run, records = std::move(records), data = std::move(data),
+       url](persistence::write_batch& b) -> boost::system::error_code {
+        if (auto ec = b.put_run(run))
           return ec;
-      return {};
-    },
-    [handle, ticket](boost::system::error_code ec) {
-      caf::anon_send(handle, committed_atom::value, ticket, !ec);
-    });
+        for (std::size_t i = 0; i < records.size(); ++i)
+          if (auto ec = b.put_event(records[i], data[i], records[i].endpoint.empty() ? "" : url))
+            return ec;
+        return {};
+      },
+      [handle, ticket](boost::system::error_code ec) {
+        caf::anon_send(handle, committed_atom::value, ticket, !ec);
+      });
 }
 
 void schedule_expiry(self_ptr self) {
@@ -108,65 +108,66 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
     if (auto u = net::parse_url(self->state.run.webhook->url))
       self->state.endpoint = net::endpoint_key(*u);
   ctx->counters->active_runs.fetch_add(1, std::memory_order_relaxed);
-  self->attach_functor([c = ctx->counters] { c->active_runs.fetch_sub(1, std::memory_order_relaxed); });
+  self->attach_functor(
+      [c = ctx->counters] { c->active_runs.fetch_sub(1, std::memory_order_relaxed); });
   schedule_expiry(self);
   return {
-    [=](command_atom, const run_command& cmd) -> caf::result<command_reply> {
-      auto& st = self->state;
-      auto at = now();
-      // A command that arrives after expires_at finds the run expired, even if the timer
-      // has not fired yet.
-      if (expiry_due(st.run, at)) {
+      [=](command_atom, const run_command& cmd) -> caf::result<command_reply> {
+        auto& st = self->state;
+        auto at = now();
+        // A command that arrives after expires_at finds the run expired, even if the timer
+        // has not fired yet.
+        if (expiry_due(st.run, at)) {
+          auto expired = expire_run(st.run);
+          persist(self, *ctx, *expired, nullptr);
+        }
+        auto before = st.run;
+        auto result = apply(st.run, cmd, at);
+        if (!result) {
+          st.run = std::move(before);
+          return command_reply::refusal(result.error());
+        }
+        auto promise = self->make_response_promise();
+        persist(self, *ctx, *result, &promise);
+        return promise;
+      },
+      [=](expire_atom) {
+        auto& st = self->state;
+        if (!st.run.active())
+          return;
+        if (!expiry_due(st.run, now()))
+          return schedule_expiry(self); // the timer came early: wait for the rest
         auto expired = expire_run(st.run);
         persist(self, *ctx, *expired, nullptr);
-      }
-      auto before = st.run;
-      auto result = apply(st.run, cmd, at);
-      if (!result) {
-        st.run = std::move(before);
-        return command_reply::refusal(result.error());
-      }
-      auto promise = self->make_response_promise();
-      persist(self, *ctx, *result, &promise);
-      return promise;
-    },
-    [=](expire_atom) {
-      auto& st = self->state;
-      if (!st.run.active())
-        return;
-      if (!expiry_due(st.run, now()))
-        return schedule_expiry(self); // the timer came early: wait for the rest
-      auto expired = expire_run(st.run);
-      persist(self, *ctx, *expired, nullptr);
-    },
-    [=](committed_atom, std::uint64_t ticket, bool ok) {
-      auto& st = self->state;
-      auto it = st.pending.find(ticket);
-      if (it == st.pending.end())
-        return;
-      auto pw = std::move(it->second);
-      st.pending.erase(it);
-      if (!ok) {
-        // The store refused the write: memory is now ahead of the disk. Answer with the
-        // failure and leave; the next command reloads the run from the store.
+      },
+      [=](committed_atom, std::uint64_t ticket, bool ok) {
+        auto& st = self->state;
+        auto it = st.pending.find(ticket);
+        if (it == st.pending.end())
+          return;
+        auto pw = std::move(it->second);
+        st.pending.erase(it);
+        if (!ok) {
+          // The store refused the write: memory is now ahead of the disk. Answer with the
+          // failure and leave; the next command reloads the run from the store.
+          if (pw.has_promise)
+            pw.promise.deliver(command_reply::refusal(
+                {error_kind::storage, "storage_error", "the change could not be stored", {}}));
+          st.ended = true;
+          self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
+          self->quit();
+          return;
+        }
+        for (auto& order : pw.orders)
+          self->send(ctx->delivery_directory, deliver_atom::value, std::move(order));
         if (pw.has_promise)
-          pw.promise.deliver(command_reply::refusal(
-            {error_kind::storage, "storage_error", "the change could not be stored", {}}));
-        st.ended = true;
-        self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
-        self->quit();
-        return;
-      }
-      for (auto& order : pw.orders)
-        self->send(ctx->delivery_directory, deliver_atom::value, std::move(order));
-      if (pw.has_promise)
-        pw.promise.deliver(command_reply::success(encode(st.run)));
-      if (pw.ends_run && st.pending.empty() && !st.ended) {
-        st.ended = true;
-        self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
-        self->quit();
-      }
-    },
+          pw.promise.deliver(command_reply::success(encode(st.run)));
+        if (pw.ends_run && st.pending.empty() && !st.ended) {
+          st.ended = true;
+          self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
+          self->quit();
+        }
+      },
   };
 }
 

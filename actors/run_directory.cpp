@@ -25,41 +25,42 @@ caf::actor spawn_run(self_ptr self, const std::shared_ptr<const engine_context>&
 
 caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
   return {
-    [=](activate_atom, const std::string& run_json) {
-      auto run = decode_run(run_json);
-      if (!run || !run->active() || self->state.runs.count(run->id.value))
-        return;
-      spawn_run(self, ctx, std::move(*run));
-    },
-    [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
-      auto& runs = self->state.runs;
-      auto it = runs.find(cmd.run);
-      caf::actor target;
-      if (it != runs.end()) {
-        target = it->second;
-      } else {
-        // No actor: the run is unknown, ended, or active without an actor yet (a command
-        // that raced its activation). The store decides which.
-        auto stored = ctx->store->find_run(run_id{cmd.run});
-        if (!stored)
-          return command_reply::refusal(
-            {error_kind::storage, "storage_error", stored.error().message(), {}});
-        if (!*stored)
-          return command_reply::refusal(not_found("run_not_found", "no run has this id"));
-        auto& run = **stored;
-        if (!run.active()) {
-          if (cmd.action == run_action::cancel)
-            return command_reply::refusal(conflict(
-              "run_not_active", "the run is " + std::string(to_string(run.status)) + ", not active"));
-          return command_reply::refusal(*refuse_if_ended(run));
+      [=](activate_atom, const std::string& run_json) {
+        auto run = decode_run(run_json);
+        if (!run || !run->active() || self->state.runs.count(run->id.value))
+          return;
+        spawn_run(self, ctx, std::move(*run));
+      },
+      [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
+        auto& runs = self->state.runs;
+        auto it = runs.find(cmd.run);
+        caf::actor target;
+        if (it != runs.end()) {
+          target = it->second;
+        } else {
+          // No actor: the run is unknown, ended, or active without an actor yet (a command
+          // that raced its activation). The store decides which.
+          auto stored = ctx->store->find_run(run_id{cmd.run});
+          if (!stored)
+            return command_reply::refusal(
+                {error_kind::storage, "storage_error", stored.error().message(), {}});
+          if (!*stored)
+            return command_reply::refusal(not_found("run_not_found", "no run has this id"));
+          auto& run = **stored;
+          if (!run.active()) {
+            if (cmd.action == run_action::cancel)
+              return command_reply::refusal(
+                  conflict("run_not_active",
+                           "the run is " + std::string(to_string(run.status)) + ", not active"));
+            return command_reply::refusal(*refuse_if_ended(run));
+          }
+          target = spawn_run(self, ctx, std::move(run));
         }
-        target = spawn_run(self, ctx, std::move(run));
-      }
-      auto rp = self->make_response_promise();
-      rp.delegate(target, command_atom::value, std::move(cmd));
-      return rp;
-    },
-    [=](ended_atom, const std::string& run) { self->state.runs.erase(run); },
+        auto rp = self->make_response_promise();
+        rp.delegate(target, command_atom::value, std::move(cmd));
+        return rp;
+      },
+      [=](ended_atom, const std::string& run) { self->state.runs.erase(run); },
   };
 }
 

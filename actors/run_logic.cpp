@@ -18,7 +18,7 @@ outcome<step_state*> pending_step(run_record& run, std::string_view step_id) {
     return not_found("step_not_found", "step '" + std::string(step_id) + "' is not in this run");
   if (step->status != step_status::pending)
     return conflict("step_not_pending", "step '" + std::string(step_id) + "' is already " +
-                                          std::string(to_string(step->status)));
+                                            std::string(to_string(step->status)));
   return step;
 }
 
@@ -58,8 +58,8 @@ transition answer_step(run_record& run, std::string_view step_id, std::string an
   if (static_cast<int>(s.photos.size()) < s.def.photos_required) {
     auto missing = s.def.photos_required - static_cast<int>(s.photos.size());
     return conflict("photos_missing", "step '" + s.def.id + "' needs " +
-                                        std::to_string(s.def.photos_required) + " photos, " +
-                                        std::to_string(missing) + " missing");
+                                          std::to_string(s.def.photos_required) + " photos, " +
+                                          std::to_string(missing) + " missing");
   }
   s.status = step_status::completed;
   s.answer_json = std::move(answer_json);

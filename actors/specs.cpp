@@ -41,7 +41,8 @@ outcome<template_record> make_template(const template_spec& spec, time_point now
   if (name_len == 0 || name_len > max_name_chars)
     return invalid_field("name must be 1 to 200 characters, got " + std::to_string(name_len));
   if (spec.steps.empty() || spec.steps.size() > max_steps)
-    return invalid_field("steps must have 1 to 200 items, got " + std::to_string(spec.steps.size()));
+    return invalid_field("steps must have 1 to 200 items, got " +
+                         std::to_string(spec.steps.size()));
   template_record rec{make_template_id(), spec.name, {}, now};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < spec.steps.size(); ++i) {
@@ -88,7 +89,8 @@ outcome<checked_webhook> check_webhook(const webhook_spec& spec) {
   }
   if (spec.secret) {
     if (!net::parse_secret(*spec.secret))
-      return domain_error{error_kind::invalid_input, "invalid_secret",
+      return domain_error{error_kind::invalid_input,
+                          "invalid_secret",
                           "webhook.secret must be whsec_ followed by the standard base64 of 24 "
                           "to 64 bytes",
                           {}};

@@ -92,42 +92,44 @@ std::string set_ca_file(flags& f, std::string_view v) {
 
 const std::vector<option>& options() {
   static const std::vector<option> all = {
-    {"--listen", "RUNDUN_LISTEN", true, "HOST:PORT for the API and executor links (127.0.0.1:8080)",
-     set_listen},
-    {"--data-dir", "RUNDUN_DATA_DIR", true, "the LMDB environment, created if missing (./rundun-data)",
-     [](flags& f, std::string_view v) -> std::string {
-       if (v.empty())
-         return "--data-dir must not be empty";
-       f.data_dir = std::string(v);
-       return {};
-     }},
-    {"--api-key", "RUNDUN_API_KEY", true,
-     "bearer token for /v1/* (default: generated on first start, printed once)",
-     [](flags& f, std::string_view v) -> std::string {
-       constexpr std::size_t min_key_length = 16;
-       if (v.size() < min_key_length)
-         return "--api-key must be at least 16 characters";
-       f.api_key = std::string(v);
-       return {};
-     }},
-    {"--public-url", "RUNDUN_PUBLIC_URL", true, "base of the executor links (http://<listen>)",
-     set_public_url},
-    {"--retry-schedule", "RUNDUN_RETRY_SCHEDULE", true,
-     "delays after attempt 1, 2, ...; units ms, s, m, h (30s,2m,10m,1h,6h)", set_schedule},
-    {"--delivery-timeout", "RUNDUN_DELIVERY_TIMEOUT", true,
-     "one attempt: connect + request + response (10s)", set_timeout},
-    {"--endpoint-concurrency", "RUNDUN_ENDPOINT_CONCURRENCY", true,
-     "requests in flight at once to one endpoint (16)", set_concurrency},
-    {"--allow-private-destinations", "RUNDUN_ALLOW_PRIVATE_DESTINATIONS", false,
-     "allow webhook URLs on loopback, private or link-local addresses (off)",
-     [](flags& f, std::string_view v) -> std::string {
-       if (v != "1" && v != "true" && v != "0" && v != "false" && !v.empty())
-         return "RUNDUN_ALLOW_PRIVATE_DESTINATIONS must be 1 or 0, got '" + std::string(v) + "'";
-       f.allow_private_destinations = v.empty() || v == "1" || v == "true";
-       return {};
-     }},
-    {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery", set_ca_file},
-    {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
+      {"--listen", "RUNDUN_LISTEN", true,
+       "HOST:PORT for the API and executor links (127.0.0.1:8080)", set_listen},
+      {"--data-dir", "RUNDUN_DATA_DIR", true,
+       "the LMDB environment, created if missing (./rundun-data)",
+       [](flags& f, std::string_view v) -> std::string {
+         if (v.empty())
+           return "--data-dir must not be empty";
+         f.data_dir = std::string(v);
+         return {};
+       }},
+      {"--api-key", "RUNDUN_API_KEY", true,
+       "bearer token for /v1/* (default: generated on first start, printed once)",
+       [](flags& f, std::string_view v) -> std::string {
+         constexpr std::size_t min_key_length = 16;
+         if (v.size() < min_key_length)
+           return "--api-key must be at least 16 characters";
+         f.api_key = std::string(v);
+         return {};
+       }},
+      {"--public-url", "RUNDUN_PUBLIC_URL", true, "base of the executor links (http://<listen>)",
+       set_public_url},
+      {"--retry-schedule", "RUNDUN_RETRY_SCHEDULE", true,
+       "delays after attempt 1, 2, ...; units ms, s, m, h (30s,2m,10m,1h,6h)", set_schedule},
+      {"--delivery-timeout", "RUNDUN_DELIVERY_TIMEOUT", true,
+       "one attempt: connect + request + response (10s)", set_timeout},
+      {"--endpoint-concurrency", "RUNDUN_ENDPOINT_CONCURRENCY", true,
+       "requests in flight at once to one endpoint (16)", set_concurrency},
+      {"--allow-private-destinations", "RUNDUN_ALLOW_PRIVATE_DESTINATIONS", false,
+       "allow webhook URLs on loopback, private or link-local addresses (off)",
+       [](flags& f, std::string_view v) -> std::string {
+         if (v != "1" && v != "true" && v != "0" && v != "false" && !v.empty())
+           return "RUNDUN_ALLOW_PRIVATE_DESTINATIONS must be 1 or 0, got '" + std::string(v) + "'";
+         f.allow_private_destinations = v.empty() || v == "1" || v == "true";
+         return {};
+       }},
+      {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery",
+       set_ca_file},
+      {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
   };
   return all;
 }

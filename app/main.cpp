@@ -112,10 +112,10 @@ int main(int argc, char** argv) {
   sopts.port = f.port;
   sopts.body_limit = &api::router::body_limit;
   sopts.error_response = &api::router::error_response;
-  auto server = net::http_server::start(
-    io, sopts, [&router](net::http_request&& req, net::responder respond) {
-      router->handle(std::move(req), std::move(respond));
-    });
+  auto server = net::http_server::start(io, sopts,
+                                        [&router](net::http_request&& req, net::responder respond) {
+                                          router->handle(std::move(req), std::move(respond));
+                                        });
   if (!server) {
     std::cerr << "rundund: cannot listen on " << f.host << ":" << f.port << ": "
               << server.error().message() << "\n";
@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
   }
   auto bound = (*server)->local_endpoint();
   auto base = "http://" + host_for_url(f.host) + ":" + std::to_string(bound.port());
-  router = std::make_unique<api::router>(**eng, api::router_config{*key_hash, f.public_url.value_or(base)});
+  router = std::make_unique<api::router>(
+      **eng, api::router_config{*key_hash, f.public_url.value_or(base)});
   router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
   router->set_ready(true);
   std::thread io_thread{[&io] { io.run(); }};

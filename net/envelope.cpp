@@ -32,6 +32,8 @@ std::string encode_envelope(const envelope_fields& f) {
   return out;
 }
 
-std::string user_agent() { return "Rundun-Webhooks/" RUNDUN_VERSION; }
+std::string user_agent() {
+  return "Rundun-Webhooks/" RUNDUN_VERSION;
+}
 
 } // namespace rundun::net

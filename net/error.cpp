@@ -10,26 +10,26 @@ public:
 
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::url_malformed:
-        return "must be an absolute http or https URL";
-      case errc::url_scheme:
-        return "must use the http or https scheme";
-      case errc::url_host:
-        return "must have a valid host";
-      case errc::url_port:
-        return "must have a port between 1 and 65535";
-      case errc::url_userinfo:
-        return "must not contain user information";
-      case errc::url_fragment:
-        return "must not contain a fragment";
-      case errc::duration_malformed:
-        return "must be a whole number followed by ms, s, m or h";
-      case errc::schedule_empty:
-        return "must list at least one delay";
-      case errc::timeout:
-        return "timeout";
-      case errc::response_too_large:
-        return "response too large";
+    case errc::url_malformed:
+      return "must be an absolute http or https URL";
+    case errc::url_scheme:
+      return "must use the http or https scheme";
+    case errc::url_host:
+      return "must have a valid host";
+    case errc::url_port:
+      return "must have a port between 1 and 65535";
+    case errc::url_userinfo:
+      return "must not contain user information";
+    case errc::url_fragment:
+      return "must not contain a fragment";
+    case errc::duration_malformed:
+      return "must be a whole number followed by ms, s, m or h";
+    case errc::schedule_empty:
+      return "must list at least one delay";
+    case errc::timeout:
+      return "timeout";
+    case errc::response_too_large:
+      return "response too large";
     }
     return "unknown net error";
   }
@@ -42,6 +42,8 @@ const boost::system::error_category& category() {
   return instance;
 }
 
-boost::system::error_code make_error_code(errc e) { return {static_cast<int>(e), category()}; }
+boost::system::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), category()};
+}
 
 } // namespace rundun::net

@@ -71,7 +71,7 @@ private:
 class endpoint_client_impl final : public endpoint_client {
 public:
   endpoint_client_impl(asio::io_context& io, url target, client_options opts)
-    : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(opts) {}
+      : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(opts) {}
 
   void post(outgoing_request req, completion done) override {
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
@@ -131,8 +131,8 @@ private:
 
 exchange::exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
                    endpoint_client::completion done)
-  : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
-    resolve_deadline_(owner_->strand()) {
+    : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
+      resolve_deadline_(owner_->strand()) {
   auto& u = owner_->target();
   request_.method(http::verb::post);
   request_.target(u.target);
@@ -264,8 +264,7 @@ void exchange::fail(failure_kind kind, std::string what) {
 }
 
 void exchange::finish(attempt_response r) {
-  r.duration =
-    std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_);
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_);
   if (auto done = std::exchange(done_, nullptr))
     done(std::move(r));
 }

@@ -27,7 +27,7 @@ struct shared_state {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, std::shared_ptr<shared_state> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
+      : stream_(std::move(socket)), state_(std::move(state)) {
     ++state_->connections;
   }
   ~session() { --state_->connections; }
@@ -127,7 +127,7 @@ private:
 class server_impl final : public http_server {
 public:
   server_impl(asio::io_context& io, std::shared_ptr<shared_state> state)
-    : io_(io), acceptor_(asio::make_strand(io)), state_(std::move(state)) {}
+      : io_(io), acceptor_(asio::make_strand(io)), state_(std::move(state)) {}
 
   error_code listen(const tcp::endpoint& ep) {
     error_code ec;

@@ -38,7 +38,7 @@ struct server_options {
   std::chrono::milliseconds read_timeout{30'000};
   /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP).
   std::function<http_response(unsigned status, std::string code, std::string message)>
-    error_response;
+      error_response;
 };
 
 /// A Beast HTTP/1.1 server: keep-alive, one request at a time per connection.

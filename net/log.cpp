@@ -16,7 +16,9 @@ std::atomic<int> threshold{static_cast<int>(level::info)};
 
 constexpr const char* names[] = {"debug", "info", "warn", "error"};
 
-std::string quoted(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
+std::string quoted(std::string_view s) {
+  return boost::json::serialize(boost::json::string(s));
+}
 
 std::string timestamp() {
   using namespace std::chrono;
@@ -34,7 +36,9 @@ std::string timestamp() {
 
 } // namespace
 
-void set_level(level l) { threshold = static_cast<int>(l); }
+void set_level(level l) {
+  threshold = static_cast<int>(l);
+}
 
 bool parse_level(std::string_view text, level& out) {
   for (int i = 0; i < 4; ++i)

@@ -38,8 +38,8 @@ std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view v) {
       used == static_cast<int>(text.size()) && std::strcmp(zone, "GMT") == 0)
     return make_instant(y, month_index(mon), d, h, mi, s);
   // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-  if (std::sscanf(text.c_str(), "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", wday, &d, mon, &y,
-                  &h, &mi, &s, zone, &used) == 8 &&
+  if (std::sscanf(text.c_str(), "%15[A-Za-z], %2d-%3s-%2d %2d:%2d:%2d %3s%n", wday, &d, mon, &y, &h,
+                  &mi, &s, zone, &used) == 8 &&
       used == static_cast<int>(text.size()) && std::strcmp(zone, "GMT") == 0)
     return make_instant(y < 70 ? 2000 + y : 1900 + y, month_index(mon), d, h, mi, s);
   // asctime: Sun Nov  6 08:49:37 1994

@@ -69,7 +69,8 @@ retry_decision decide_retry(const retry_schedule& schedule, int failures_in_roun
   if (may_ask && outcome.retry_after)
     delay = std::max(delay, std::min(*outcome.retry_after, schedule.longest()));
   jitter = std::clamp(jitter, 0.0, 1.0);
-  delay += milliseconds{static_cast<std::int64_t>(static_cast<double>(delay.count()) * max_jitter * jitter)};
+  delay += milliseconds{
+      static_cast<std::int64_t>(static_cast<double>(delay.count()) * max_jitter * jitter)};
   return {verdict::retry, delay};
 }
 

@@ -2,11 +2,11 @@
 
 #include "net/base64.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <cstdio>
-#include <cstdlib>
 #include <stdexcept>
 
 namespace rundun::net {

@@ -30,7 +30,9 @@ std::string url::authority() const {
   return default_port() ? h : h + ":" + std::to_string(port);
 }
 
-std::string url::normalized() const { return scheme + "://" + authority() + target; }
+std::string url::normalized() const {
+  return scheme + "://" + authority() + target;
+}
 
 result<url> parse_url(std::string_view text) {
   constexpr std::size_t max_url_length = 2048;
@@ -66,7 +68,8 @@ result<url> parse_url(std::string_view text) {
         return errc::url_host;
       port = after.substr(1);
     }
-    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos)
+    if (host.empty() ||
+        host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos)
       return errc::url_host;
   } else {
     auto c = authority.rfind(':');

@@ -15,10 +15,14 @@ inline time_point now() {
 }
 
 /// Milliseconds since the Unix epoch, the form instants take in LMDB keys and records.
-inline std::int64_t to_unix_ms(time_point t) { return t.time_since_epoch().count(); }
+inline std::int64_t to_unix_ms(time_point t) {
+  return t.time_since_epoch().count();
+}
 
 /// The inverse of `to_unix_ms`.
-inline time_point from_unix_ms(std::int64_t ms) { return time_point{std::chrono::milliseconds{ms}}; }
+inline time_point from_unix_ms(std::int64_t ms) {
+  return time_point{std::chrono::milliseconds{ms}};
+}
 
 /// RFC 3339 in UTC with a `Z`, with milliseconds only when they are not zero:
 /// `2026-05-22T08:32:00Z`, `2026-05-22T08:32:00.250Z`.

@@ -13,16 +13,16 @@ public:
 
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::map_full:
-        return "the LMDB map is full: restart with a larger map size or free space";
-      case errc::io_error:
-        return "the disk refused a write (disk full or I/O error)";
-      case errc::corrupted:
-        return "a stored record does not decode";
-      case errc::lmdb_error:
-        return "LMDB failed";
-      case errc::closed:
-        return "the store is shutting down";
+    case errc::map_full:
+      return "the LMDB map is full: restart with a larger map size or free space";
+    case errc::io_error:
+      return "the disk refused a write (disk full or I/O error)";
+    case errc::corrupted:
+      return "a stored record does not decode";
+    case errc::lmdb_error:
+      return "LMDB failed";
+    case errc::closed:
+      return "the store is shutting down";
     }
     return "unknown persistence error";
   }
@@ -35,24 +35,28 @@ const boost::system::error_category& category() {
   return instance;
 }
 
-boost::system::error_code make_error_code(errc e) { return {static_cast<int>(e), category()}; }
+boost::system::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), category()};
+}
 
 boost::system::error_code from_mdb(int rc) {
   switch (rc) {
-    case MDB_MAP_FULL:
-      return errc::map_full;
-    case ENOSPC:
-    case EIO:
-    case EDQUOT:
-      return errc::io_error;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-      return errc::corrupted;
-    default:
-      return errc::lmdb_error;
+  case MDB_MAP_FULL:
+    return errc::map_full;
+  case ENOSPC:
+  case EIO:
+  case EDQUOT:
+    return errc::io_error;
+  case MDB_CORRUPTED:
+  case MDB_PAGE_NOTFOUND:
+    return errc::corrupted;
+  default:
+    return errc::lmdb_error;
   }
 }
 
-std::string mdb_message(int rc) { return mdb_strerror(rc); }
+std::string mdb_message(int rc) {
+  return mdb_strerror(rc);
+}
 
 } // namespace rundun::persistence

@@ -33,14 +33,20 @@ std::string make_uuid_v4() {
   return out;
 }
 
-template_id make_template_id() { return {"t-" + make_uuid_v4()}; }
-run_id make_run_id() { return {"r-" + make_uuid_v4()}; }
-event_id make_event_id() { return {"evt-" + make_uuid_v4()}; }
+template_id make_template_id() {
+  return {"t-" + make_uuid_v4()};
+}
+run_id make_run_id() {
+  return {"r-" + make_uuid_v4()};
+}
+event_id make_event_id() {
+  return {"evt-" + make_uuid_v4()};
+}
 
 std::string make_link_token() {
   constexpr std::size_t token_bytes = 32;
   static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   auto raw = random_bytes(token_bytes);
   std::string out;
   std::uint32_t acc = 0;

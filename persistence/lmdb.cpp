@@ -6,7 +6,9 @@ namespace rundun::persistence::lmdb {
 
 namespace {
 
-MDB_val as_val(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
+MDB_val as_val(std::string_view s) {
+  return {s.size(), const_cast<char*>(s.data())};
+}
 
 } // namespace
 
@@ -48,7 +50,9 @@ result<txn> txn::begin(const env& e, unsigned flags, MDB_txn* parent) {
   return txn{h};
 }
 
-txn::~txn() { abort(); }
+txn::~txn() {
+  abort();
+}
 
 boost::system::error_code txn::commit() {
   int rc = mdb_txn_commit(std::exchange(handle_, nullptr));
@@ -97,7 +101,9 @@ cursor::~cursor() {
     mdb_cursor_close(handle_);
 }
 
-bool cursor::step(MDB_cursor_op op) { return mdb_cursor_get(handle_, &k_, &v_, op) == 0; }
+bool cursor::step(MDB_cursor_op op) {
+  return mdb_cursor_get(handle_, &k_, &v_, op) == 0;
+}
 
 bool cursor::seek(std::string_view key) {
   // LMDB refuses an empty key: the first key is the first one >= "".
@@ -107,11 +113,17 @@ bool cursor::seek(std::string_view key) {
   return step(MDB_SET_RANGE);
 }
 
-bool cursor::first() { return step(MDB_FIRST); }
+bool cursor::first() {
+  return step(MDB_FIRST);
+}
 
-bool cursor::next() { return step(MDB_NEXT); }
+bool cursor::next() {
+  return step(MDB_NEXT);
+}
 
-bool cursor::last() { return step(MDB_LAST); }
+bool cursor::last() {
+  return step(MDB_LAST);
+}
 
 result<MDB_dbi> open_db(const txn& t, const char* name) {
   MDB_dbi db = 0;

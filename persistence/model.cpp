@@ -6,16 +6,16 @@ namespace rundun {
 
 std::string_view to_string(event_type t) {
   switch (t) {
-    case event_type::step_completed:
-      return "step.completed";
-    case event_type::step_skipped:
-      return "step.skipped";
-    case event_type::run_completed:
-      return "run.completed";
-    case event_type::run_cancelled:
-      return "run.cancelled";
-    case event_type::run_expired:
-      return "run.expired";
+  case event_type::step_completed:
+    return "step.completed";
+  case event_type::step_skipped:
+    return "step.skipped";
+  case event_type::run_completed:
+    return "run.completed";
+  case event_type::run_cancelled:
+    return "run.cancelled";
+  case event_type::run_expired:
+    return "run.expired";
   }
   return "unknown";
 }
@@ -29,26 +29,26 @@ std::optional<event_type> parse_event_type(std::string_view name) {
 
 std::string_view to_string(step_status s) {
   switch (s) {
-    case step_status::pending:
-      return "pending";
-    case step_status::completed:
-      return "completed";
-    case step_status::skipped:
-      return "skipped";
+  case step_status::pending:
+    return "pending";
+  case step_status::completed:
+    return "completed";
+  case step_status::skipped:
+    return "skipped";
   }
   return "unknown";
 }
 
 std::string_view to_string(run_status s) {
   switch (s) {
-    case run_status::active:
-      return "active";
-    case run_status::completed:
-      return "completed";
-    case run_status::cancelled:
-      return "cancelled";
-    case run_status::expired:
-      return "expired";
+  case run_status::active:
+    return "active";
+  case run_status::completed:
+    return "completed";
+  case run_status::cancelled:
+    return "cancelled";
+  case run_status::expired:
+    return "expired";
   }
   return "unknown";
 }
@@ -59,14 +59,14 @@ std::string_view to_string(cancel_reason r) {
 
 std::string_view to_string(delivery_status s) {
   switch (s) {
-    case delivery_status::pending:
-      return "pending";
-    case delivery_status::delivered:
-      return "delivered";
-    case delivery_status::failed:
-      return "failed";
-    case delivery_status::not_subscribed:
-      return "not_subscribed";
+  case delivery_status::pending:
+    return "pending";
+  case delivery_status::delivered:
+    return "delivered";
+  case delivery_status::failed:
+    return "failed";
+  case delivery_status::not_subscribed:
+    return "not_subscribed";
   }
   return "unknown";
 }

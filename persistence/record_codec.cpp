@@ -103,7 +103,7 @@ std::string encode(const run_record& x) {
     for (auto t : x.webhook->events)
       events.push_back(static_cast<int>(t));
     o["webhook"] = json::object{
-      {"url", x.webhook->url}, {"events", std::move(events)}, {"secret", x.webhook->secret}};
+        {"url", x.webhook->url}, {"events", std::move(events)}, {"secret", x.webhook->secret}};
   }
   return json::serialize(o);
 }
@@ -152,7 +152,7 @@ std::string encode(const event_record& x) {
   json::array attempts;
   for (auto& a : x.delivery.attempts) {
     json::object ao{
-      {"attempt", a.attempt}, {"at", to_unix_ms(a.at)}, {"duration_ms", a.duration_ms}};
+        {"attempt", a.attempt}, {"at", to_unix_ms(a.at)}, {"duration_ms", a.duration_ms}};
     if (a.status_code)
       ao["status_code"] = *a.status_code;
     if (a.error)

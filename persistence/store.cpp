@@ -61,8 +61,7 @@ boost::system::error_code write_batch::put_run(const run_record& x) {
   return txn_.del(store_.db_.expiries, expiry_key(x));
 }
 
-boost::system::error_code write_batch::put_event(const event_record& x,
-                                                 std::string_view data_json,
+boost::system::error_code write_batch::put_event(const event_record& x, std::string_view data_json,
                                                  std::string_view endpoint_url) {
   RUNDUN_TRY(txn_.put(store_.db_.events, x.id.value, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.event_data, x.id.value, data_json));
@@ -88,12 +87,13 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
     return errc::corrupted;
   auto& old = rec->delivery;
   if (old.status == delivery_status::pending && old.next_attempt_at)
-    RUNDUN_TRY(txn_.del(store_.db_.pending, pending_key(rec->endpoint, *old.next_attempt_at, rec->seq)));
+    RUNDUN_TRY(
+        txn_.del(store_.db_.pending, pending_key(rec->endpoint, *old.next_attempt_at, rec->seq)));
   change(*rec);
   auto& now = rec->delivery;
   if (now.status == delivery_status::pending && now.next_attempt_at)
-    RUNDUN_TRY(txn_.put(store_.db_.pending, pending_key(rec->endpoint, *now.next_attempt_at, rec->seq),
-                        rec->id.value));
+    RUNDUN_TRY(txn_.put(store_.db_.pending,
+                        pending_key(rec->endpoint, *now.next_attempt_at, rec->seq), rec->id.value));
   return txn_.put(store_.db_.events, id.value, encode(*rec));
 }
 
@@ -107,8 +107,7 @@ boost::system::error_code write_batch::put_meta(std::string_view key, std::strin
 
 // -- store: opening and the writer ---------------------------------------------
 
-result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir,
-                                           std::size_t map_size) {
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std::size_t map_size) {
   auto e = lmdb::env::open(dir, map_size, max_dbs);
   if (!e)
     return e.error();
@@ -116,13 +115,17 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir,
   if (!t)
     return t.error();
   dbs d{};
-  std::pair<MDB_dbi*, const char*> names[] = {
-    {&d.templates, "templates"}, {&d.runs, "runs"},
-    {&d.tokens, "tokens"},       {&d.events, "events"},
-    {&d.event_data, "event_data"}, {&d.run_events, "run_events"},
-    {&d.pending, "pending"},     {&d.endpoints, "endpoints"},
-    {&d.expiries, "expiries"},   {&d.disabled, "disabled"},
-    {&d.meta, "meta"}};
+  std::pair<MDB_dbi*, const char*> names[] = {{&d.templates, "templates"},
+                                              {&d.runs, "runs"},
+                                              {&d.tokens, "tokens"},
+                                              {&d.events, "events"},
+                                              {&d.event_data, "event_data"},
+                                              {&d.run_events, "run_events"},
+                                              {&d.pending, "pending"},
+                                              {&d.endpoints, "endpoints"},
+                                              {&d.expiries, "expiries"},
+                                              {&d.disabled, "disabled"},
+                                              {&d.meta, "meta"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(*t, name);
     if (!db)
@@ -141,7 +144,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir,
   return s;
 }
 
-store::~store() { close_writer(); }
+store::~store() {
+  close_writer();
+}
 
 void store::close_writer() {
   {
@@ -217,8 +222,8 @@ void store::commit(std::vector<queued>& batch) {
     batch_error = parent->commit();
   }
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::steady_clock::now() - started)
-                  .count();
+                    std::chrono::steady_clock::now() - started)
+                    .count();
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   stats_.writes.fetch_add(batch.size(), std::memory_order_relaxed);
   stats_.commit_micros_total.fetch_add(static_cast<std::uint64_t>(micros),
@@ -235,8 +240,7 @@ void store::commit(std::vector<queued>& batch) {
 // -- store: reads --------------------------------------------------------------
 
 template <class T, class Decode>
-result<std::optional<T>> store::read_record(MDB_dbi db, std::string_view key,
-                                            Decode decode) const {
+result<std::optional<T>> store::read_record(MDB_dbi db, std::string_view key, Decode decode) const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)
     return t.error();
@@ -264,8 +268,8 @@ result<std::optional<event_record>> store::find_event(const event_id& id) const 
 }
 
 result<std::optional<run_id>> store::find_run_by_token(std::string_view token) const {
-  auto id = read_record<std::string>(db_.tokens, token,
-                                     [](std::string_view s) { return std::optional{std::string(s)}; });
+  auto id = read_record<std::string>(
+      db_.tokens, token, [](std::string_view s) { return std::optional{std::string(s)}; });
   if (!id)
     return id.error();
   if (!*id)
@@ -298,82 +302,81 @@ result<bool> store::webhook_disabled(const run_id& run) const {
   return v->has_value();
 }
 
-result<std::vector<event_record>> store::run_events(const run_id& id) const {
+template <class T, class Body>
+result<T> store::scan(MDB_dbi db, Body&& body) const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)
     return t.error();
-  auto c = lmdb::cursor::open(*t, db_.run_events);
+  auto c = lmdb::cursor::open(*t, db);
   if (!c)
     return c.error();
-  std::vector<event_record> out;
-  auto prefix = id.value + '/';
-  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
-    auto text = t->get(db_.events, c->value());
-    if (!text)
-      return text.error();
-    if (!*text)
-      continue;
-    auto rec = decode_event(**text);
-    if (!rec)
-      return make_error_code(errc::corrupted);
-    out.push_back(std::move(*rec));
-  }
-  return out;
+  return body(*t, *c);
+}
+
+result<std::vector<event_record>> store::run_events(const run_id& id) const {
+  using events = std::vector<event_record>;
+  return scan<events>(db_.run_events, [&](lmdb::txn& t, lmdb::cursor& c) -> result<events> {
+    events out;
+    auto prefix = id.value + '/';
+    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
+      auto text = t.get(db_.events, c.value());
+      if (!text)
+        return text.error();
+      if (!*text)
+        continue;
+      auto rec = decode_event(**text);
+      if (!rec)
+        return make_error_code(errc::corrupted);
+      out.push_back(std::move(*rec));
+    }
+    return out;
+  });
 }
 
 result<std::vector<std::pair<run_id, time_point>>> store::active_runs() const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
-  auto c = lmdb::cursor::open(*t, db_.expiries);
-  if (!c)
-    return c.error();
-  std::vector<std::pair<run_id, time_point>> out;
-  for (bool ok = c->seek({}); ok; ok = c->next()) {
-    auto k = c->key();
-    auto ms = static_cast<std::int64_t>(read_big_endian(k));
-    out.emplace_back(run_id{std::string(k.substr(8))}, from_unix_ms(ms));
-  }
-  return out;
+  using runs = std::vector<std::pair<run_id, time_point>>;
+  return scan<runs>(db_.expiries, [](lmdb::txn&, lmdb::cursor& c) -> result<runs> {
+    runs out;
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      auto k = c.key();
+      auto ms = static_cast<std::int64_t>(read_big_endian(k));
+      out.emplace_back(run_id{std::string(k.substr(8))}, from_unix_ms(ms));
+    }
+    return out;
+  });
 }
 
 result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
                                                   std::size_t limit) const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
-  auto c = lmdb::cursor::open(*t, db_.pending);
-  if (!c)
-    return c.error();
-  std::vector<pending_entry> out;
-  auto prefix = std::string(endpoint) + '/';
-  for (bool ok = c->seek(prefix); ok && out.size() < limit && c->key().starts_with(prefix);
-       ok = c->next()) {
-    auto rest = c->key().substr(prefix.size());
-    out.push_back({event_id{std::string(c->value())},
-                   from_unix_ms(static_cast<std::int64_t>(read_big_endian(rest))),
-                   read_big_endian(rest.substr(8))});
-  }
-  return out;
+  using entries = std::vector<pending_entry>;
+  return scan<entries>(db_.pending, [&](lmdb::txn&, lmdb::cursor& c) -> result<entries> {
+    entries out;
+    auto prefix = std::string(endpoint) + '/';
+    for (bool ok = c.seek(prefix); ok && out.size() < limit && c.key().starts_with(prefix);
+         ok = c.next()) {
+      auto rest = c.key().substr(prefix.size());
+      out.push_back({event_id{std::string(c.value())},
+                     from_unix_ms(static_cast<std::int64_t>(read_big_endian(rest))),
+                     read_big_endian(rest.substr(8))});
+    }
+    return out;
+  });
 }
 
 result<std::vector<std::string>> store::endpoints_with_pending() const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
-  auto c = lmdb::cursor::open(*t, db_.pending);
-  if (!c)
-    return c.error();
-  std::vector<std::string> out;
-  // Skip from one endpoint's prefix to the next: the key after "<endpoint>/" + 0xff... .
-  for (bool ok = c->seek({}); ok;) {
-    auto k = c->key();
-    auto slash = k.find('/');
-    std::string endpoint{k.substr(0, slash)};
-    out.push_back(endpoint);
-    ok = c->seek(endpoint + char('/' + 1));
-  }
-  return out;
+  using keys = std::vector<std::string>;
+  return scan<keys>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<keys> {
+    keys out;
+    // Skip from one endpoint's entries to the next: seek past "<endpoint>/" by seeking to
+    // "<endpoint>0" ('0' follows '/').
+    for (bool ok = c.first(); ok;) {
+      auto k = c.key();
+      std::string endpoint{k.substr(0, k.find('/'))};
+      ok = c.seek(endpoint + char('/' + 1));
+      out.push_back(std::move(endpoint));
+    }
+    return out;
+  });
 }
 
 } // namespace rundun::persistence

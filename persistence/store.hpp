@@ -123,8 +123,8 @@ public:
 private:
   friend class write_batch;
   struct dbs {
-    MDB_dbi templates, runs, tokens, events, event_data, run_events, pending, endpoints,
-      expiries, disabled, meta;
+    MDB_dbi templates, runs, tokens, events, event_data, run_events, pending, endpoints, expiries,
+        disabled, meta;
   };
   struct queued {
     write_fn work;
@@ -134,6 +134,9 @@ private:
   store(lmdb::env e, dbs d) : env_(std::move(e)), db_(d) {}
   template <class T, class Decode>
   result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
+  /// Runs `body(txn, cursor)` over `db` in a read transaction.
+  template <class T, class Body>
+  result<T> scan(MDB_dbi db, Body&& body) const;
   void run_writer();
   void commit(std::vector<queued>& batch);
 

@@ -7,7 +7,9 @@
 
 namespace rundun::api {
 
-std::string make_api_key() { return "rk_" + make_link_token(); }
+std::string make_api_key() {
+  return "rk_" + make_link_token();
+}
 
 std::string hash_api_key(std::string_view key) {
   unsigned char digest[SHA256_DIGEST_LENGTH];

@@ -40,9 +40,9 @@ std::string render_metrics(const engine_figures& f, const std::vector<request_co
 
   family(out, "rundun_delivery_attempts_total", "counter", "Delivery attempts, by outcome.");
   std::pair<const char*, std::uint64_t> outcomes[] = {
-    {"2xx", f.attempts_2xx},         {"3xx", f.attempts_3xx},     {"4xx", f.attempts_4xx},
-    {"5xx", f.attempts_5xx},         {"timeout", f.attempts_timeout},
-    {"connect", f.attempts_connect}, {"other", f.attempts_other}};
+      {"2xx", f.attempts_2xx},    {"3xx", f.attempts_3xx},         {"4xx", f.attempts_4xx},
+      {"5xx", f.attempts_5xx},    {"timeout", f.attempts_timeout}, {"connect", f.attempts_connect},
+      {"other", f.attempts_other}};
   for (auto& [label, n] : outcomes)
     sample(out, "rundun_delivery_attempts_total", std::string("outcome=\"") + label + "\"", n);
 
@@ -66,7 +66,8 @@ std::string render_metrics(const engine_figures& f, const std::vector<request_co
   family(out, "rundun_lmdb_commit_failures_total", "counter", "Writes that failed to commit.");
   sample(out, "rundun_lmdb_commit_failures_total", "", f.commit_failures);
   family(out, "rundun_lmdb_commit_seconds_total", "counter", "Time spent in group commits.");
-  out += "rundun_lmdb_commit_seconds_total " + std::to_string(static_cast<double>(f.commit_micros) / 1e6) + "\n";
+  out += "rundun_lmdb_commit_seconds_total " +
+         std::to_string(static_cast<double>(f.commit_micros) / 1e6) + "\n";
 
   family(out, "rundun_api_requests_total", "counter", "API requests, by route and status.");
   for (auto& r : requests)

@@ -16,20 +16,20 @@ constexpr std::size_t max_note_chars = 10'000;
 
 std::string type_name(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
+  case json::kind::null:
+    return "null";
+  case json::kind::bool_:
+    return "a boolean";
+  case json::kind::int64:
+  case json::kind::uint64:
+  case json::kind::double_:
+    return "a number";
+  case json::kind::string:
+    return "a string";
+  case json::kind::array:
+    return "an array";
+  case json::kind::object:
+    return "an object";
   }
   return "unknown";
 }
@@ -101,8 +101,10 @@ outcome<webhook_spec> parse_webhook(const json::value& v) {
   }
   if (auto* secret = o.if_contains("secret"); secret && !secret->is_null()) {
     if (!secret->is_string())
-      return domain_error{error_kind::invalid_input, "invalid_secret",
-                          "webhook.secret must be a string: whsec_ followed by base64", {}};
+      return domain_error{error_kind::invalid_input,
+                          "invalid_secret",
+                          "webhook.secret must be a string: whsec_ followed by base64",
+                          {}};
     spec.secret = std::string(secret->as_string());
   }
   return spec;
@@ -121,8 +123,10 @@ outcome<json::object> parse_object(std::string_view body, bool empty_ok) {
   opts.max_depth = 64;
   auto v = json::parse(body, ec, {}, opts);
   if (ec)
-    return domain_error{error_kind::invalid_input, "invalid_json",
-                        "the body is not valid JSON: " + ec.message(), {}};
+    return domain_error{error_kind::invalid_input,
+                        "invalid_json",
+                        "the body is not valid JSON: " + ec.message(),
+                        {}};
   if (!v.is_object())
     return invalid_field("the body must be a JSON object, got " + type_name(v));
   return std::move(v.as_object());

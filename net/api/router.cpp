@@ -38,16 +38,16 @@ std::vector<std::string> split_path(std::string_view target) {
 
 unsigned status_of(const domain_error& e) {
   switch (e.kind) {
-    case error_kind::invalid_input:
-      return 400;
-    case error_kind::not_found:
-      return 404;
-    case error_kind::conflict:
-      return 409;
-    case error_kind::gone:
-      return 410;
-    case error_kind::storage:
-      return 500;
+  case error_kind::invalid_input:
+    return 400;
+  case error_kind::not_found:
+    return 404;
+  case error_kind::conflict:
+    return 409;
+  case error_kind::gone:
+    return 410;
+  case error_kind::storage:
+    return 500;
   }
   return 500;
 }
@@ -89,9 +89,10 @@ struct router::call : std::enable_shared_from_this<call> {
   bool method_is(http::verb v) {
     if (req.method() == v)
       return true;
-    auto res = error_response(405, "method_not_allowed",
-                              std::string(req.method_string()) + " is not allowed on this route; use " +
-                                std::string(http::to_string(v)));
+    auto res =
+        error_response(405, "method_not_allowed",
+                       std::string(req.method_string()) + " is not allowed on this route; use " +
+                           std::string(http::to_string(v)));
     res.set(http::field::allow, http::to_string(v));
     send(std::move(res));
     return false;
@@ -120,8 +121,7 @@ std::uint64_t router::body_limit(std::string_view target) {
   return path.starts_with("/r/") && path.ends_with("/photos") ? max_photo_body : max_api_body;
 }
 
-net::http_response router::error_response(unsigned status, std::string code,
-                                          std::string message) {
+net::http_response router::error_response(unsigned status, std::string code, std::string message) {
   net::http_response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
@@ -161,7 +161,8 @@ void router::route(call& c) {
     // Authentication comes before routing: an unknown /v1 path without a key is 401.
     auto auth = c.req[http::field::authorization];
     constexpr std::string_view bearer = "Bearer ";
-    if (!auth.starts_with(bearer) || !api_key_matches(auth.substr(bearer.size()), cfg_.api_key_hash)) {
+    if (!auth.starts_with(bearer) ||
+        !api_key_matches(auth.substr(bearer.size()), cfg_.api_key_hash)) {
       c.pattern = "/v1/*";
       auto res = error_response(401, "unauthorized",
                                 "a valid API key is required: Authorization: Bearer <api key>");
@@ -294,12 +295,11 @@ void router::route_link(call& c) {
     return run ? c.reply(200, executor_view(*run)) : c.fail(run.error());
   }
   auto act = [&](run_action action, std::string step, std::string answer) {
-    engine_.act(token, action, std::move(step), std::move(answer),
-                [self](outcome<run_record> r) {
-                  if (!r)
-                    return self->fail(r.error());
-                  self->reply(200, executor_view(*r));
-                });
+    engine_.act(token, action, std::move(step), std::move(answer), [self](outcome<run_record> r) {
+      if (!r)
+        return self->fail(r.error());
+      self->reply(200, executor_view(*r));
+    });
   };
   if (n == 3 && (s[2] == "submit" || s[2] == "exit")) {
     c.pattern = "/r/{token}/" + s[2];

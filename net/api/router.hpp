@@ -41,8 +41,7 @@ public:
   static std::uint64_t body_limit(std::string_view target);
 
   /// A response with the contract's error body.
-  static net::http_response error_response(unsigned status, std::string code,
-                                           std::string message);
+  static net::http_response error_response(unsigned status, std::string code, std::string message);
 
   /// Set once the server accepts requests; /healthz answers 503 before.
   void set_ready(bool ready) { ready_ = ready; }

@@ -53,11 +53,13 @@ BOOST_AUTO_TEST_CASE(an_embedded_engine_runs_a_checklist_and_delivers_signed_eve
   BOOST_TEST(created->secret_generated);
   auto token = created->run.token;
   auto answered = wait<run_record>(
-    [&](auto cb) { eng->act(token, run_action::answer, "kitchen", R"({"value":42})", cb); });
+      [&](auto cb) { eng->act(token, run_action::answer, "kitchen", R"({"value":42})", cb); });
   BOOST_REQUIRE(answered);
   BOOST_TEST((answered->steps[0].status == step_status::completed));
-  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }));
-  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(token, run_action::submit, "", "", cb); }));
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }));
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(token, run_action::submit, "", "", cb); }));
 
   BOOST_REQUIRE(rx.wait_for(3, 5s));
   auto got = rx.requests();
@@ -71,7 +73,8 @@ BOOST_AUTO_TEST_CASE(an_embedded_engine_runs_a_checklist_and_delivers_signed_eve
     BOOST_TEST((r.header("webhook-id") == std::string(v.at("event_id").as_string())));
     BOOST_TEST((v.at("data").at("metadata").at("k").as_string() == "v"));
   }
-  BOOST_TEST((kinds == std::vector<std::string>{"step.completed", "step.skipped", "run.completed"}));
+  BOOST_TEST(
+      (kinds == std::vector<std::string>{"step.completed", "step.skipped", "run.completed"}));
 
   BOOST_TEST(test::eventually([&] {
     auto events = eng->get_events(created->run.id);
@@ -89,15 +92,19 @@ BOOST_AUTO_TEST_CASE(refusals_change_nothing) {
   auto eng = std::move(*engine::open(options(dir)));
   auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
   auto run = *wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 1, "{}"}, cb); });
-  auto refused = wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::skip, "kitchen", "", cb); });
+  auto refused = wait<run_record>(
+      [&](auto cb) { eng->act(run.run.token, run_action::skip, "kitchen", "", cb); });
   BOOST_REQUIRE(!refused);
   BOOST_TEST(refused.error().code == "step_required");
-  auto submit = wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::submit, "", "", cb); });
+  auto submit =
+      wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::submit, "", "", cb); });
   BOOST_TEST(submit.error().code == "steps_missing");
   BOOST_TEST(submit.error().steps == std::vector<std::string>{"kitchen"});
   BOOST_TEST(eng->get_events(run.run.id)->empty());
   BOOST_TEST(eng->get_run(run.run.id)->active());
-  auto unknown = wait<created_run>([&](auto cb) { eng->create_run({{"t-nope"}, {}, 1, "{}"}, cb); });
+  auto unknown = wait<created_run>([&](auto cb) {
+    eng->create_run({{"t-nope"}, {}, 1, "{}"}, cb);
+  });
   BOOST_TEST(unknown.error().code == "template_not_found");
 }
 
@@ -106,7 +113,8 @@ BOOST_AUTO_TEST_CASE(events_are_recorded_without_a_webhook) {
   auto eng = std::move(*engine::open(options(dir)));
   auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
   auto run = *wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 1, "{}"}, cb); });
-  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::exit, "", "", cb); }));
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(run.run.token, run_action::exit, "", "", cb); }));
   auto events = *eng->get_events(run.run.id);
   BOOST_REQUIRE(events.size() == 1u);
   BOOST_TEST((events[0].type == event_type::run_cancelled));
@@ -149,7 +157,8 @@ BOOST_AUTO_TEST_CASE(a_backlog_larger_than_the_window_is_paged_from_lmdb) {
   std::set<std::string> unique;
   for (auto& r : got) {
     auto body = r.json().as_object();
-    by_run[std::string(body.at("run_id").as_string())].emplace_back(body.at("event_id").as_string());
+    by_run[std::string(body.at("run_id").as_string())].emplace_back(
+        body.at("event_id").as_string());
     unique.insert(std::string(body.at("event_id").as_string()));
   }
   BOOST_TEST(unique.size() == std::size_t{runs * 10});

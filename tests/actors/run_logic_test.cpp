@@ -17,13 +17,18 @@ run_record make_run() {
   r.created_at = t0;
   r.expires_at = t0 + std::chrono::hours{1};
   r.metadata_json = R"({"booking":"B-1234"})";
-  r.steps.push_back({{"kitchen", "Kitchen is clean", true, 0}, step_status::pending, {}, {}, {}, {}});
-  r.steps.push_back({{"notes", "Anything broken?", false, 0}, step_status::pending, {}, {}, {}, {}});
-  r.steps.push_back({{"photo", "Photo of the door", true, 1}, step_status::pending, {}, {}, {}, {}});
+  r.steps.push_back(
+      {{"kitchen", "Kitchen is clean", true, 0}, step_status::pending, {}, {}, {}, {}});
+  r.steps.push_back(
+      {{"notes", "Anything broken?", false, 0}, step_status::pending, {}, {}, {}, {}});
+  r.steps.push_back(
+      {{"photo", "Photo of the door", true, 1}, step_status::pending, {}, {}, {}, {}});
   return r;
 }
 
-boost::json::object data_of(const new_event& e) { return boost::json::parse(e.data_json).as_object(); }
+boost::json::object data_of(const new_event& e) {
+  return boost::json::parse(e.data_json).as_object();
+}
 
 } // namespace
 

@@ -9,9 +9,13 @@ namespace {
 
 const auto t0 = from_unix_ms(1'779'438'720'000);
 
-template_spec simple() { return {"Checkout", {{std::nullopt, "Kitchen", std::nullopt, std::nullopt}}}; }
+template_spec simple() {
+  return {"Checkout", {{std::nullopt, "Kitchen", std::nullopt, std::nullopt}}};
+}
 
-std::string refusal(const template_spec& s) { return make_template(s, t0).error().message; }
+std::string refusal(const template_spec& s) {
+  return make_template(s, t0).error().message;
+}
 
 } // namespace
 
@@ -51,7 +55,7 @@ BOOST_AUTO_TEST_CASE(each_template_field_is_checked_and_named) {
   s.steps[0].photos_required = 21;
   BOOST_TEST(refusal(s) == "steps[0].photos_required must be 0 to 20, got 21");
   s = simple();
-  s.steps[0].title = std::string(200, 'x') ; // 200 ASCII characters is fine
+  s.steps[0].title = std::string(200, 'x'); // 200 ASCII characters is fine
   BOOST_TEST(make_template(s, t0).has_value());
   s.steps[0].title = "";
   for (int i = 0; i < 200; ++i)
@@ -63,8 +67,8 @@ BOOST_AUTO_TEST_CASE(webhooks_are_checked) {
   BOOST_TEST(check_webhook({"ftp://x/", {}, {}}).error().message ==
              "webhook.url must use the http or https scheme");
   BOOST_TEST(check_webhook({"http://x/", std::vector<std::string>{"run.completed", "nope"}, {}})
-               .error()
-               .message.starts_with("webhook.events[1] must be one of step.completed"));
+                 .error()
+                 .message.starts_with("webhook.events[1] must be one of step.completed"));
   auto bad = check_webhook({"http://x/", {}, std::string("whsec_short")});
   BOOST_TEST(bad.error().code == "invalid_secret");
   auto ok = check_webhook({"http://x/", std::vector<std::string>{}, {}});
@@ -72,7 +76,8 @@ BOOST_AUTO_TEST_CASE(webhooks_are_checked) {
   BOOST_TEST(ok->config.events.empty());
   BOOST_TEST(ok->secret_generated);
   BOOST_TEST(ok->config.secret.starts_with("whsec_"));
-  auto all = check_webhook({"http://x/", {}, std::string("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")});
+  auto all =
+      check_webhook({"http://x/", {}, std::string("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")});
   BOOST_TEST(all->config.events.size() == 5u);
   BOOST_TEST(!all->secret_generated);
 }
@@ -80,7 +85,9 @@ BOOST_AUTO_TEST_CASE(webhooks_are_checked) {
 BOOST_AUTO_TEST_CASE(runs_check_expiry_and_metadata) {
   auto t = *make_template(simple(), t0);
   run_spec spec{t.id, {}, 0, "{}"};
-  BOOST_TEST((make_run(spec, t, t0).error().message.starts_with("expires_in_hours must be > 0 and <= 720")));
+  BOOST_TEST((make_run(spec, t, t0)
+                  .error()
+                  .message.starts_with("expires_in_hours must be > 0 and <= 720")));
   spec.expires_in_hours = 720.5;
   BOOST_TEST(!make_run(spec, t, t0));
   spec.expires_in_hours = 0.5;

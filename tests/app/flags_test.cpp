@@ -36,9 +36,9 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
 }
 
 BOOST_AUTO_TEST_CASE(flags_take_values_both_ways) {
-  auto f = std::get<flags>(parse({"--listen", "0.0.0.0:0", "--retry-schedule=1s,2s",
-                                  "--delivery-timeout", "500ms", "--allow-private-destinations",
-                                  "--endpoint-concurrency=4", "--log-level", "debug"}));
+  auto f = std::get<flags>(
+      parse({"--listen", "0.0.0.0:0", "--retry-schedule=1s,2s", "--delivery-timeout", "500ms",
+             "--allow-private-destinations", "--endpoint-concurrency=4", "--log-level", "debug"}));
   BOOST_TEST(f.host == "0.0.0.0");
   BOOST_TEST(f.port == 0);
   BOOST_TEST(f.retry.delays.size() == 2u);
@@ -66,7 +66,8 @@ BOOST_AUTO_TEST_CASE(bad_flags_say_what_is_wrong) {
   BOOST_TEST(error_of({"--listen", "h:99999"}).starts_with("--listen port must be 0 to 65535"));
   BOOST_TEST(error_of({"--retry-schedule", "1s,x"}).starts_with("--retry-schedule must be"));
   BOOST_TEST(error_of({"--delivery-timeout", "0s"}).starts_with("--delivery-timeout must be"));
-  BOOST_TEST(error_of({"--endpoint-concurrency", "0"}).starts_with("--endpoint-concurrency must be 1"));
+  BOOST_TEST(
+      error_of({"--endpoint-concurrency", "0"}).starts_with("--endpoint-concurrency must be 1"));
   BOOST_TEST(error_of({"--log-level", "loud"}).starts_with("--log-level must be"));
   BOOST_TEST(error_of({"--api-key", "short"}).starts_with("--api-key must be at least 16"));
   BOOST_TEST(error_of({"--ca-file", "/no/such/file"}).starts_with("--ca-file must name"));

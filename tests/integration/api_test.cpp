@@ -30,7 +30,8 @@ struct server_fixture {
     return {run, link_path(std::string(run.at("link").as_string()))};
   }
 
-  http_result link(const std::string& method, const std::string& path, const std::string& body = "") {
+  http_result link(const std::string& method, const std::string& path,
+                   const std::string& body = "") {
     return http_call(server.port(), method, path, body);
   }
 };
@@ -67,7 +68,8 @@ BOOST_AUTO_TEST_CASE(unknown_routes_and_methods) {
 }
 
 BOOST_AUTO_TEST_CASE(templates_are_created_with_defaults_and_read_back) {
-  auto r = api.post(R"(/v1/templates)", R"({"name":"T","steps":[{"title":"One"},{"title":"Two","required":false}]})");
+  auto r = api.post(R"(/v1/templates)",
+                    R"({"name":"T","steps":[{"title":"One"},{"title":"Two","required":false}]})");
   BOOST_TEST(r.status == 201);
   auto t = r.json().as_object();
   auto id = std::string(t.at("id").as_string());
@@ -86,8 +88,10 @@ BOOST_AUTO_TEST_CASE(templates_are_created_with_defaults_and_read_back) {
 
 BOOST_AUTO_TEST_CASE(a_run_shows_its_secret_once) {
   auto tid = checklist();
-  auto r = api.post_json("/v1/runs", json::parse(R"({"template_id":")" + tid +
-                                                  R"(","webhook":{"url":"http://127.0.0.1:9/h"},"metadata":{"booking":"B-1"}})"));
+  auto r = api.post_json(
+      "/v1/runs",
+      json::parse(R"({"template_id":")" + tid +
+                  R"(","webhook":{"url":"http://127.0.0.1:9/h"},"metadata":{"booking":"B-1"}})"));
   BOOST_REQUIRE(r.status == 201);
   auto run = r.json().as_object();
   BOOST_TEST((run.at("status").as_string() == "active"));
@@ -102,8 +106,11 @@ BOOST_AUTO_TEST_CASE(a_run_shows_its_secret_once) {
   BOOST_TEST(!again.at("webhook").as_object().contains("secret"));
   BOOST_TEST((again.at("link") == run.at("link")));
 
-  auto given = api.post_json("/v1/runs", json::parse(R"({"template_id":")" + tid +
-                                                      R"(","webhook":{"url":"http://127.0.0.1:9/h","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})"));
+  auto given = api.post_json(
+      "/v1/runs",
+      json::parse(
+          R"({"template_id":")" + tid +
+          R"(","webhook":{"url":"http://127.0.0.1:9/h","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})"));
   BOOST_TEST(!given.json().at("webhook").as_object().contains("secret"));
   auto none = api.post_json("/v1/runs", json::parse(R"({"template_id":")" + tid + R"("})"));
   BOOST_TEST(none.json().at("webhook").is_null());
@@ -118,28 +125,49 @@ BOOST_AUTO_TEST_CASE(a_table_of_bad_inputs) {
     std::string code, names;
   };
   std::vector<row> rows = {
-    {"/v1/templates", "{", 400, "invalid_json", ""},
-    {"/v1/templates", "[]", 400, "invalid_field", "JSON object"},
-    {"/v1/templates", R"({"steps":[{"title":"a"}]})", 400, "invalid_field", "name"},
-    {"/v1/templates", R"({"name":"n","steps":[]})", 400, "invalid_field", "steps"},
-    {"/v1/templates", R"({"name":"n","steps":[{"id":"A B","title":"a"}]})", 400, "invalid_field", "steps[0].id"},
-    {"/v1/templates", R"({"name":"n","steps":[{"id":"a","title":"a"},{"id":"a","title":"b"}]})", 400, "invalid_field", "steps[1].id"},
-    {"/v1/templates", R"({"name":"n","steps":[{"title":""}]})", 400, "invalid_field", "steps[0].title"},
-    {"/v1/templates", R"({"name":"n","steps":[{"title":"a","photos_required":21}]})", 400, "invalid_field", "photos_required"},
-    {"/v1/templates", R"({"name":"n","steps":[{"title":"a","photos_required":-1}]})", 400, "invalid_field", "photos_required"},
-    {"/v1/templates", R"({"name":"n","steps":[{"title":"a","required":1}]})", 400, "invalid_field", "steps[0].required"},
-    {"/v1/runs", R"({})", 400, "invalid_field", "template_id"},
-    {"/v1/runs", R"({"template_id":"t-nope"})", 404, "template_not_found", ""},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":0})", 400, "invalid_field", "expires_in_hours"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":-1})", 400, "invalid_field", "expires_in_hours"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":721})", 400, "invalid_field", "expires_in_hours"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":"24"})", 400, "invalid_field", "expires_in_hours"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","metadata":"x"})", 400, "invalid_field", "metadata"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"ftp://x/"}})", 400, "invalid_field", "webhook.url"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"not a url"}})", 400, "invalid_field", "webhook.url"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"http://x/","events":["run.started"]}})", 400, "invalid_field", "webhook.events[0]"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"http://x/","secret":"whsec_tooshort"}})", 400, "invalid_secret", "webhook.secret"},
-    {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"http://x/","secret":"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})", 400, "invalid_secret", "webhook.secret"},
+      {"/v1/templates", "{", 400, "invalid_json", ""},
+      {"/v1/templates", "[]", 400, "invalid_field", "JSON object"},
+      {"/v1/templates", R"({"steps":[{"title":"a"}]})", 400, "invalid_field", "name"},
+      {"/v1/templates", R"({"name":"n","steps":[]})", 400, "invalid_field", "steps"},
+      {"/v1/templates", R"({"name":"n","steps":[{"id":"A B","title":"a"}]})", 400, "invalid_field",
+       "steps[0].id"},
+      {"/v1/templates", R"({"name":"n","steps":[{"id":"a","title":"a"},{"id":"a","title":"b"}]})",
+       400, "invalid_field", "steps[1].id"},
+      {"/v1/templates", R"({"name":"n","steps":[{"title":""}]})", 400, "invalid_field",
+       "steps[0].title"},
+      {"/v1/templates", R"({"name":"n","steps":[{"title":"a","photos_required":21}]})", 400,
+       "invalid_field", "photos_required"},
+      {"/v1/templates", R"({"name":"n","steps":[{"title":"a","photos_required":-1}]})", 400,
+       "invalid_field", "photos_required"},
+      {"/v1/templates", R"({"name":"n","steps":[{"title":"a","required":1}]})", 400,
+       "invalid_field", "steps[0].required"},
+      {"/v1/runs", R"({})", 400, "invalid_field", "template_id"},
+      {"/v1/runs", R"({"template_id":"t-nope"})", 404, "template_not_found", ""},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":0})", 400, "invalid_field",
+       "expires_in_hours"},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":-1})", 400,
+       "invalid_field", "expires_in_hours"},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":721})", 400,
+       "invalid_field", "expires_in_hours"},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","expires_in_hours":"24"})", 400,
+       "invalid_field", "expires_in_hours"},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","metadata":"x"})", 400, "invalid_field",
+       "metadata"},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"ftp://x/"}})", 400,
+       "invalid_field", "webhook.url"},
+      {"/v1/runs", R"({"template_id":")" + tid + R"(","webhook":{"url":"not a url"}})", 400,
+       "invalid_field", "webhook.url"},
+      {"/v1/runs",
+       R"({"template_id":")" + tid + R"(","webhook":{"url":"http://x/","events":["run.started"]}})",
+       400, "invalid_field", "webhook.events[0]"},
+      {"/v1/runs",
+       R"({"template_id":")" + tid +
+           R"(","webhook":{"url":"http://x/","secret":"whsec_tooshort"}})",
+       400, "invalid_secret", "webhook.secret"},
+      {"/v1/runs",
+       R"({"template_id":")" + tid +
+           R"(","webhook":{"url":"http://x/","secret":"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}})",
+       400, "invalid_secret", "webhook.secret"},
   };
   for (auto& r : rows) {
     auto res = api.post(r.target, r.body);
@@ -151,9 +179,9 @@ BOOST_AUTO_TEST_CASE(a_table_of_bad_inputs) {
 }
 
 BOOST_AUTO_TEST_CASE(json_routes_ignore_the_content_type) {
-  auto r = http_call(server.port(), "POST", "/v1/templates",
-                     R"({"name":"n","steps":[{"title":"a"}]})",
-                     {{"Authorization", "Bearer " + api.key}, {"Content-Type", "text/plain"}});
+  auto r =
+      http_call(server.port(), "POST", "/v1/templates", R"({"name":"n","steps":[{"title":"a"}]})",
+                {{"Authorization", "Bearer " + api.key}, {"Content-Type", "text/plain"}});
   BOOST_TEST(r.status == 201);
 }
 
@@ -171,7 +199,8 @@ BOOST_AUTO_TEST_CASE(the_executor_drives_a_run_through_its_link) {
   BOOST_TEST(!state.json().as_object().contains("webhook"));
   BOOST_TEST(!state.json().as_object().contains("metadata"));
 
-  auto answer = link("POST", path + "/steps/kitchen/answer", R"({"value":{"ok":true},"note":"fine"})");
+  auto answer =
+      link("POST", path + "/steps/kitchen/answer", R"({"value":{"ok":true},"note":"fine"})");
   BOOST_TEST(answer.status == 200);
   BOOST_TEST((answer.json().at("steps").at(0).at("status").as_string() == "completed"));
   BOOST_TEST((answer.json().at("steps").at(0).at("answer").at("note").as_string() == "fine"));
@@ -183,7 +212,8 @@ BOOST_AUTO_TEST_CASE(the_executor_drives_a_run_through_its_link) {
   BOOST_TEST(photos.status == 409);
   BOOST_TEST(photos.error_code() == "photos_missing");
   BOOST_TEST(link("POST", path + "/steps/nope/answer", "{}").status == 404);
-  BOOST_TEST(link("POST", path + "/steps/notes/answer", "{not json").error_code() == "invalid_json");
+  BOOST_TEST(link("POST", path + "/steps/notes/answer", "{not json").error_code() ==
+             "invalid_json");
   BOOST_TEST(link("POST", path + "/steps/notes/skip").status == 200);
   auto missing = link("POST", path + "/submit");
   BOOST_TEST(missing.status == 409);
@@ -199,7 +229,8 @@ BOOST_AUTO_TEST_CASE(the_executor_drives_a_run_through_its_link) {
   BOOST_TEST(stored.as_object().contains("ended_at"));
   auto events = api.get("/v1/runs/" + std::string(run.at("id").as_string()) + "/events").json();
   BOOST_TEST((events.at("events").as_array().size() == 3u));
-  BOOST_TEST((events.at("events").at(0).at("delivery").at("status").as_string() == "not_subscribed"));
+  BOOST_TEST(
+      (events.at("events").at(0).at("delivery").at("status").as_string() == "not_subscribed"));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_links_are_404) {
@@ -217,7 +248,8 @@ BOOST_AUTO_TEST_CASE(the_link_page_is_html_with_safe_headers) {
   BOOST_TEST(page.headers["content-type"].starts_with("text/html"));
   BOOST_TEST(page.headers["cache-control"] == "no-store");
   BOOST_TEST(page.headers["referrer-policy"] == "no-referrer");
-  BOOST_TEST(page.headers["content-security-policy"].find("frame-ancestors 'none'") != std::string::npos);
+  BOOST_TEST(page.headers["content-security-policy"].find("frame-ancestors 'none'") !=
+             std::string::npos);
   BOOST_TEST(page.body.find("Checkout inspection") != std::string::npos);
 }
 
@@ -255,7 +287,8 @@ BOOST_AUTO_TEST_CASE(metrics_are_prometheus_text_without_secrets) {
   BOOST_TEST(m.status == 200);
   BOOST_TEST(m.headers["content-type"].starts_with("text/plain"));
   BOOST_TEST(m.body.find("# TYPE rundun_events_created_total counter") != std::string::npos);
-  BOOST_TEST(m.body.find("rundun_api_requests_total{route=\"/v1/runs\",status=\"201\"}") != std::string::npos);
+  BOOST_TEST(m.body.find("rundun_api_requests_total{route=\"/v1/runs\",status=\"201\"}") !=
+             std::string::npos);
   BOOST_TEST(m.body.find(api.key) == std::string::npos);
   BOOST_TEST(m.body.find("/r/") == std::string::npos);
 }

@@ -3,8 +3,8 @@
 #include "tests/support/server_process.hpp"
 
 #define BOOST_TEST_MODULE cli
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sys/stat.h>
 
@@ -19,7 +19,7 @@ BOOST_AUTO_TEST_CASE(help_lists_the_flags_and_exits_0) {
 
 BOOST_AUTO_TEST_CASE(bad_flags_print_one_line_and_exit_2) {
   for (auto args : std::vector<std::vector<std::string>>{
-         {"--bogus"}, {"--listen", "nope"}, {"--retry-schedule", "soon"}, {"--log-level", "x"}}) {
+           {"--bogus"}, {"--listen", "nope"}, {"--retry-schedule", "soon"}, {"--log-level", "x"}}) {
     auto r = run_rundund(args);
     BOOST_TEST(r.exit_code == 2, args[0]);
     BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(a_generated_key_is_printed_once_and_kept) {
   api_client api{second.port(), key};
   BOOST_TEST(api.get("/v1/templates/t-x").status == 404);
   // Only a hash is kept, and only its owner may read it.
-  struct stat st{};
+  struct stat st {};
   BOOST_REQUIRE(::stat((dir.path() / "api-key.sha256").c_str(), &st) == 0);
   BOOST_TEST((st.st_mode & 0777) == 0600u);
   std::ifstream in{dir.path() / "api-key.sha256"};

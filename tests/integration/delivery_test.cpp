@@ -21,7 +21,8 @@ constexpr auto secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// A server with a short retry schedule, and helpers to drive runs against a receiver.
 struct delivery_fixture {
   temp_dir dir;
-  server_process server{dir.str(), {"--retry-schedule", "200ms,200ms,200ms", "--delivery-timeout", "1s"}};
+  server_process server{dir.str(),
+                        {"--retry-schedule", "200ms,200ms,200ms", "--delivery-timeout", "1s"}};
   api_client api = server.api();
   std::string tid = api.make_template(json::parse(R"({"name":"Checkout","steps":[
       {"id":"a","title":"A","required":false},{"id":"b","title":"B","required":false},
@@ -35,7 +36,8 @@ struct delivery_fixture {
     auto body = R"({"template_id":")" + tid + R"(","webhook":{"url":")" + url + R"(","secret":")" +
                 secret + "\"" + (events.empty() ? "" : ",\"events\":" + events) + "}}";
     auto run = api.make_run(json::parse(body));
-    return {std::string(run.at("id").as_string()), link_path(std::string(run.at("link").as_string()))};
+    return {std::string(run.at("id").as_string()),
+            link_path(std::string(run.at("link").as_string()))};
   }
 
   int act(const run_handle& r, const std::string& what) {
@@ -48,15 +50,17 @@ struct delivery_fixture {
 
   /// Waits until every event of the run has left `pending`.
   bool settled(const run_handle& r, std::size_t count, std::chrono::milliseconds limit = 10s) {
-    return eventually([&] {
-      auto ev = events(r);
-      if (ev.size() != count)
-        return false;
-      for (auto& e : ev)
-        if (e.at("delivery").at("status").as_string() == "pending")
-          return false;
-      return true;
-    }, limit);
+    return eventually(
+        [&] {
+          auto ev = events(r);
+          if (ev.size() != count)
+            return false;
+          for (auto& e : ev)
+            if (e.at("delivery").at("status").as_string() == "pending")
+              return false;
+          return true;
+        },
+        limit);
   }
 };
 
@@ -64,7 +68,8 @@ void verify_signature(const received& r) {
   net::webhook_signer signer{*net::parse_secret(secret)};
   auto ts = std::stoll(r.header("webhook-timestamp"));
   BOOST_TEST(r.header("webhook-signature") == signer.sign(r.header("webhook-id"), ts, r.body));
-  auto age = std::chrono::duration_cast<std::chrono::seconds>(r.wall_at.time_since_epoch()).count() - ts;
+  auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(r.wall_at.time_since_epoch()).count() - ts;
   BOOST_TEST(std::abs(age) <= 5);
 }
 
@@ -100,7 +105,8 @@ BOOST_AUTO_TEST_CASE(subscribed_events_arrive_signed_and_in_order) {
     BOOST_TEST(r.header("user-agent").starts_with("Rundun-Webhooks/"));
     BOOST_TEST(r.target == "/hook");
   }
-  BOOST_TEST((kinds == std::vector<std::string>{"step.completed", "step.completed", "run.completed"}));
+  BOOST_TEST(
+      (kinds == std::vector<std::string>{"step.completed", "step.completed", "run.completed"}));
   auto ev = events(run);
   BOOST_TEST((ev.at(1).at("delivery").at("status").as_string() == "not_subscribed"));
   BOOST_TEST((ev.at(0).at("delivery").at("status").as_string() == "delivered"));
@@ -125,7 +131,8 @@ BOOST_AUTO_TEST_CASE(failures_are_retried_with_the_same_event_id) {
   auto got = rx.requests();
   BOOST_REQUIRE(got.size() == 3u);
   for (std::size_t i = 0; i < got.size(); ++i) {
-    BOOST_TEST((got[i].json().at("delivery_attempt").as_int64() == static_cast<std::int64_t>(i + 1)));
+    BOOST_TEST(
+        (got[i].json().at("delivery_attempt").as_int64() == static_cast<std::int64_t>(i + 1)));
     BOOST_TEST(got[i].header("webhook-id") == got[0].header("webhook-id"));
     verify_signature(got[i]);
   }
@@ -185,7 +192,8 @@ BOOST_AUTO_TEST_CASE(gone_turns_the_runs_webhook_off) {
     BOOST_TEST((ev.at(i).at("delivery").at("error").as_string() == "endpoint_gone"));
     BOOST_TEST(ev.at(i).at("delivery").at("attempts").as_array().empty());
   }
-  auto again = api.post("/v1/events/" + std::string(ev.at(1).at("event_id").as_string()) + "/redeliver");
+  auto again =
+      api.post("/v1/events/" + std::string(ev.at(1).at("event_id").as_string()) + "/redeliver");
   BOOST_TEST(again.status == 409);
   BOOST_TEST(again.error_code() == "webhook_disabled");
 }
@@ -232,8 +240,10 @@ BOOST_AUTO_TEST_CASE(retry_after_delays_the_next_attempt) {
   server_process other{other_dir.str(), {"--retry-schedule", "100ms,5s"}};
   auto api2 = other.api();
   auto t = api2.make_template(json::parse(R"({"name":"n","steps":[{"id":"a","title":"A"}]})"));
-  auto run = api2.make_run(json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + rx.url() + "\"}}"));
-  http_call(other.port(), "POST", link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
+  auto run = api2.make_run(
+      json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + rx.url() + "\"}}"));
+  http_call(other.port(), "POST",
+            link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
   BOOST_REQUIRE(rx.wait_for(2, 10s));
   auto got = rx.requests();
   BOOST_TEST((got[1].at - got[0].at) >= 1000ms);
@@ -307,8 +317,10 @@ BOOST_AUTO_TEST_CASE(the_endpoint_concurrency_cap_holds_and_connections_are_reus
   auto t = api.make_template(json::parse(R"({"name":"n","steps":[{"id":"a","title":"A"}]})"));
   constexpr int runs = 12;
   for (int i = 0; i < runs; ++i) {
-    auto run = api.make_run(json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + rx.url() + "\"}}"));
-    http_call(server.port(), "POST", link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
+    auto run = api.make_run(
+        json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + rx.url() + "\"}}"));
+    http_call(server.port(), "POST",
+              link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
   }
   BOOST_REQUIRE(rx.wait_for(runs, 10s));
   BOOST_TEST(rx.max_concurrent() <= 3u);
@@ -328,8 +340,10 @@ BOOST_AUTO_TEST_CASE(a_hanging_endpoint_does_not_hold_up_a_healthy_one) {
   scripted_receiver healthy;
   auto t = api.make_template(json::parse(R"({"name":"n","steps":[{"id":"a","title":"A"}]})"));
   auto complete = [&](const std::string& url) {
-    auto run = api.make_run(json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + url + "\"}}"));
-    http_call(server.port(), "POST", link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
+    auto run = api.make_run(
+        json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + url + "\"}}"));
+    http_call(server.port(), "POST",
+              link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
   };
   constexpr int per_endpoint = 20;
   for (int i = 0; i < per_endpoint; ++i)

@@ -15,7 +15,8 @@ namespace json = boost::json;
 namespace {
 
 std::string one_step_template(const api_client& api) {
-  return api.make_template(json::parse(R"({"name":"n","steps":[{"id":"a","title":"A","required":false}]})"));
+  return api.make_template(
+      json::parse(R"({"name":"n","steps":[{"id":"a","title":"A","required":false}]})"));
 }
 
 json::object dispatch(const api_client& api, const std::string& tid, const std::string& url,
@@ -24,9 +25,13 @@ json::object dispatch(const api_client& api, const std::string& tid, const std::
                                   std::to_string(hours) + R"(,"webhook":{"url":")" + url + "\"}}"));
 }
 
-std::string path_of(const json::object& run) { return link_path(std::string(run.at("link").as_string())); }
+std::string path_of(const json::object& run) {
+  return link_path(std::string(run.at("link").as_string()));
+}
 
-std::string id_of(const json::object& run) { return std::string(run.at("id").as_string()); }
+std::string id_of(const json::object& run) {
+  return std::string(run.at("id").as_string());
+}
 
 /// Event ids a receiver saw.
 std::set<std::string> seen_ids(const scripted_receiver& rx) {
@@ -50,7 +55,8 @@ BOOST_AUTO_TEST_CASE(a_run_expires_on_time_while_the_server_runs) {
   BOOST_TEST((body.at("event").as_string() == "run.expired"));
   BOOST_TEST((body.at("data").at("expired_at") == run.at("expires_at")));
   BOOST_TEST(http_call(server.port(), "POST", path_of(run) + "/steps/a/skip").status == 410);
-  BOOST_TEST(http_call(server.port(), "POST", path_of(run) + "/steps/a/skip").error_code() == "link_expired");
+  BOOST_TEST(http_call(server.port(), "POST", path_of(run) + "/steps/a/skip").error_code() ==
+             "link_expired");
   auto stored = api.get("/v1/runs/" + id_of(run)).json();
   BOOST_TEST((stored.at("status").as_string() == "expired"));
   BOOST_TEST((stored.at("ended_at") == run.at("expires_at")));
@@ -114,7 +120,8 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_delivery_loses_no_event) {
     for (int i = 0; i < count; ++i) {
       auto run = dispatch(api, tid, rx.url());
       // Every 2xx below promises that the event is on disk.
-      BOOST_REQUIRE(http_call(server.port(), "POST", path_of(run) + "/steps/a/answer", "{}").status == 200);
+      BOOST_REQUIRE(
+          http_call(server.port(), "POST", path_of(run) + "/steps/a/answer", "{}").status == 200);
       runs.push_back(id_of(run));
     }
     BOOST_REQUIRE(rx.wait_for(1, 5s));
@@ -130,19 +137,23 @@ BOOST_AUTO_TEST_CASE(kill_9_mid_delivery_loses_no_event) {
       expected.insert(std::string(e.at("event_id").as_string()));
   }
   BOOST_REQUIRE(expected.size() == std::size_t{count});
-  BOOST_TEST(eventually([&] {
-    auto seen = seen_ids(rx);
-    return std::includes(seen.begin(), seen.end(), expected.begin(), expected.end());
-  }, 15s));
-  BOOST_TEST(eventually([&] {
-    for (auto& id : runs) {
-      auto events = api.get("/v1/runs/" + id + "/events").json();
-      for (auto& e : events.at("events").as_array())
-        if (e.at("delivery").at("status").as_string() != "delivered")
-          return false;
-    }
-    return true;
-  }, 10s));
+  BOOST_TEST(eventually(
+      [&] {
+        auto seen = seen_ids(rx);
+        return std::includes(seen.begin(), seen.end(), expected.begin(), expected.end());
+      },
+      15s));
+  BOOST_TEST(eventually(
+      [&] {
+        for (auto& id : runs) {
+          auto events = api.get("/v1/runs/" + id + "/events").json();
+          for (auto& e : events.at("events").as_array())
+            if (e.at("delivery").at("status").as_string() != "delivered")
+              return false;
+        }
+        return true;
+      },
+      10s));
 }
 
 BOOST_AUTO_TEST_CASE(an_overdue_retry_goes_out_promptly_after_a_restart) {

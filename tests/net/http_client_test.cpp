@@ -25,7 +25,8 @@ struct io_fixture {
     thread.join();
   }
 
-  std::shared_ptr<endpoint_client> client(const std::string& u, std::chrono::milliseconds timeout = 2s) {
+  std::shared_ptr<endpoint_client> client(const std::string& u,
+                                          std::chrono::milliseconds timeout = 2s) {
     return endpoint_client::make(io, *parse_url(u), {timeout, 4});
   }
 };

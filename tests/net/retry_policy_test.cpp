@@ -73,7 +73,8 @@ BOOST_AUTO_TEST_CASE(retry_after_is_honoured_on_429_and_503_only) {
 BOOST_AUTO_TEST_CASE(retry_after_never_shortens_and_is_capped_at_the_longest_delay) {
   auto s = default_retry_schedule();
   BOOST_TEST((decide_retry(s, 2, {429, milliseconds{1000}}, 0).delay == milliseconds{minutes{2}}));
-  BOOST_TEST((decide_retry(s, 1, {503, milliseconds{hours{48}}}, 0).delay == milliseconds{hours{6}}));
+  BOOST_TEST(
+      (decide_retry(s, 1, {503, milliseconds{hours{48}}}, 0).delay == milliseconds{hours{6}}));
   // The jitter applies after the cap.
   BOOST_TEST(decide_retry(s, 1, {503, milliseconds{hours{48}}}, 0.5).delay ==
              milliseconds{hours{6}} + milliseconds{minutes{18}});

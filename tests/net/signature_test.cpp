@@ -47,9 +47,9 @@ BOOST_AUTO_TEST_CASE(a_signer_gives_the_same_signature_every_time) {
 
 BOOST_AUTO_TEST_CASE(secrets_outside_the_format_are_refused) {
   BOOST_TEST(!parse_secret(""));
-  BOOST_TEST(!parse_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));           // no prefix
-  BOOST_TEST(!parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"));      // bad length
-  BOOST_TEST(!parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS!"));     // not base64
+  BOOST_TEST(!parse_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));             // no prefix
+  BOOST_TEST(!parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS"));        // bad length
+  BOOST_TEST(!parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS!"));       // not base64
   BOOST_TEST(!parse_secret("whsec_" + base64_encode(std::string(23, 'k')))); // too short
   BOOST_TEST(!parse_secret("whsec_" + base64_encode(std::string(65, 'k')))); // too long
   BOOST_TEST(parse_secret("whsec_" + base64_encode(std::string(24, 'k'))).has_value());

@@ -97,7 +97,8 @@ BOOST_AUTO_TEST_CASE(updating_a_delivery_moves_or_drops_its_pending_entry) {
     return b.put_event(pending_event("evt-b", "r", 2, 200), "{}", "u");
   });
   s->write_sync([](write_batch& b) {
-    return b.update_event({"evt-a"}, [](event_record& e) { e.delivery.next_attempt_at = from_unix_ms(500); });
+    return b.update_event({"evt-a"},
+                          [](event_record& e) { e.delivery.next_attempt_at = from_unix_ms(500); });
   });
   auto page = *s->pending("ep1", 10);
   BOOST_REQUIRE(page.size() == 2u);
@@ -153,12 +154,19 @@ BOOST_AUTO_TEST_CASE(one_failing_write_does_not_undo_its_batch_mates) {
   std::atomic<int> done{0};
   boost::system::error_code good, bad;
   s->write([](write_batch& b) { return b.put_run(active_run("r-good", 1)); },
-           [&](boost::system::error_code ec) { good = ec; ++done; });
-  s->write([](write_batch& b) -> boost::system::error_code {
-             b.put_run(active_run("r-bad", 1));
-             return errc::io_error;
-           },
-           [&](boost::system::error_code ec) { bad = ec; ++done; });
+           [&](boost::system::error_code ec) {
+             good = ec;
+             ++done;
+           });
+  s->write(
+      [](write_batch& b) -> boost::system::error_code {
+        b.put_run(active_run("r-bad", 1));
+        return errc::io_error;
+      },
+      [&](boost::system::error_code ec) {
+        bad = ec;
+        ++done;
+      });
   BOOST_REQUIRE(test::eventually([&] { return done == 2; }));
   BOOST_TEST(!good);
   BOOST_TEST(bad == make_error_code(errc::io_error));
@@ -173,9 +181,8 @@ BOOST_AUTO_TEST_CASE(a_full_map_is_a_clear_error_not_a_crash) {
   std::string big(64 * 1024, 'x');
   boost::system::error_code last;
   for (int i = 0; i < 64 && !last; ++i)
-    last = s->write_sync([&, i](write_batch& b) {
-      return b.put_meta("blob-" + std::to_string(i), big);
-    });
+    last = s->write_sync(
+        [&, i](write_batch& b) { return b.put_meta("blob-" + std::to_string(i), big); });
   BOOST_TEST(last == make_error_code(errc::map_full));
   BOOST_TEST(last.message().find("map is full") != std::string::npos);
   // The store still reads and still takes small writes that fit.

@@ -15,7 +15,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-boost::json::value http_result::json() const { return boost::json::parse(body); }
+boost::json::value http_result::json() const {
+  return boost::json::parse(body);
+}
 
 std::string http_result::error_code() const {
   boost::system::error_code ec;
@@ -49,12 +51,7 @@ http_result http_call(std::uint16_t port, const std::string& method, const std::
   http_result out;
   out.status = static_cast<int>(res.result_int());
   out.body = res.body();
-  for (auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& c : name)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[name] = std::string(f.value());
-  }
+  out.headers = header_map(res);
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;

@@ -17,6 +17,19 @@ struct http_result {
   std::string error_code() const; ///< `error.code` of an error body, or ""
 };
 
+/// The fields of a Beast message as a map with lowercased names.
+template <class Fields>
+std::map<std::string, std::string> header_map(const Fields& fields) {
+  std::map<std::string, std::string> out;
+  for (auto& f : fields) {
+    std::string name(f.name_string());
+    for (auto& c : name)
+      c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    out[name] = std::string(f.value());
+  }
+  return out;
+}
+
 /// One blocking HTTP/1.1 request to 127.0.0.1:`port` on a fresh connection.
 http_result http_call(std::uint16_t port, const std::string& method, const std::string& target,
                       const std::string& body = {},

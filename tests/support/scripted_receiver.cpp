@@ -1,5 +1,7 @@
 #include "tests/support/scripted_receiver.hpp"
 
+#include "tests/support/http_call.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -13,7 +15,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-boost::json::value received::json() const { return boost::json::parse(body); }
+boost::json::value received::json() const {
+  return boost::json::parse(body);
+}
 
 std::string received::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -65,12 +69,7 @@ scripted_receiver::scripted_receiver(script s) : impl_(std::make_unique<impl>())
             return;
           received r;
           r.target = std::string(req.target());
-          for (auto& f : req) {
-            std::string name(f.name_string());
-            for (auto& c : name)
-              c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-            r.headers[name] = std::string(f.value());
-          }
+          r.headers = header_map(req);
           r.body = req.body();
           r.at = std::chrono::steady_clock::now();
           r.wall_at = std::chrono::system_clock::now();
@@ -84,8 +83,8 @@ scripted_receiver::scripted_receiver(script s) : impl_(std::make_unique<impl>())
           }
           p.cv.notify_all();
           auto now_busy = ++p.busy;
-          for (auto seen = max_concurrent_.load(); now_busy > seen &&
-                                                   !max_concurrent_.compare_exchange_weak(seen, now_busy);) {
+          for (auto seen = max_concurrent_.load();
+               now_busy > seen && !max_concurrent_.compare_exchange_weak(seen, now_busy);) {
           }
           auto reply = plan(r, index);
           if (reply.hang) {

@@ -58,7 +58,7 @@ std::string read_until(int fd, std::chrono::milliseconds limit, Done done) {
   auto until = std::chrono::steady_clock::now() + limit;
   while (!done(text)) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
+        until - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       break;
     pollfd p{fd, POLLIN, 0};
@@ -118,7 +118,7 @@ process_result run_rundund(const std::vector<std::string>& args,
 
 server_process::server_process(const std::string& data_dir, std::vector<std::string> extra,
                                bool fixed_key)
-  : key_(test_key()), err_file_(unique_path("rundun-stderr-")) {
+    : key_(test_key()), err_file_(unique_path("rundun-stderr-")) {
   std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data-dir", data_dir,
                                    "--allow-private-destinations"};
   if (fixed_key) {
@@ -180,6 +180,8 @@ int server_process::terminate(std::chrono::milliseconds limit) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string server_process::stderr_text() const { return slurp(err_file_); }
+std::string server_process::stderr_text() const {
+  return slurp(err_file_);
+}
 
 } // namespace rundun::test

@@ -26,7 +26,8 @@ std::string run_refusal(const std::string& body) {
 
 BOOST_AUTO_TEST_CASE(bodies_must_be_json_objects) {
   BOOST_TEST(parse_object("{", false).error().code == "invalid_json");
-  BOOST_TEST(parse_object("[]", false).error().message == "the body must be a JSON object, got an array");
+  BOOST_TEST(parse_object("[]", false).error().message ==
+             "the body must be a JSON object, got an array");
   BOOST_TEST(parse_object("", false).error().code == "invalid_field");
   BOOST_TEST(parse_object("  ", true)->empty());
 }
@@ -35,8 +36,10 @@ BOOST_AUTO_TEST_CASE(template_fields_are_typed_and_named) {
   BOOST_TEST(template_refusal(R"({"steps":[]})") == "name is required");
   BOOST_TEST(template_refusal(R"({"name":1,"steps":[]})") == "name must be a string, got a number");
   BOOST_TEST(template_refusal(R"({"name":"n"})") == "steps is required");
-  BOOST_TEST(template_refusal(R"({"name":"n","steps":{}})") == "steps must be an array, got an object");
-  BOOST_TEST(template_refusal(R"({"name":"n","steps":[1]})") == "steps[0] must be an object, got a number");
+  BOOST_TEST(template_refusal(R"({"name":"n","steps":{}})") ==
+             "steps must be an array, got an object");
+  BOOST_TEST(template_refusal(R"({"name":"n","steps":[1]})") ==
+             "steps[0] must be an object, got a number");
   BOOST_TEST(template_refusal(R"({"name":"n","steps":[{"title":"t","required":"yes"}]})") ==
              "steps[0].required must be true or false, got a string");
   BOOST_TEST(template_refusal(R"({"name":"n","steps":[{"title":"t","photos_required":1.5}]})") ==
@@ -54,14 +57,15 @@ BOOST_AUTO_TEST_CASE(run_fields_are_typed_and_named) {
              "invalid_field: metadata must be an object, got an array");
   BOOST_TEST(run_refusal(R"({"template_id":"t","webhook":"http://x"})") ==
              "invalid_field: webhook must be an object, got a string");
-  BOOST_TEST(run_refusal(R"({"template_id":"t","webhook":{}})") == "invalid_field: webhook.url is required");
+  BOOST_TEST(run_refusal(R"({"template_id":"t","webhook":{}})") ==
+             "invalid_field: webhook.url is required");
   BOOST_TEST(run_refusal(R"({"template_id":"t","webhook":{"url":"http://x","events":"all"}})") ==
              "invalid_field: webhook.events must be an array of event names, got a string");
-  BOOST_TEST(run_refusal(R"({"template_id":"t","webhook":{"url":"http://x","secret":7}})").starts_with(
-    "invalid_secret: "));
+  BOOST_TEST(run_refusal(R"({"template_id":"t","webhook":{"url":"http://x","secret":7}})")
+                 .starts_with("invalid_secret: "));
   auto ok = parse_run_spec(*parse_object(
-    R"({"template_id":"t","expires_in_hours":0.25,"metadata":{"a":[1]},"webhook":{"url":"http://x","events":[]}})",
-    false));
+      R"({"template_id":"t","expires_in_hours":0.25,"metadata":{"a":[1]},"webhook":{"url":"http://x","events":[]}})",
+      false));
   BOOST_REQUIRE(ok);
   BOOST_TEST((ok->expires_in_hours == 0.25));
   BOOST_TEST(ok->metadata_json == R"({"a":[1]})");
