@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "net/envelope.hpp"
+#include "net/log.hpp"
 #include "net/retry_after.hpp"
 #include "net/retry_policy.hpp"
 
@@ -283,6 +284,21 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
     break;
   }
   auto what = decision.what;
+  if (!success) {
+    // One line per failed attempt, with its reason; ids only, never the secret or the body.
+    auto n = std::to_string(rep.attempt);
+    log::info("delivery attempt failed", {{"event_id", id.value},
+                                          {"run_id", run.value},
+                                          {"endpoint", st.target.host},
+                                          {"attempt", n},
+                                          {"reason", *a.error}});
+    if (what == net::verdict::failed || what == net::verdict::gone)
+      log::warn("delivery failed", {{"event_id", id.value},
+                                    {"run_id", run.value},
+                                    {"endpoint", st.target.host},
+                                    {"reason", what == net::verdict::gone ? "endpoint_gone"
+                                                                          : "retries exhausted"}});
+  }
   record(self, ctx, id, [a, what, retry_at, failures](event_record& e) {
     e.delivery.attempts.push_back(a);
     switch (what) {
@@ -353,6 +369,8 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
       [=](committed_atom, const std::string& id, bool ok) {
         auto& st = self->state;
         st.settling.erase(id);
+        if (!ok)
+          log::error("a delivery state change could not be stored", {{"event_id", id}});
         auto waiter = st.redeliver_waiters.find(id);
         if (waiter == st.redeliver_waiters.end())
           return;

@@ -1,6 +1,7 @@
 #include "actors/run_actor.hpp"
 
 #include "actors/run_logic.hpp"
+#include "net/log.hpp"
 #include "net/url.hpp"
 #include "persistence/record_codec.hpp"
 
