@@ -170,3 +170,43 @@ BOOST_AUTO_TEST_CASE(a_backlog_larger_than_the_window_is_paged_from_lmdb) {
     BOOST_TEST(by_run[id.value] == created);
   }
 }
+
+BOOST_AUTO_TEST_CASE(run_actors_leave_when_their_run_ends) {
+  test::temp_dir dir;
+  auto eng = std::move(*engine::open(options(dir)));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5; ++i)
+    tokens.push_back(
+      wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 1, "{}"}, cb); })->run.token);
+  BOOST_TEST(test::eventually([&] { return eng->figures().active_runs == 5; }));
+  for (auto& t : tokens)
+    BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(t, run_action::exit, "", "", cb); }));
+  BOOST_TEST(test::eventually([&] { return eng->figures().active_runs == 0; }));
+}
+
+BOOST_AUTO_TEST_CASE(a_full_store_refuses_clearly_and_keeps_serving_reads) {
+  test::temp_dir dir;
+  auto opts = options(dir);
+  opts.map_size = 512 * 1024;
+  auto eng = std::move(*engine::open(opts));
+  template_spec big{"big", {}};
+  for (int i = 0; i < 200; ++i)
+    big.steps.push_back({std::nullopt, std::string(190, 'x'), std::nullopt, std::nullopt});
+  std::optional<template_record> first;
+  domain_error refusal;
+  for (int i = 0; i < 100; ++i) {
+    auto r = wait<template_record>([&](auto cb) { eng->create_template(big, cb); });
+    if (!r) {
+      refusal = r.error();
+      break;
+    }
+    if (!first)
+      first = *r;
+  }
+  BOOST_REQUIRE(first);
+  BOOST_TEST(refusal.code == "storage_error");
+  BOOST_TEST((refusal.kind == error_kind::storage));
+  BOOST_TEST(refusal.message.find("map is full") != std::string::npos, refusal.message);
+  BOOST_TEST(eng->get_template(first->id).has_value());
+}
