@@ -342,6 +342,8 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   net::client_options opts;
   opts.timeout = ctx->delivery_timeout;
   opts.max_idle = ctx->endpoint_concurrency;
+  opts.tls = ctx->tls;
+  opts.allow_private_destinations = ctx->allow_private_destinations;
   st.client = net::endpoint_client::make(*ctx->io, st.target, opts);
   st.queue.emplace(ctx->endpoint_concurrency, ctx->window);
   ctx->counters->live_endpoint_actors.fetch_add(1, std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 #include "actors/message_types.hpp"
 #include "actors/messages.hpp"
 #include "actors/run_directory.hpp"
+#include "net/tls_context.hpp"
 #include "net/url.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/store.hpp"
@@ -138,6 +139,12 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
                             s.error().message(),
                         {}};
   p->store = std::move(*s);
+  auto tls = net::make_client_tls_context(opts.ca_file);
+  if (!tls)
+    return domain_error{error_kind::invalid_input, "invalid_ca_file",
+                        "cannot use the CA file " + opts.ca_file.value_or("") + ": " +
+                          tls.error().message(),
+                        {}};
   p->work.emplace(p->io.get_executor());
   for (std::size_t i = 0; i < std::max<std::size_t>(1, opts.io_threads); ++i)
     p->io_threads.emplace_back([io = &p->io] { io->run(); });
@@ -153,6 +160,8 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   ctx->endpoint_concurrency = std::max<std::size_t>(1, opts.endpoint_concurrency);
   ctx->window = std::max<std::size_t>(ctx->endpoint_concurrency, opts.endpoint_window);
   ctx->counters = &p->counters;
+  ctx->tls = std::move(*tls);
+  ctx->allow_private_destinations = opts.allow_private_destinations;
   std::shared_ptr<const engine_context> shared = ctx;
   ctx->run_directory = p->system->spawn(run_directory, shared);
   ctx->delivery_directory = p->system->spawn(delivery_directory, shared);
@@ -191,7 +200,7 @@ void engine::create_template(const template_spec& spec, callback<template_record
 void engine::create_run(const run_spec& spec, callback<created_run> done) {
   std::optional<checked_webhook> hook;
   if (spec.webhook) {
-    auto checked = check_webhook(*spec.webhook);
+    auto checked = check_webhook(*spec.webhook, impl_->opts.allow_private_destinations);
     if (!checked)
       return done(checked.error());
     hook = std::move(*checked);

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -33,6 +34,8 @@ struct engine_options {
   std::size_t endpoint_window = 1024;
   /// Allow webhook URLs that point at loopback or private addresses.
   bool allow_private_destinations = false;
+  /// An extra CA bundle trusted for HTTPS delivery, beside the system trust store.
+  std::optional<std::string> ca_file;
   /// Threads of the actor scheduler and of the HTTP client.
   std::size_t actor_threads = 2;
   std::size_t io_threads = 1;

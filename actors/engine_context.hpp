@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <caf/actor.hpp>
 
 namespace rundun {
@@ -32,6 +33,9 @@ struct engine_context {
   std::size_t endpoint_concurrency = 16;
   /// Most deliveries one endpoint actor keeps in memory; the rest stay in LMDB.
   std::size_t window = 1024;
+  /// TLS settings of https deliveries, shared by every endpoint.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  bool allow_private_destinations = false;
   engine_counters* counters = nullptr;
   caf::actor run_directory;
   caf::actor delivery_directory;

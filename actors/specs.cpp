@@ -1,5 +1,6 @@
 #include "actors/specs.hpp"
 
+#include "net/destination_guard.hpp"
 #include "net/signature.hpp"
 #include "net/url.hpp"
 
@@ -69,11 +70,17 @@ outcome<template_record> make_template(const template_spec& spec, time_point now
   return rec;
 }
 
-outcome<checked_webhook> check_webhook(const webhook_spec& spec) {
+outcome<checked_webhook> check_webhook(const webhook_spec& spec, bool allow_private) {
   checked_webhook out;
   auto u = net::parse_url(spec.url);
   if (!u)
     return invalid_field("webhook.url " + u.error().message());
+  if (auto ip = net::parse_ip_literal(u->host); ip && !allow_private && !net::is_public(*ip))
+    return domain_error{error_kind::invalid_input, "destination_not_allowed",
+                        "webhook.url points at a non-public address (" + ip->to_string() +
+                          "); loopback, private, link-local and reserved addresses need "
+                          "--allow-private-destinations",
+                        {}};
   out.config.url = spec.url;
   if (spec.events) {
     for (std::size_t i = 0; i < spec.events->size(); ++i) {

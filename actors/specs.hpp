@@ -60,8 +60,9 @@ struct checked_webhook {
 };
 
 /// Validates a webhook spec: URL (`webhook.url`), events (`webhook.events[i]`), secret
-/// (`400 invalid_secret`).
-outcome<checked_webhook> check_webhook(const webhook_spec& spec);
+/// (`400 invalid_secret`). A URL whose host is a non-public IP address, in any spelling, is
+/// `400 destination_not_allowed` unless `allow_private`; host names are checked at delivery.
+outcome<checked_webhook> check_webhook(const webhook_spec& spec, bool allow_private);
 
 /// Builds a new active run from a validated spec and its template.
 outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, time_point now);

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
   opts.delivery_timeout = f.delivery_timeout;
   opts.endpoint_concurrency = f.endpoint_concurrency;
   opts.allow_private_destinations = f.allow_private_destinations;
+  opts.ca_file = f.ca_file;
   auto eng = engine::open(opts);
   if (!eng) {
     std::cerr << "rundund: " << eng.error().message << "\n";

@@ -1,21 +1,26 @@
 #include "net/http_client.hpp"
 
+#include "net/destination_guard.hpp"
 #include "net/error.hpp"
 
 #include <atomic>
 #include <deque>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 namespace rundun::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -26,16 +31,43 @@ using steady = std::chrono::steady_clock;
 /// The most of a receiver's response body that is read; receivers answer with little.
 constexpr std::uint64_t max_response_body = 1 << 20;
 
-/// A keep-alive connection with its read buffer.
-struct connection {
-  explicit connection(asio::any_io_executor ex) : stream(ex) {}
-  beast::tcp_stream stream;
-  beast::flat_buffer buffer;
+struct session_deleter {
+  void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
 };
+using session_ptr = std::unique_ptr<SSL_SESSION, session_deleter>;
+
+/// A keep-alive connection, plain or TLS, with its read buffer.
+struct connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<ssl::stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *plain; }
+
+  /// Calls `f` with the stream that carries HTTP.
+  template <class F>
+  void visit(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(*plain);
+  }
+};
+
+/// The text of a failed handshake for the events API, e.g.
+/// `tls: certificate verify failed (self-signed certificate)`.
+std::string tls_failure(const error_code& ec, SSL* ssl) {
+  auto verdict = SSL_get_verify_result(ssl);
+  if (verdict != X509_V_OK)
+    return std::string("tls: certificate verify failed (") +
+           X509_verify_cert_error_string(verdict) + ")";
+  return "tls: " + ec.message();
+}
 
 class endpoint_client_impl;
 
-/// One POST: resolve and connect (unless a kept-alive connection is free), write, read.
+/// One POST: resolve, check and connect (unless a kept-alive connection is free), TLS
+/// handshake for https, write, read.
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
@@ -44,13 +76,14 @@ public:
   void start();
 
 private:
-  void use_connection(std::unique_ptr<connection> c, bool reused);
   void do_resolve();
   void on_resolve(error_code ec, tcp::resolver::results_type results);
   void on_connect(error_code ec, const tcp::endpoint&);
+  void on_handshake(error_code ec);
   void do_write();
   void on_write(error_code ec, std::size_t);
   void on_read(error_code ec, std::size_t);
+  bool retry_on_fresh_connection(const error_code& ec, std::size_t bytes);
   void fail(failure_kind kind, std::string what);
   void finish(attempt_response r);
   std::chrono::milliseconds remaining() const;
@@ -71,7 +104,7 @@ private:
 class endpoint_client_impl final : public endpoint_client {
 public:
   endpoint_client_impl(asio::io_context& io, url target, client_options opts)
-      : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(opts) {}
+    : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)) {}
 
   void post(outgoing_request req, completion done) override {
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
@@ -89,6 +122,7 @@ public:
   }
 
   std::size_t open_connections() const override { return open_.load(); }
+  std::size_t resumed_handshakes() const override { return resumed_.load(); }
 
   // -- used by exchanges, on the strand --
 
@@ -102,10 +136,35 @@ public:
 
   std::unique_ptr<connection> make_connection() {
     ++open_;
-    return std::make_unique<connection>(strand_);
+    auto c = std::make_unique<connection>();
+    if (target_.tls()) {
+      c->tls = std::make_unique<ssl::stream<beast::tcp_stream>>(strand_, *opts_.tls);
+      SSL* native = c->tls->native_handle();
+      // SNI for host names; the certificate is checked against the host or IP address.
+      if (!parse_ip_literal(target_.host)) {
+        SSL_set_tlsext_host_name(native, target_.host.c_str());
+        SSL_set1_host(native, target_.host.c_str());
+      } else {
+        auto canonical = parse_ip_literal(target_.host)->to_string();
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), canonical.c_str());
+      }
+      if (session_)
+        SSL_set_session(native, session_.get());
+    } else {
+      c->plain = std::make_unique<beast::tcp_stream>(strand_);
+    }
+    return c;
   }
 
   void give_back(std::unique_ptr<connection> c) {
+    if (c->tls) {
+      // Kept for the next new connection: the receiver's ticket has arrived by now.
+      SSL* native = c->tls->native_handle();
+      if (SSL_session_reused(native))
+        ++resumed_;
+      if (auto* s = SSL_get1_session(native))
+        session_.reset(s);
+    }
     if (idle_.size() < opts_.max_idle)
       idle_.push_back(std::move(c));
     else
@@ -126,13 +185,15 @@ private:
   url target_;
   client_options opts_;
   std::vector<std::unique_ptr<connection>> idle_;
+  session_ptr session_;
   std::atomic<std::size_t> open_{0};
+  std::atomic<std::size_t> resumed_{0};
 };
 
 exchange::exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
                    endpoint_client::completion done)
-    : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
-      resolve_deadline_(owner_->strand()) {
+  : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
+    resolve_deadline_(owner_->strand()) {
   auto& u = owner_->target();
   request_.method(http::verb::post);
   request_.target(u.target);
@@ -148,21 +209,19 @@ exchange::exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request
 void exchange::start() {
   started_ = steady::now();
   deadline_ = started_ + owner_->options().timeout;
-  if (auto c = owner_->take_idle())
-    use_connection(std::move(c), true);
-  else
-    do_resolve();
+  if (owner_->target().tls() && !owner_->options().tls)
+    return fail(failure_kind::tls, "tls: no TLS settings for https");
+  if (auto c = owner_->take_idle()) {
+    conn_ = std::move(c);
+    reused_ = true;
+    return do_write();
+  }
+  do_resolve();
 }
 
 std::chrono::milliseconds exchange::remaining() const {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - steady::now());
   return std::max(left, std::chrono::milliseconds{1});
-}
-
-void exchange::use_connection(std::unique_ptr<connection> c, bool reused) {
-  conn_ = std::move(c);
-  reused_ = reused;
-  do_write();
 }
 
 void exchange::do_resolve() {
@@ -183,11 +242,17 @@ void exchange::on_resolve(error_code ec, tcp::resolver::results_type results) {
     return fail(failure_kind::timeout, "timeout");
   if (ec)
     return fail(failure_kind::dns, "dns: " + ec.message());
+  // Every address is checked, and the connection goes to these checked addresses, never
+  // to a second lookup: a DNS answer that changes in between cannot slip through.
+  if (!owner_->options().allow_private_destinations)
+    for (auto& entry : results)
+      if (!is_public(entry.endpoint().address()))
+        return fail(failure_kind::destination_not_allowed, "destination_not_allowed");
   conn_ = owner_->make_connection();
   reused_ = false;
-  conn_->stream.expires_after(remaining());
-  conn_->stream.async_connect(results,
-                              beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+  conn_->lowest().expires_after(remaining());
+  conn_->lowest().async_connect(
+    results, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
 }
 
 void exchange::on_connect(error_code ec, const tcp::endpoint&) {
@@ -195,44 +260,63 @@ void exchange::on_connect(error_code ec, const tcp::endpoint&) {
     return fail(failure_kind::timeout, "timeout");
   if (ec)
     return fail(failure_kind::connect, "connect: " + ec.message());
-  conn_->stream.socket().set_option(tcp::no_delay{true});
+  conn_->lowest().socket().set_option(tcp::no_delay{true});
+  if (!conn_->tls)
+    return do_write();
+  conn_->lowest().expires_after(remaining());
+  conn_->tls->async_handshake(ssl::stream_base::client,
+                              beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
+}
+
+void exchange::on_handshake(error_code ec) {
+  if (ec == beast::error::timeout)
+    return fail(failure_kind::timeout, "timeout");
+  if (ec)
+    return fail(failure_kind::tls, tls_failure(ec, conn_->tls->native_handle()));
   do_write();
 }
 
 void exchange::do_write() {
-  conn_->stream.expires_after(remaining());
-  http::async_write(conn_->stream, request_,
-                    beast::bind_front_handler(&exchange::on_write, shared_from_this()));
+  conn_->lowest().expires_after(remaining());
+  conn_->visit([this](auto& stream) {
+    http::async_write(stream, request_,
+                      beast::bind_front_handler(&exchange::on_write, shared_from_this()));
+  });
+}
+
+bool exchange::retry_on_fresh_connection(const error_code& ec, std::size_t bytes) {
+  // A kept-alive connection that the receiver closed while it sat idle: not a failed
+  // attempt, just a stale socket. Try once more on a fresh connection.
+  bool stale = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
+               ec == asio::error::eof || ec == asio::error::broken_pipe ||
+               ec == ssl::error::stream_truncated;
+  if (!stale || !reused_ || retried_ || bytes > 0)
+    return false;
+  retried_ = true;
+  owner_->discard(std::move(conn_));
+  do_resolve();
+  return true;
 }
 
 void exchange::on_write(error_code ec, std::size_t) {
-  if (ec && reused_ && !retried_ && ec != beast::error::timeout) {
-    // A kept-alive connection the receiver had closed: not a failed attempt, just a stale
-    // socket. Try once more on a fresh connection.
-    retried_ = true;
-    owner_->discard(std::move(conn_));
-    return do_resolve();
-  }
+  if (ec && retry_on_fresh_connection(ec, 0))
+    return;
   if (ec == beast::error::timeout)
     return fail(failure_kind::timeout, "timeout");
   if (ec)
     return fail(failure_kind::connect, "write: " + ec.message());
   parser_.emplace();
   parser_->body_limit(max_response_body);
-  conn_->stream.expires_after(remaining());
-  http::async_read(conn_->stream, conn_->buffer, *parser_,
-                   beast::bind_front_handler(&exchange::on_read, shared_from_this()));
+  conn_->lowest().expires_after(remaining());
+  conn_->visit([this](auto& stream) {
+    http::async_read(stream, conn_->buffer, *parser_,
+                     beast::bind_front_handler(&exchange::on_read, shared_from_this()));
+  });
 }
 
 void exchange::on_read(error_code ec, std::size_t bytes) {
-  bool stale = ec == http::error::end_of_stream || ec == asio::error::connection_reset ||
-               ec == asio::error::eof;
-  if (ec && stale && reused_ && !retried_ && bytes == 0) {
-    // Same as in on_write: the receiver closed the idle connection just as we reused it.
-    retried_ = true;
-    owner_->discard(std::move(conn_));
-    return do_resolve();
-  }
+  if (ec && retry_on_fresh_connection(ec, bytes))
+    return;
   if (ec == beast::error::timeout)
     return fail(failure_kind::timeout, "timeout");
   if (ec == http::error::body_limit)
@@ -254,7 +338,7 @@ void exchange::on_read(error_code ec, std::size_t bytes) {
 void exchange::fail(failure_kind kind, std::string what) {
   if (conn_) {
     error_code ignored;
-    conn_->stream.socket().close(ignored);
+    conn_->lowest().socket().close(ignored);
     owner_->discard(std::move(conn_));
   }
   attempt_response r;
@@ -273,7 +357,7 @@ void exchange::finish(attempt_response r) {
 
 std::shared_ptr<endpoint_client> endpoint_client::make(asio::io_context& io, url target,
                                                        client_options opts) {
-  return std::make_shared<endpoint_client_impl>(io, std::move(target), opts);
+  return std::make_shared<endpoint_client_impl>(io, std::move(target), std::move(opts));
 }
 
 } // namespace rundun::net

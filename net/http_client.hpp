@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 namespace rundun::net {
 
@@ -21,7 +22,7 @@ struct outgoing_request {
 };
 
 /// Why an attempt got no usable response.
-enum class failure_kind { none, timeout, dns, connect, tls, protocol };
+enum class failure_kind { none, timeout, dns, connect, tls, protocol, destination_not_allowed };
 
 /// What came of one POST: a status (and maybe a Retry-After), or a failure with a reason.
 struct attempt_response {
@@ -38,6 +39,10 @@ struct client_options {
   std::chrono::milliseconds timeout{10'000};
   /// Most idle keep-alive connections kept for reuse.
   std::size_t max_idle = 16;
+  /// TLS settings for https endpoints (see tls_context.hpp); required for them.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  /// Connect to loopback, private and other non-public addresses too.
+  bool allow_private_destinations = false;
 };
 
 /// The connections to one endpoint: keep-alive connections are reused across attempts.
@@ -61,6 +66,9 @@ public:
 
   /// Connections open right now (idle and busy). Approximate when read from another thread.
   virtual std::size_t open_connections() const = 0;
+
+  /// TLS handshakes that resumed an earlier session (for tests and metrics).
+  virtual std::size_t resumed_handshakes() const = 0;
 };
 
 } // namespace rundun::net
