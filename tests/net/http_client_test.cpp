@@ -27,7 +27,11 @@ struct io_fixture {
 
   std::shared_ptr<endpoint_client> client(const std::string& u,
                                           std::chrono::milliseconds timeout = 2s) {
-    return endpoint_client::make(io, *parse_url(u), {timeout, 4});
+    client_options opts;
+    opts.timeout = timeout;
+    opts.max_idle = 4;
+    opts.allow_private_destinations = true; // the receivers here are on loopback
+    return endpoint_client::make(io, *parse_url(u), opts);
   }
 };
 
@@ -149,6 +153,19 @@ BOOST_AUTO_TEST_CASE(concurrent_posts_use_parallel_connections) {
   for (auto& f : futures)
     BOOST_TEST(*f.get().status == 200);
   BOOST_TEST(rx.max_concurrent() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(loopback_is_refused_without_the_private_flag) {
+  test::scripted_receiver rx;
+  for (std::string host : {"127.0.0.1", "localhost", "127.1", "2130706433"}) {
+    client_options opts;
+    auto u = *parse_url("http://" + host + ":" + std::to_string(rx.port()) + "/hook");
+    auto c = endpoint_client::make(io, u, opts);
+    auto r = post(*c);
+    BOOST_TEST((r.failure == failure_kind::destination_not_allowed), host);
+    BOOST_TEST(r.error == "destination_not_allowed");
+  }
+  BOOST_TEST(rx.requests().empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
