@@ -116,7 +116,8 @@ public:
   void close_idle() override {
     auto self = shared_from_this();
     asio::post(strand_, [this, self] {
-      open_ -= idle_.size();
+      for (auto& c : idle_)
+        discard(std::move(c), true);
       idle_.clear();
     });
   }
@@ -171,9 +172,15 @@ public:
       --open_;
   }
 
-  void discard(std::unique_ptr<connection> c) {
-    if (c)
-      --open_;
+  /// Drops a connection. `clean`: it ended normally (the receiver closed it), so its TLS
+  /// session stays resumable; OpenSSL marks the session of a connection freed without a
+  /// shutdown as not resumable, which is right after a failure only.
+  void discard(std::unique_ptr<connection> c, bool clean) {
+    if (!c)
+      return;
+    if (clean && c->tls)
+      SSL_set_shutdown(c->tls->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    --open_;
   }
 
   asio::strand<asio::io_context::executor_type>& strand() { return strand_; }
@@ -293,7 +300,7 @@ bool exchange::retry_on_fresh_connection(const error_code& ec, std::size_t bytes
   if (!stale || !reused_ || retried_ || bytes > 0)
     return false;
   retried_ = true;
-  owner_->discard(std::move(conn_));
+  owner_->discard(std::move(conn_), true);
   do_resolve();
   return true;
 }
@@ -331,7 +338,7 @@ void exchange::on_read(error_code ec, std::size_t bytes) {
   if (res.keep_alive() && parser_->is_done())
     owner_->give_back(std::move(conn_));
   else
-    owner_->discard(std::move(conn_));
+    owner_->discard(std::move(conn_), true);
   finish(std::move(r));
 }
 
@@ -339,7 +346,7 @@ void exchange::fail(failure_kind kind, std::string what) {
   if (conn_) {
     error_code ignored;
     conn_->lowest().socket().close(ignored);
-    owner_->discard(std::move(conn_));
+    owner_->discard(std::move(conn_), false);
   }
   attempt_response r;
   r.failure = kind;

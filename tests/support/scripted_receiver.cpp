@@ -3,6 +3,7 @@
 #include "tests/support/http_call.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -13,11 +14,10 @@ namespace rundun::test {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-boost::json::value received::json() const {
-  return boost::json::parse(body);
-}
+boost::json::value received::json() const { return boost::json::parse(body); }
 
 std::string received::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -27,6 +27,7 @@ std::string received::header(const std::string& name) const {
 struct scripted_receiver::impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  std::optional<ssl::context> tls;
   std::thread accept_thread;
   mutable std::mutex mtx;
   mutable std::condition_variable cv;
@@ -38,9 +39,75 @@ struct scripted_receiver::impl {
   std::atomic<std::size_t> busy{0};
 };
 
-scripted_receiver::scripted_receiver(script s) : impl_(std::make_unique<impl>()) {
+template <class Stream>
+void scripted_receiver::serve(Stream& stream) {
+  auto& p = *impl_;
+  auto& sock = beast::get_lowest_layer(stream);
+  beast::flat_buffer buf;
+  for (;;) {
+    http::request<http::string_body> req;
+    boost::system::error_code ec;
+    http::read(stream, buf, req, ec);
+    if (ec || p.stopping)
+      return;
+    received r;
+    r.target = std::string(req.target());
+    r.headers = header_map(req);
+    r.body = req.body();
+    r.at = std::chrono::steady_clock::now();
+    r.wall_at = std::chrono::system_clock::now();
+    std::size_t index;
+    script plan;
+    {
+      std::lock_guard guard{p.mtx};
+      index = p.got.size();
+      p.got.push_back(r);
+      plan = p.plan;
+    }
+    p.cv.notify_all();
+    auto now_busy = ++p.busy;
+    for (auto seen = max_concurrent_.load();
+         now_busy > seen && !max_concurrent_.compare_exchange_weak(seen, now_busy);) {
+    }
+    auto reply = plan(r, index);
+    if (reply.hang) {
+      while (!p.stopping)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      --p.busy;
+      return;
+    }
+    if (reply.delay.count() > 0)
+      std::this_thread::sleep_for(reply.delay);
+    --p.busy;
+    if (reply.garbage) {
+      asio::write(stream, asio::buffer(std::string("this is not http\r\n\r\n")), ec);
+      sock.close(ec);
+      return;
+    }
+    http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
+    for (auto& [k, v] : reply.headers)
+      res.set(k, v);
+    res.keep_alive(!reply.close && req.keep_alive());
+    res.prepare_payload();
+    http::write(stream, res, ec);
+    if (ec || reply.close || reply.drop || !req.keep_alive()) {
+      sock.close(ec);
+      return;
+    }
+  }
+}
+
+scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls)
+  : impl_(std::make_unique<impl>()), tls_(tls.has_value()) {
   auto& p = *impl_;
   p.plan = s ? std::move(s) : [](const received&, std::size_t) { return reply_plan{}; };
+  if (tls) {
+    p.tls.emplace(ssl::context::tls_server);
+    p.tls->use_certificate_chain(asio::buffer(tls->cert_pem));
+    p.tls->use_private_key(asio::buffer(tls->key_pem), ssl::context::pem);
+    static const unsigned char sid_ctx[] = "rundun-test-receiver";
+    SSL_CTX_set_session_id_context(p.tls->native_handle(), sid_ctx, sizeof sid_ctx - 1);
+  }
   tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
   p.acceptor.open(ep.protocol());
   p.acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -60,58 +127,17 @@ scripted_receiver::scripted_receiver(script s) : impl_(std::make_unique<impl>())
       p.sockets.push_back(sock);
       p.workers.emplace_back([this, sock] {
         auto& p = *impl_;
-        beast::flat_buffer buf;
-        for (;;) {
-          http::request<http::string_body> req;
-          boost::system::error_code ec;
-          http::read(*sock, buf, req, ec);
-          if (ec || p.stopping)
-            return;
-          received r;
-          r.target = std::string(req.target());
-          r.headers = header_map(req);
-          r.body = req.body();
-          r.at = std::chrono::steady_clock::now();
-          r.wall_at = std::chrono::system_clock::now();
-          std::size_t index;
-          script plan;
-          {
-            std::lock_guard guard{p.mtx};
-            index = p.got.size();
-            p.got.push_back(r);
-            plan = p.plan;
-          }
-          p.cv.notify_all();
-          auto now_busy = ++p.busy;
-          for (auto seen = max_concurrent_.load();
-               now_busy > seen && !max_concurrent_.compare_exchange_weak(seen, now_busy);) {
-          }
-          auto reply = plan(r, index);
-          if (reply.hang) {
-            while (!p.stopping)
-              std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            --p.busy;
-            return;
-          }
-          if (reply.delay.count() > 0)
-            std::this_thread::sleep_for(reply.delay);
-          --p.busy;
-          if (reply.garbage) {
-            asio::write(*sock, asio::buffer(std::string("this is not http\r\n\r\n")), ec);
-            sock->close(ec);
-            return;
-          }
-          http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
-          for (auto& [k, v] : reply.headers)
-            res.set(k, v);
-          res.keep_alive(!reply.close && req.keep_alive());
-          res.prepare_payload();
-          http::write(*sock, res, ec);
-          if (ec || reply.close || reply.drop || !req.keep_alive()) {
-            sock->close(ec);
-            return;
-          }
-        }
+        if (!p.tls)
+          return serve(*sock);
+        ssl::stream<tcp::socket&> stream{*sock, *p.tls};
+        boost::system::error_code ec;
+        stream.handshake(ssl::stream_base::server, ec);
+        if (ec)
+          return; // the client refused our certificate, or spoke no TLS
+        ++handshakes_;
+        if (SSL_session_reused(stream.native_handle()))
+          ++resumed_;
+        serve(stream);
       });
     }
   });
@@ -131,17 +157,16 @@ scripted_receiver::~scripted_receiver() {
   std::vector<std::thread> workers;
   {
     std::lock_guard guard{p.mtx};
-    for (auto& s : p.sockets) {
+    for (auto& s : p.sockets)
       s->shutdown(tcp::socket::shutdown_both, ec);
-    }
     workers = std::move(p.workers);
   }
   for (auto& w : workers)
     w.join();
 }
 
-std::string scripted_receiver::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+std::string scripted_receiver::url(const std::string& path, const std::string& host) const {
+  return std::string(tls_ ? "https" : "http") + "://" + host + ":" + std::to_string(port_) + path;
 }
 
 std::vector<received> scripted_receiver::requests() const {

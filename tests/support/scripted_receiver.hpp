@@ -12,7 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include <optional>
+
 #include <boost/json/value.hpp>
+
+#include "tests/support/test_pki.hpp"
 
 namespace rundun::test {
 
@@ -45,11 +49,16 @@ class scripted_receiver {
 public:
   using script = std::function<reply_plan(const received&, std::size_t index)>;
 
-  explicit scripted_receiver(script s = {});
+  /// With `tls`, the receiver speaks HTTPS with that certificate.
+  explicit scripted_receiver(script s = {}, std::optional<tls_identity> tls = {});
   ~scripted_receiver();
 
   std::uint16_t port() const { return port_; }
-  std::string url(const std::string& path = "/hook") const;
+  /// `http(s)://<host>:<port><path>`; `host` may be a name that resolves to 127.0.0.1.
+  std::string url(const std::string& path = "/hook", const std::string& host = "127.0.0.1") const;
+  /// TLS handshakes that completed, and those that resumed a session.
+  std::size_t handshakes() const { return handshakes_.load(); }
+  std::size_t resumed_handshakes() const { return resumed_.load(); }
 
   /// A copy of every request so far, in arrival order.
   std::vector<received> requests() const;
@@ -68,6 +77,12 @@ private:
   std::uint16_t port_ = 0;
   std::atomic<std::size_t> connections_{0};
   std::atomic<std::size_t> max_concurrent_{0};
+  std::atomic<std::size_t> handshakes_{0};
+  std::atomic<std::size_t> resumed_{0};
+  bool tls_ = false;
+
+  template <class Stream>
+  void serve(Stream& stream);
 };
 
 } // namespace rundun::test

@@ -117,17 +117,19 @@ process_result run_rundund(const std::vector<std::string>& args,
 }
 
 server_process::server_process(const std::string& data_dir, std::vector<std::string> extra,
-                               bool fixed_key)
+                               bool fixed_key, const std::map<std::string, std::string>& env,
+                               bool allow_private)
     : key_(test_key()), err_file_(unique_path("rundun-stderr-")) {
-  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data-dir", data_dir,
-                                   "--allow-private-destinations"};
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--data-dir", data_dir};
+  if (allow_private)
+    args.push_back("--allow-private-destinations");
   if (fixed_key) {
     args.push_back("--api-key");
     args.push_back(key_);
   }
   args.insert(args.end(), extra.begin(), extra.end());
   int out_fd = -1;
-  pid_ = spawn(args, {}, out_fd, err_file_);
+  pid_ = spawn(args, env, out_fd, err_file_);
   constexpr std::string_view marker = "rundund listening on http://127.0.0.1:";
   auto text = read_until(out_fd, std::chrono::seconds{20}, [&](const std::string& t) {
     auto at = t.find(marker);

@@ -43,7 +43,8 @@ public:
   /// `fixed_key` the server gets `test_key()`; without, it uses or generates its own, and
   /// `printed_key()` holds what it printed.
   server_process(const std::string& data_dir, std::vector<std::string> extra = {},
-                 bool fixed_key = true);
+                 bool fixed_key = true, const std::map<std::string, std::string>& env = {},
+                 bool allow_private = true);
   ~server_process();
 
   server_process(const server_process&) = delete;

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace rundun::test {
+
+/// A certificate and its private key, PEM-encoded.
+struct tls_identity {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+/// A certificate authority made at test time (EC P-256, SHA-256), to issue server
+/// certificates for local HTTPS receivers.
+class test_ca {
+public:
+  explicit test_ca(const std::string& name = "Rundun Test CA");
+  ~test_ca();
+  test_ca(const test_ca&) = delete;
+
+  const std::string& cert_pem() const { return cert_pem_; }
+  /// Writes the CA certificate to `path` (for --ca-file or SSL_CERT_FILE).
+  void write_cert(const std::filesystem::path& path) const;
+
+  /// A server certificate for `dns_names` and `ips`, valid from `from_days` to `to_days`
+  /// relative to now (negative: in the past).
+  tls_identity issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ips,
+                     int from_days = -1, int to_days = 30) const;
+
+private:
+  struct impl;
+  impl* impl_;
+  std::string cert_pem_;
+};
+
+/// A self-signed server certificate for `dns_name`, trusted by nobody.
+tls_identity self_signed(const std::string& dns_name);
+
+} // namespace rundun::test
