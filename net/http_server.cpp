@@ -37,11 +37,19 @@ public:
                    beast::bind_front_handler(&session::do_read, shared_from_this()));
   }
 
+  /// Answers 503 and closes: the server is at its connection cap.
+  void refuse() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->reply_error(503, "too_many_connections",
+                        "the server has too many open connections; try again shortly", false);
+    });
+  }
+
 private:
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->opts.max_header_bytes));
-    stream_.expires_after(state_->opts.read_timeout);
+    stream_.expires_after(state_->opts.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));
   }
@@ -56,6 +64,7 @@ private:
                          "the request body is larger than " + std::to_string(limit) + " bytes",
                          false);
     parser_->body_limit(limit);
+    stream_.expires_after(state_->opts.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
@@ -149,7 +158,12 @@ public:
         return;
       if (!ec) {
         socket.set_option(tcp::no_delay{true}, ec);
-        std::make_shared<session>(std::move(socket), state_)->start();
+        bool full = state_->connections.load() >= state_->opts.max_connections;
+        auto s = std::make_shared<session>(std::move(socket), state_);
+        if (full)
+          s->refuse();
+        else
+          s->start();
       }
       do_accept();
     });

@@ -34,8 +34,15 @@ struct server_options {
   std::function<std::uint64_t(std::string_view target)> body_limit = [](std::string_view) {
     return std::uint64_t{1} << 20;
   };
-  /// A request (headers and body) must arrive within this time.
+  /// The request line and headers must arrive within this time, counted from the start of
+  /// the request (or from the previous response on a kept-alive connection): a client that
+  /// dribbles its headers is cut off.
+  std::chrono::milliseconds header_timeout{10'000};
+  /// The body must arrive within this time after the headers, and a response must be taken
+  /// within it.
   std::chrono::milliseconds read_timeout{30'000};
+  /// Open connections at most; more are answered 503 and closed.
+  std::size_t max_connections = 4096;
   /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP).
   std::function<http_response(unsigned status, std::string code, std::string message)>
       error_response;

@@ -1,5 +1,7 @@
 #include "net/api/request_parsing.hpp"
 
+#include "net/api/strict_json.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -118,15 +120,12 @@ outcome<json::object> parse_object(std::string_view body, bool empty_ok) {
       return json::object{};
     return invalid_field("the body must be a JSON object, got an empty body");
   }
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 64;
-  auto v = json::parse(body, ec, {}, opts);
-  if (ec)
-    return domain_error{error_kind::invalid_input,
-                        "invalid_json",
-                        "the body is not valid JSON: " + ec.message(),
-                        {}};
+  std::string why;
+  auto parsed = parse_strict_json(body, why);
+  if (!parsed)
+    return domain_error{error_kind::invalid_input, "invalid_json",
+                        "the body is not valid JSON: " + why, {}};
+  auto& v = *parsed;
   if (!v.is_object())
     return invalid_field("the body must be a JSON object, got " + type_name(v));
   return std::move(v.as_object());

@@ -1,0 +1,156 @@
+#include "net/http_server.hpp"
+
+#define BOOST_TEST_MODULE http_server
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/test/unit_test.hpp>
+#include <sys/socket.h>
+#include <thread>
+
+using namespace rundun::net;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+/// A server with small limits, echoing each request's target in its body.
+struct server_fixture {
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+  std::unique_ptr<http_server> server;
+  std::thread thread;
+
+  server_fixture() {
+    server_options opts;
+    opts.host = "127.0.0.1";
+    opts.port = 0;
+    opts.header_timeout = 300ms;
+    opts.read_timeout = 300ms;
+    opts.max_connections = 3;
+    opts.max_header_bytes = 1024;
+    opts.body_limit = [](std::string_view) { return std::uint64_t{64}; };
+    opts.error_response = [](unsigned status, std::string code, std::string) {
+      http_response res{static_cast<http::status>(status), 11};
+      res.body() = code;
+      return res;
+    };
+    server = std::move(*http_server::start(io, opts, [](http_request&& req, responder respond) {
+      http_response res{http::status::ok, 11};
+      res.body() = std::string(req.target());
+      respond(std::move(res));
+    }));
+    thread = std::thread{[this] { io.run(); }};
+  }
+
+  ~server_fixture() {
+    server->stop();
+    work.reset();
+    io.stop();
+    thread.join();
+  }
+
+  tcp::socket connect() {
+    tcp::socket s{io};
+    s.connect({asio::ip::make_address("127.0.0.1"), server->local_endpoint().port()});
+    timeval tv{3, 0};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return s;
+  }
+
+  /// Sends `bytes` and reads until the server closes (or 3 s pass).
+  std::string exchange(const std::string& bytes) {
+    auto s = connect();
+    asio::write(s, asio::buffer(bytes));
+    return read_all(s);
+  }
+
+  static std::string read_all(tcp::socket& s) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      boost::system::error_code ec;
+      auto n = s.read_some(asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (ec)
+        return out;
+    }
+  }
+};
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(http_server_suite, server_fixture)
+
+BOOST_AUTO_TEST_CASE(pipelined_requests_are_answered_in_order) {
+  auto out = exchange("GET /one HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /two HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  BOOST_TEST(count(out, "HTTP/1.1 200 OK") == 3u);
+  auto one = out.find("/one"), two = out.find("/two"), three = out.find("/three");
+  BOOST_TEST((one < two && two < three && three != std::string::npos));
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_dribbles_its_headers_is_cut_off) {
+  auto s = connect();
+  auto started = std::chrono::steady_clock::now();
+  asio::write(s, asio::buffer(std::string("GET /slow HTTP/1.1\r\nHost: x\r\n")));
+  std::this_thread::sleep_for(100ms);
+  asio::write(s, asio::buffer(std::string("X-A: 1\r\n")));
+  auto out = read_all(s); // returns when the server closes
+  BOOST_TEST(out.find("200") == std::string::npos);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 2s));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_kept_alive_connection_is_closed) {
+  auto s = connect();
+  asio::write(s, asio::buffer(std::string("GET /a HTTP/1.1\r\nHost: x\r\n\r\n")));
+  auto out = read_all(s);
+  BOOST_TEST(count(out, "200 OK") == 1u); // then the server closed the idle connection
+}
+
+BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_before_it_is_read) {
+  auto out = exchange("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc");
+  BOOST_TEST(out.starts_with("HTTP/1.1 413"));
+  BOOST_TEST(out.find("body_too_large") != std::string::npos);
+  auto chunked = exchange("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "64\r\n" + std::string(100, 'a') + "\r\n0\r\n\r\n");
+  BOOST_TEST(chunked.starts_with("HTTP/1.1 413"));
+}
+
+BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431) {
+  auto out = exchange("GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+  BOOST_TEST(out.starts_with("HTTP/1.1 431"));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_http_is_400) {
+  auto out = exchange("THIS IS NOT HTTP\r\n\r\n");
+  BOOST_TEST(out.starts_with("HTTP/1.1 400"));
+}
+
+BOOST_AUTO_TEST_CASE(connections_over_the_cap_are_refused) {
+  std::vector<tcp::socket> held;
+  for (int i = 0; i < 3; ++i)
+    held.push_back(connect());
+  std::this_thread::sleep_for(50ms);
+  auto s = connect();
+  auto out = read_all(s);
+  BOOST_TEST(out.starts_with("HTTP/1.1 503"));
+  BOOST_TEST(out.find("too_many_connections") != std::string::npos);
+  held.clear();
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(exchange("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").starts_with("HTTP/1.1 200"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
