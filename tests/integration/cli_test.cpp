@@ -71,3 +71,21 @@ BOOST_AUTO_TEST_CASE(logs_are_json_lines_on_stderr) {
   BOOST_TEST(text.starts_with("{\"time\":"));
   BOOST_TEST(text.find("\"msg\":\"listening\"") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(the_data_dir_and_its_files_are_private) {
+  temp_dir dir;
+  auto data = dir.path() / "data";
+  {
+    server_process server{data.string(), {}, false};
+    BOOST_TEST(server.terminate() == 0);
+  }
+  auto mode = [](const std::filesystem::path& p) {
+    struct stat st{};
+    BOOST_REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+  };
+  BOOST_TEST(mode(data) == 0700u);
+  BOOST_TEST(mode(data / "data.mdb") == 0600u);
+  BOOST_TEST(mode(data / "lock.mdb") == 0600u);
+  BOOST_TEST(mode(data / "api-key.sha256") == 0600u);
+}
