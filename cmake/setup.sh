@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shared by run.sh and test.sh: installs the Debian 12 packages that are missing, then
 # configures and builds into ./build. Safe to run again: it only does what is left to do.
+# RUNDUN_EXTRA_PACKAGES adds packages to install.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,9 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-system1.81-dev
   liblmdb-dev lmdb-utils libssl-dev
 )
+# Callers add their own: test.sh needs clang and libFuzzer for the fuzz targets.
+read -r -a extra <<<"${RUNDUN_EXTRA_PACKAGES:-}"
+packages+=("${extra[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 #include "net/retry_after.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
@@ -61,9 +62,9 @@ parse_retry_after(std::string_view value, std::chrono::system_clock::time_point 
     value.remove_suffix(1);
   if (value.empty())
     return std::nullopt;
+  // Anything beyond a year is as good as "the longest delay", which is where it is capped.
+  constexpr std::int64_t max_seconds = 366LL * 24 * 3600;
   if (value.find_first_not_of("0123456789") == std::string_view::npos) {
-    // Anything beyond a year is as good as "the longest delay", which is where it is capped.
-    constexpr std::int64_t max_seconds = 366LL * 24 * 3600;
     if (value.size() > 12)
       return milliseconds{max_seconds * 1000};
     std::int64_t n = 0;
@@ -73,8 +74,9 @@ parse_retry_after(std::string_view value, std::chrono::system_clock::time_point 
   auto at = parse_http_date(value);
   if (!at)
     return std::nullopt;
-  auto delta = duration_cast<milliseconds>(*at - now);
-  return delta.count() > 0 ? delta : milliseconds{0};
+  // In whole seconds: a date centuries away must not overflow a nanosecond clock.
+  auto delta = at->time_since_epoch().count() - duration_cast<seconds>(now.time_since_epoch()).count();
+  return milliseconds{std::clamp<std::int64_t>(delta, 0, max_seconds) * 1000};
 }
 
 } // namespace rundun::net

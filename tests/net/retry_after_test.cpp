@@ -40,3 +40,10 @@ BOOST_AUTO_TEST_CASE(huge_values_do_not_overflow) {
   BOOST_REQUIRE(d);
   BOOST_TEST(d->count() > 0);
 }
+
+BOOST_AUTO_TEST_CASE(dates_centuries_away_do_not_overflow) {
+  // Found by fuzz_retry_after: the year 201 overflowed a nanosecond difference.
+  BOOST_TEST(parse_retry_after("Wed, 21 Oct 201 07:28:00 GMT", reference)->count() == 0);
+  BOOST_TEST(parse_retry_after("Wed, 21 Oct 9999 07:28:00 GMT", reference)->count() ==
+             366LL * 24 * 3600 * 1000);
+}
