@@ -5,6 +5,7 @@
 #include "actors/message_types.hpp"
 #include "actors/messages.hpp"
 #include "actors/run_directory.hpp"
+#include "media/thumbnail.hpp"
 #include "net/tls_context.hpp"
 #include "net/url.hpp"
 #include "persistence/record_codec.hpp"
@@ -15,6 +16,8 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <caf/all.hpp>
 
 namespace rundun {
@@ -56,6 +59,8 @@ struct engine::impl {
   boost::asio::io_context io;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
+  /// Decoding uploads and making thumbnails: CPU work kept off the actor and io threads.
+  boost::asio::thread_pool media{1};
   std::unique_ptr<engine_config> cfg;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<engine_context> ctx;
@@ -65,6 +70,7 @@ struct engine::impl {
     // Order matters: io threads first (no more completions), then the store's writer (its
     // callbacks message actors, so it must finish while the actor system lives), then the
     // actors (they own the HTTP clients bound to `io`), then `io` and the store.
+    media.join();
     if (work)
       work.reset();
     io.stop();
@@ -239,6 +245,48 @@ void engine::act(std::string_view token, run_action action, std::string step_id,
                  std::move(done));
 }
 
+void engine::add_photo(std::string_view token, std::string step_id, std::string content_type,
+                       std::string bytes, callback<uploaded_photo> done) {
+  media::image_format format;
+  if (content_type == "image/jpeg")
+    format = media::image_format::jpeg;
+  else if (content_type == "image/png")
+    format = media::image_format::png;
+  else
+    return done(domain_error{error_kind::unsupported, "unsupported_media_type",
+                             "Content-Type must be image/jpeg or image/png", {}});
+  // Cheap refusals first, so that nothing is decoded for a link or step that cannot take it.
+  auto run = get_run_by_token(token);
+  if (!run)
+    return done(run.error());
+  if (auto refusal = refuse_if_ended(*run))
+    return done(*refusal);
+  if (!run->find_step(step_id))
+    return done(not_found("step_not_found", "step '" + step_id + "' is not in this run"));
+  auto& p = *impl_;
+  boost::asio::post(p.media, [&p, id = run->id, step_id = std::move(step_id),
+                              content_type = std::move(content_type), bytes = std::move(bytes),
+                              format, done = std::move(done)]() mutable {
+    auto rendered = media::render_photo(
+      format, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    if (!rendered) {
+      auto code = rendered.error() == media::errc::too_many_pixels ? "image_too_large" : "invalid_image";
+      return done(domain_error{error_kind::invalid_input, code, rendered.error().message(), {}});
+    }
+    photo_record rec{make_photo_id(), id, step_id, content_type, rendered->width,
+                     rendered->height, rendered->thumbnail_width, rendered->thumbnail_height,
+                     now()};
+    uploaded_photo answer{rec.id, rec.width, rec.height};
+    run_command cmd{id.value, run_action::add_photo, step_id, {}, encode(rec), std::move(bytes),
+                    std::move(rendered->thumbnail_jpeg)};
+    p.command(std::move(cmd), [answer, done](outcome<run_record> r) {
+      if (!r)
+        return done(r.error());
+      done(answer);
+    });
+  });
+}
+
 void engine::cancel(const run_id& id, callback<run_record> done) {
   impl_->command({id.value, run_action::cancel, {}, {}}, std::move(done));
 }
@@ -286,6 +334,16 @@ outcome<template_record> engine::get_template(const template_id& id) const {
 
 outcome<run_record> engine::get_run(const run_id& id) const {
   return from_read(impl_->store->find_run(id), "run_not_found", "no run has this id");
+}
+
+outcome<photo_content> engine::get_photo(const photo_id& id) const {
+  auto rec = from_read(impl_->store->find_photo(id), "photo_not_found", "no photo has this id");
+  if (!rec)
+    return rec.error();
+  auto bytes = from_read(impl_->store->photo_bytes(id), "photo_not_found", "no photo has this id");
+  if (!bytes)
+    return bytes.error();
+  return photo_content{rec->content_type, std::move(*bytes)};
 }
 
 outcome<run_record> engine::get_run_by_token(std::string_view token) const {

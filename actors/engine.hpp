@@ -47,6 +47,19 @@ struct created_run {
   bool secret_generated = false;
 };
 
+/// A photo as its upload's answer describes it.
+struct uploaded_photo {
+  photo_id id;
+  int width = 0;  ///< as displayed
+  int height = 0;
+};
+
+/// A stored photo's original bytes.
+struct photo_content {
+  std::string content_type;
+  std::string bytes;
+};
+
 /// Figures for /metrics.
 struct engine_figures {
   std::uint64_t events_created[5] = {};
@@ -86,6 +99,13 @@ public:
   /// An executor's action through the run link `token`: answer, skip, submit or exit.
   void act(std::string_view token, run_action action, std::string step_id, std::string answer_json,
            callback<run_record> done);
+  /// Adds a photo to a pending step through the run link `token`. `content_type` is
+  /// `image/jpeg` or `image/png` (else 415). The image is decoded and its thumbnail made on
+  /// the engine's media thread; refusals: `400 invalid_image` (not a valid image of that
+  /// type), `400 image_too_large` (over 50 megapixels), `409 too_many_photos`, and the step
+  /// and run refusals of the other actions.
+  void add_photo(std::string_view token, std::string step_id, std::string content_type,
+                 std::string bytes, callback<uploaded_photo> done);
   /// Cancels an active run (reason `api`).
   void cancel(const run_id& id, callback<run_record> done);
   /// Sends a delivered or failed event again now.
@@ -96,6 +116,7 @@ public:
   outcome<template_record> get_template(const template_id& id) const;
   outcome<run_record> get_run(const run_id& id) const;
   outcome<run_record> get_run_by_token(std::string_view token) const;
+  outcome<photo_content> get_photo(const photo_id& id) const;
   /// A run's events in creation order, with their delivery state.
   outcome<std::vector<event_record>> get_events(const run_id& id) const;
 

@@ -1,5 +1,7 @@
 #include "actors/event_data.hpp"
 
+#include "net/base64.hpp"
+
 #include <boost/json.hpp>
 
 namespace json = boost::json;
@@ -28,7 +30,8 @@ json::array step_statuses(const run_record& run) {
 
 } // namespace
 
-std::string step_completed_data(const run_record& run, const step_state& step) {
+std::string step_completed_data(const run_record& run, const step_state& step,
+                                const std::vector<photo_with_thumbnail>& photos) {
   auto o = base(run);
   o["step"] = step_ref(step);
   json::object answer{{"value", nullptr}, {"note", nullptr}};
@@ -41,9 +44,18 @@ std::string step_completed_data(const run_record& run, const step_state& step) {
   }
   o["answer"] = std::move(answer);
   o["completed_at"] = format_rfc3339(*step.completed_at);
-  // Photos and their thumbnails arrive with the photos feature; until then a step that
-  // needs photos cannot be answered, so the list is always empty here.
-  o["photos"] = json::array{};
+  json::array list;
+  for (auto& p : photos)
+    list.push_back(json::object{
+      {"photo_id", p.record.id.value},
+      {"content_type", p.record.content_type},
+      {"width", p.record.width},
+      {"height", p.record.height},
+      {"thumbnail", json::object{{"content_type", "image/jpeg"},
+                                 {"width", p.record.thumbnail_width},
+                                 {"height", p.record.thumbnail_height},
+                                 {"data", net::base64_encode(p.thumbnail_jpeg)}}}});
+  o["photos"] = std::move(list);
   return json::serialize(o);
 }
 

@@ -3,6 +3,7 @@
 #include "persistence/model.hpp"
 
 #include <string>
+#include <vector>
 
 namespace rundun {
 
@@ -10,7 +11,9 @@ namespace rundun {
 /// the run, called by the run logic when an event is created. Every object carries the run's
 /// `template_id` and `metadata`.
 
-std::string step_completed_data(const run_record& run, const step_state& step);
+/// `photos` are the step's photos with their thumbnails, in upload order.
+std::string step_completed_data(const run_record& run, const step_state& step,
+                                const std::vector<photo_with_thumbnail>& photos);
 std::string step_skipped_data(const run_record& run, const step_state& step);
 std::string run_completed_data(const run_record& run);
 std::string run_cancelled_data(const run_record& run);

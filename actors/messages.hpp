@@ -41,11 +41,16 @@ struct run_command {
   std::string step_id;
   /// For `answer`: `{"value":…,"note":…}`.
   std::string answer_json;
+  /// For `add_photo`: the photo's record (storage JSON), original bytes and thumbnail.
+  std::string photo_json;
+  std::string photo_bytes;
+  std::string thumbnail_jpeg;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_command& x) {
-  return f(caf::meta::type_name("run_command"), x.run, x.action, x.step_id, x.answer_json);
+  return f(caf::meta::type_name("run_command"), x.run, x.action, x.step_id, x.answer_json,
+           x.photo_json, x.photo_bytes, x.thumbnail_jpeg);
 }
 
 /// A command's answer: the run after the command (storage JSON), or the refusal.

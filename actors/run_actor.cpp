@@ -13,10 +13,28 @@ namespace {
 
 using self_ptr = caf::stateful_actor<run_actor_state>*;
 
-transition apply(run_record& run, const run_command& cmd, time_point now) {
+/// The photos of a step with their thumbnails, for its `step.completed` event.
+std::vector<photo_with_thumbnail> step_photos(const engine_context& ctx, run_record& run,
+                                              std::string_view step_id) {
+  std::vector<photo_with_thumbnail> out;
+  if (auto* step = run.find_step(step_id))
+    for (auto& id : step->photos)
+      if (auto p = ctx.store->photo_thumbnail(photo_id{id}); p && *p)
+        out.push_back(std::move(**p));
+  return out;
+}
+
+transition apply(const engine_context& ctx, run_record& run, const run_command& cmd,
+                 time_point now) {
   switch (cmd.action) {
   case run_action::answer:
-    return answer_step(run, cmd.step_id, cmd.answer_json, now);
+    return answer_step(run, cmd.step_id, cmd.answer_json, now, step_photos(ctx, run, cmd.step_id));
+  case run_action::add_photo: {
+    auto photo = decode_photo(cmd.photo_json);
+    if (!photo)
+      return domain_error{error_kind::invalid_input, "invalid_image", "the photo is unreadable", {}};
+    return add_photo(run, cmd.step_id, photo->id);
+  }
   case run_action::skip:
     return skip_step(run, cmd.step_id, now);
   case run_action::submit:
@@ -66,7 +84,7 @@ std::vector<event_record> make_records(self_ptr self, const engine_context& ctx,
 
 /// Persists the run with the command's events; the answer goes out once it is durable.
 void persist(self_ptr self, const engine_context& ctx, const std::vector<new_event>& events,
-             caf::response_promise* promise) {
+             caf::response_promise* promise, const run_command* photo = nullptr) {
   auto& st = self->state;
   auto ticket = ++st.next_ticket;
   auto& pw = st.pending[ticket];
@@ -80,12 +98,25 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
   for (auto& e : events)
     data.push_back(e.data_json);
   std::string url = st.run.webhook ? net::parse_url(st.run.webhook->url)->normalized() : "";
+  // An upload's bytes (up to 10 MiB) are shared with the write, not copied into it.
+  struct photo_payload {
+    photo_record record;
+    std::string bytes;
+    std::string thumbnail;
+  };
+  std::shared_ptr<photo_payload> upload;
+  if (photo)
+    upload = std::make_shared<photo_payload>(
+      photo_payload{*decode_photo(photo->photo_json), photo->photo_bytes, photo->thumbnail_jpeg});
   auto handle = caf::actor_cast<caf::actor>(self);
   ctx.store->write(
-      [run = st.run, records = std::move(records), data = std::move(data),
-       url](persistence::write_batch& b) -> boost::system::error_code {
+      [run = st.run, records = std::move(records), data = std::move(data), url,
+       upload](persistence::write_batch& b) -> boost::system::error_code {
         if (auto ec = b.put_run(run))
           return ec;
+        if (upload)
+          if (auto ec = b.put_photo(upload->record, upload->bytes, upload->thumbnail))
+            return ec;
         for (std::size_t i = 0; i < records.size(); ++i)
           if (auto ec = b.put_event(records[i], data[i], records[i].endpoint.empty() ? "" : url))
             return ec;
@@ -123,13 +154,14 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
           persist(self, *ctx, *expired, nullptr);
         }
         auto before = st.run;
-        auto result = apply(st.run, cmd, at);
+        auto result = apply(*ctx, st.run, cmd, at);
         if (!result) {
           st.run = std::move(before);
           return command_reply::refusal(result.error());
         }
         auto promise = self->make_response_promise();
-        persist(self, *ctx, *result, &promise);
+        persist(self, *ctx, *result, &promise,
+                cmd.action == run_action::add_photo ? &cmd : nullptr);
         return promise;
       },
       [=](expire_atom) {

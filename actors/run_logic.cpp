@@ -50,7 +50,7 @@ transition expire_run(run_record& run) {
 }
 
 transition answer_step(run_record& run, std::string_view step_id, std::string answer_json,
-                       time_point now) {
+                       time_point now, const std::vector<photo_with_thumbnail>& photos) {
   auto step = pending_step(run, step_id);
   if (!step)
     return step.error();
@@ -64,7 +64,19 @@ transition answer_step(run_record& run, std::string_view step_id, std::string an
   s.status = step_status::completed;
   s.answer_json = std::move(answer_json);
   s.completed_at = now;
-  return single(event_type::step_completed, now, step_completed_data(run, s));
+  return single(event_type::step_completed, now, step_completed_data(run, s, photos));
+}
+
+transition add_photo(run_record& run, std::string_view step_id, const photo_id& photo) {
+  auto step = pending_step(run, step_id);
+  if (!step)
+    return step.error();
+  auto& s = **step;
+  if (s.photos.size() >= max_photos_per_step)
+    return conflict("too_many_photos", "step '" + s.def.id + "' already holds " +
+                                         std::to_string(max_photos_per_step) + " photos");
+  s.photos.push_back(photo.value);
+  return std::vector<new_event>{};
 }
 
 transition skip_step(run_record& run, std::string_view step_id, time_point now) {

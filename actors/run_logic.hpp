@@ -10,7 +10,7 @@
 namespace rundun {
 
 /// What an executor or the API asks of a run.
-enum class run_action : std::uint8_t { answer, skip, submit, exit, cancel };
+enum class run_action : std::uint8_t { answer, skip, submit, exit, cancel, add_photo };
 
 /// An event the run logic created, before it gets an id and a sequence number.
 struct new_event {
@@ -34,10 +34,15 @@ bool expiry_due(const run_record& run, time_point now);
 transition expire_run(run_record& run);
 
 /// Completes a pending step. `answer_json` is `{"value":…,"note":…}` (either may be absent).
-/// Refused: unknown step (404 `step_not_found`), step not pending (409 `step_not_pending`),
-/// too few photos (409 `photos_missing`), run not active (409/410).
+/// `photos` are the step's photos with thumbnails, for the event. Refused: unknown step (404
+/// `step_not_found`), step not pending (409 `step_not_pending`), too few photos (409
+/// `photos_missing`), run not active (409/410).
 transition answer_step(run_record& run, std::string_view step_id, std::string answer_json,
-                       time_point now);
+                       time_point now, const std::vector<photo_with_thumbnail>& photos = {});
+
+/// Attaches an uploaded photo to a pending step; no event. Refused: unknown step, step not
+/// pending, 20 photos already (409 `too_many_photos`), run not active.
+transition add_photo(run_record& run, std::string_view step_id, const photo_id& photo);
 
 /// Skips a pending optional step. A required step is 409 `step_required`.
 transition skip_step(run_record& run, std::string_view step_id, time_point now);

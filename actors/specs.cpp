@@ -62,7 +62,7 @@ outcome<template_record> make_template(const template_spec& spec, time_point now
     def.title = s.title;
     def.required = s.required.value_or(true);
     def.photos_required = s.photos_required.value_or(0);
-    if (def.photos_required < 0 || def.photos_required > max_photos_per_step)
+    if (def.photos_required < 0 || def.photos_required > static_cast<int>(max_photos_per_step))
       return invalid_field(field + "photos_required must be 0 to 20, got " +
                            std::to_string(def.photos_required));
     rec.steps.push_back(std::move(def));

@@ -45,7 +45,6 @@ inline constexpr std::size_t max_steps = 200;
 inline constexpr std::size_t max_title_chars = 200;
 inline constexpr std::size_t max_name_chars = 200;
 inline constexpr std::size_t max_step_id_chars = 64;
-inline constexpr int max_photos_per_step = 20;
 inline constexpr double max_expires_in_hours = 720;
 inline constexpr std::size_t max_metadata_bytes = 16 * 1024;
 

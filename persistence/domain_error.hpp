@@ -14,6 +14,7 @@ enum class error_kind {
   not_found,     ///< 404: unknown id, token or step
   conflict,      ///< 409: not allowed in the current state
   gone,          ///< 410: the run's link expired
+  unsupported,   ///< 415: a photo of a content type other than JPEG or PNG
   storage,       ///< 5xx: the store failed (disk full, I/O)
 };
 

@@ -35,6 +35,7 @@ std::string make_uuid_v4();
 template_id make_template_id();
 run_id make_run_id();
 event_id make_event_id();
+photo_id make_photo_id();
 
 /// A run link token: 256 random bits, base64url without padding (43 characters).
 std::string make_link_token();

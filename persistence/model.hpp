@@ -31,6 +31,9 @@ std::string_view to_string(event_type t);
 /// The inverse of `to_string`; `std::nullopt` for a name that is not one of the five.
 std::optional<event_type> parse_event_type(std::string_view name);
 
+/// A step requires, and holds, at most this many photos.
+inline constexpr std::size_t max_photos_per_step = 20;
+
 /// One step as the template defines it.
 struct step_def {
   std::string id;
@@ -99,6 +102,25 @@ struct run_record {
 
 enum class delivery_status : std::uint8_t { pending, delivered, failed, not_subscribed };
 std::string_view to_string(delivery_status s);
+
+/// An uploaded photo's metadata. Its original bytes and its thumbnail are stored apart.
+struct photo_record {
+  photo_id id;
+  run_id run;
+  std::string step;
+  std::string content_type; ///< `image/jpeg` or `image/png`
+  int width = 0;            ///< as displayed, after the EXIF orientation
+  int height = 0;
+  int thumbnail_width = 0;
+  int thumbnail_height = 0;
+  time_point created_at;
+};
+
+/// A photo with its thumbnail (a JPEG), as a `step.completed` event carries it.
+struct photo_with_thumbnail {
+  photo_record record;
+  std::string thumbnail_jpeg;
+};
 
 /// One HTTP attempt to deliver one event, as the events API shows it.
 struct attempt_record {

@@ -148,6 +148,35 @@ std::optional<run_record> decode_run(std::string_view text) {
   });
 }
 
+std::string encode(const photo_record& x) {
+  json::object o{{"id", x.id.value},
+                 {"run_id", x.run.value},
+                 {"step", x.step},
+                 {"content_type", x.content_type},
+                 {"width", x.width},
+                 {"height", x.height},
+                 {"thumbnail_width", x.thumbnail_width},
+                 {"thumbnail_height", x.thumbnail_height},
+                 {"created_at", to_unix_ms(x.created_at)}};
+  return json::serialize(o);
+}
+
+std::optional<photo_record> decode_photo(std::string_view text) {
+  return guarded(text, [](const json::object& o) {
+    photo_record p;
+    p.id.value = json::value_to<std::string>(o.at("id"));
+    p.run.value = json::value_to<std::string>(o.at("run_id"));
+    p.step = json::value_to<std::string>(o.at("step"));
+    p.content_type = json::value_to<std::string>(o.at("content_type"));
+    p.width = static_cast<int>(o.at("width").as_int64());
+    p.height = static_cast<int>(o.at("height").as_int64());
+    p.thumbnail_width = static_cast<int>(o.at("thumbnail_width").as_int64());
+    p.thumbnail_height = static_cast<int>(o.at("thumbnail_height").as_int64());
+    p.created_at = from_unix_ms(o.at("created_at").to_number<std::int64_t>());
+    return p;
+  });
+}
+
 std::string encode(const event_record& x) {
   json::array attempts;
   for (auto& a : x.delivery.attempts) {

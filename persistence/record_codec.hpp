@@ -18,6 +18,9 @@ std::optional<template_record> decode_template(std::string_view text);
 std::string encode(const run_record& x);
 std::optional<run_record> decode_run(std::string_view text);
 
+std::string encode(const photo_record& x);
+std::optional<photo_record> decode_photo(std::string_view text);
+
 std::string encode(const event_record& x);
 std::optional<event_record> decode_event(std::string_view text);
 

@@ -97,6 +97,13 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
   return txn_.put(store_.db_.events, id.value, encode(*rec));
 }
 
+boost::system::error_code write_batch::put_photo(const photo_record& x, std::string_view bytes,
+                                                 std::string_view thumbnail_jpeg) {
+  RUNDUN_TRY(txn_.put(store_.db_.photos, x.id.value, encode(x)));
+  RUNDUN_TRY(txn_.put(store_.db_.photo_bytes, x.id.value, bytes));
+  return txn_.put(store_.db_.photo_thumbs, x.id.value, thumbnail_jpeg);
+}
+
 boost::system::error_code write_batch::disable_webhook(const run_id& run) {
   return txn_.put(store_.db_.disabled, run.value, {});
 }
@@ -125,7 +132,10 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
                                               {&d.endpoints, "endpoints"},
                                               {&d.expiries, "expiries"},
                                               {&d.disabled, "disabled"},
-                                              {&d.meta, "meta"}};
+                                              {&d.meta, "meta"},
+                                              {&d.photos, "photos"},
+                                              {&d.photo_bytes, "photo_bytes"},
+                                              {&d.photo_thumbs, "photo_thumbs"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(*t, name);
     if (!db)
@@ -290,6 +300,30 @@ result<std::optional<std::string>> store::endpoint_url(std::string_view endpoint
 result<std::optional<std::string>> store::meta(std::string_view key) const {
   return read_record<std::string>(db_.meta, key,
                                   [](std::string_view s) { return std::optional{std::string(s)}; });
+}
+
+result<std::optional<photo_record>> store::find_photo(const photo_id& id) const {
+  return read_record<photo_record>(db_.photos, id.value, decode_photo);
+}
+
+result<std::optional<std::string>> store::photo_bytes(const photo_id& id) const {
+  return read_record<std::string>(db_.photo_bytes, id.value,
+                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+}
+
+result<std::optional<photo_with_thumbnail>> store::photo_thumbnail(const photo_id& id) const {
+  auto rec = find_photo(id);
+  if (!rec)
+    return rec.error();
+  if (!*rec)
+    return std::optional<photo_with_thumbnail>{};
+  auto thumb = read_record<std::string>(db_.photo_thumbs, id.value, [](std::string_view s) {
+    return std::optional{std::string(s)};
+  });
+  if (!thumb)
+    return thumb.error();
+  return std::optional<photo_with_thumbnail>{
+    photo_with_thumbnail{std::move(**rec), thumb->value_or("")}};
 }
 
 result<bool> store::webhook_disabled(const run_id& run) const {

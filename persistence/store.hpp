@@ -50,6 +50,9 @@ public:
   /// entry moved to the new due time. An absent event is left alone.
   boost::system::error_code update_event(const event_id& id,
                                          const std::function<void(event_record&)>& change);
+  /// Stores a photo: its record, its original bytes and its thumbnail.
+  boost::system::error_code put_photo(const photo_record& x, std::string_view bytes,
+                                      std::string_view thumbnail_jpeg);
   /// Marks a run's webhook as turned off (after a `410 Gone`).
   boost::system::error_code disable_webhook(const run_id& run);
   boost::system::error_code put_meta(std::string_view key, std::string_view value);
@@ -100,6 +103,11 @@ public:
   result<std::vector<std::string>> endpoints_with_pending() const;
   result<std::optional<std::string>> endpoint_url(std::string_view endpoint) const;
   result<bool> webhook_disabled(const run_id& run) const;
+  result<std::optional<photo_record>> find_photo(const photo_id& id) const;
+  /// A photo's original bytes, as uploaded.
+  result<std::optional<std::string>> photo_bytes(const photo_id& id) const;
+  /// A photo's record with its thumbnail JPEG.
+  result<std::optional<photo_with_thumbnail>> photo_thumbnail(const photo_id& id) const;
   result<std::optional<std::string>> meta(std::string_view key) const;
 
   // -- writes ---------------------------------------------------------------
@@ -124,7 +132,7 @@ private:
   friend class write_batch;
   struct dbs {
     MDB_dbi templates, runs, tokens, events, event_data, run_events, pending, endpoints, expiries,
-        disabled, meta;
+        disabled, meta, photos, photo_bytes, photo_thumbs;
   };
   struct queued {
     write_fn work;

@@ -46,6 +46,8 @@ unsigned status_of(const domain_error& e) {
     return 409;
   case error_kind::gone:
     return 410;
+  case error_kind::unsupported:
+    return 415;
   case error_kind::storage:
     return 500;
   }
@@ -260,7 +262,14 @@ void router::route_v1(call& c) {
     c.pattern = "/v1/photos/{id}";
     if (!c.method_is(http::verb::get))
       return;
-    return c.error(404, "photo_not_found", "no photo has this id");
+    auto photo = engine_.get_photo(photo_id{s[2]});
+    if (!photo)
+      return c.fail(photo.error());
+    net::http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, photo->content_type);
+    res.set(http::field::cache_control, "private, max-age=31536000, immutable");
+    res.body() = std::move(photo->bytes);
+    return c.send(std::move(res));
   }
   c.not_found_route();
 }
@@ -331,14 +340,23 @@ void router::route_link(call& c) {
       c.pattern = "/r/{token}/steps/{step}/photos";
       if (!c.method_is(http::verb::post))
         return;
-      auto run = engine_.get_run_by_token(token);
-      if (!run)
-        return c.fail(run.error());
-      auto type = c.req[http::field::content_type];
-      if (!type.starts_with("image/jpeg") && !type.starts_with("image/png"))
-        return c.error(415, "unsupported_media_type",
-                       "Content-Type must be image/jpeg or image/png");
-      return c.error(501, "photos_unavailable", "photo uploads are not available in this version");
+      // The media type without parameters: "image/jpeg; foo=bar" is image/jpeg.
+      std::string type{c.req[http::field::content_type]};
+      type = type.substr(0, type.find(';'));
+      while (!type.empty() && type.back() == ' ')
+        type.pop_back();
+      for (auto& ch : type)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (type != "image/jpeg" && type != "image/png")
+        return c.error(415, "unsupported_media_type", "Content-Type must be image/jpeg or image/png");
+      return engine_.add_photo(token, s[3], type, std::move(c.req.body()),
+                               [self](outcome<uploaded_photo> r) {
+                                 if (!r)
+                                   return self->fail(r.error());
+                                 self->reply(201, json::object{{"photo_id", r->id.value},
+                                                               {"width", r->width},
+                                                               {"height", r->height}});
+                               });
     }
   }
   c.not_found_route();
