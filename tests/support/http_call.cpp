@@ -42,7 +42,10 @@ http_result http_call(std::uint16_t port, const std::string& method, const std::
     req.set(k, v);
   req.body() = body;
   req.prepare_payload();
-  http::write(stream, req);
+  // A server may answer (413) and close before it has read the whole body: the write then
+  // fails, and the answer is still there to read.
+  beast::error_code write_ec;
+  http::write(stream, req, write_ec);
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 << 20);
