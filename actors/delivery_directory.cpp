@@ -24,7 +24,8 @@ caf::actor endpoint_for(self_ptr self, const std::shared_ptr<const engine_contex
   auto& eps = self->state.endpoints;
   if (auto it = eps.find(key); it != eps.end())
     return it->second;
-  auto a = self->spawn(endpoint_actor, ctx, key, url);
+  // Linked: when the directory stops, its endpoint actors stop with it.
+  auto a = self->spawn<caf::linked>(endpoint_actor, ctx, key, url);
   eps.emplace(key, a);
   return a;
 }

@@ -182,6 +182,12 @@ std::optional<delivery_job> load_job(const engine_context& ctx, const persistenc
   return j;
 }
 
+/// True while the store still has the event waiting for delivery.
+bool still_pending(const engine_context& ctx, const event_id& id) {
+  auto ev = ctx.store->find_event(id);
+  return ev && *ev && (*ev)->delivery.status == delivery_status::pending;
+}
+
 bool run_disabled(self_ptr self, const engine_context& ctx, const run_id& run) {
   auto& st = self->state;
   if (st.disabled_runs.count(run.value))
@@ -355,6 +361,10 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
       [=](deliver_atom, delivery_order& order) {
         auto& st = self->state;
         auto job = job_from(std::move(order));
+        // A page-in from disk may have taken this event already (the order was on its way
+        // while the event was durable): in the window, just sent, or even delivered.
+        if (st.queue->contains(job.id) || st.settling.count(job.id.value) || !still_pending(*ctx, job.id))
+          return;
         if (run_disabled(self, *ctx, job.run))
           return fail_gone(self, *ctx, job.id);
         // With a backlog on disk, a new event waits its turn there, behind older ones.

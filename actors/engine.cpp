@@ -181,14 +181,20 @@ void engine::shutdown() {
   if (p.stopped)
     return;
   p.stopped = true;
-  // Let attempts in flight end (each is bounded by the delivery timeout) so their results are
-  // stored; what is not in flight is already on disk.
-  caf::scoped_actor self{*p.system};
-  self->request(p.ctx->delivery_directory, p.opts.delivery_timeout + std::chrono::seconds{1},
-                drain_atom::value)
+  {
+    // Let attempts in flight end (each is bounded by the delivery timeout) so their results
+    // are stored; what is not in flight is already on disk.
+    caf::scoped_actor self{*p.system};
+    self->request(p.ctx->delivery_directory, p.opts.delivery_timeout + std::chrono::seconds{1},
+                  drain_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
+  }
   caf::anon_send_exit(p.ctx->run_directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.ctx->delivery_directory, caf::exit_reason::user_shutdown);
+  // Every actor must have terminated before the actor system goes: a pending timer (a run's
+  // expiry) that held the last reference to a live actor would otherwise destroy it on CAF
+  // 0.17's clock thread, which deadlocks. The directories' children are linked to them.
+  p.system->await_all_actors_done();
 }
 
 void engine::create_template(const template_spec& spec, callback<template_record> done) {

@@ -16,7 +16,8 @@ using self_ptr = caf::stateful_actor<run_directory_state>*;
 caf::actor spawn_run(self_ptr self, const std::shared_ptr<const engine_context>& ctx,
                      run_record run) {
   auto id = run.id.value;
-  auto a = self->spawn(run_actor, ctx, std::move(run));
+  // Linked: when the directory stops, its run actors stop with it (see engine::shutdown).
+  auto a = self->spawn<caf::linked>(run_actor, ctx, std::move(run));
   self->state.runs.emplace(std::move(id), a);
   return a;
 }
