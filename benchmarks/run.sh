@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs the delivery benchmarks and prints one table; the same figures go to
+# build-rel/benchmarks/results.json. Builds what it needs (RelWithDebInfo, in build-rel).
+#
+#   benchmarks/run.sh            the full run (a few minutes on 2 cores)
+#   benchmarks/run.sh --smoke    a few seconds: checks the harness delivers, asserts no speed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+smoke=0
+[ "${1:-}" = "--smoke" ] && smoke=1
+
+build=build-rel
+if [ "$smoke" = 1 ]; then
+  build=build # the test build is already there
+else
+  if ! command -v wrk >/dev/null || ! command -v python3 >/dev/null; then
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+    $sudo apt-get install -y -q wrk python3 >/dev/null
+  fi
+  [ -f $build/build.ninja ] || cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build $build -j "$(nproc)" --target load_bench rundund thumbnail_bench >/dev/null
+fi
+bench=./$build/benchmarks/load_bench
+out=$build/benchmarks
+mkdir -p "$out"
+
+if [ "$smoke" = 1 ]; then
+  $bench throughput --events 300 --endpoints 4 --check >/dev/null
+  $bench isolation --events 300 --endpoints 10 --check >/dev/null
+  $bench throughput --driver http --rundund ./$build/app/rundund --events 300 --endpoints 4 --check >/dev/null
+  exit 0
+fi
+
+events="${RUNDUN_BENCH_EVENTS:-100000}"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB"
+echo "events per scenario: $events, 50 endpoints, 1 KB bodies, durable (fsync per group commit)"
+
+# The limit: wrk POSTing the same 1 KB body to the same receiver.
+$bench receive > "$out/receiver.port" &
+rx_pid=$!
+trap 'kill $rx_pid 2>/dev/null || true' EXIT
+sleep 0.5
+port=$(head -1 "$out/receiver.port")
+body=$(python3 -c "print('{\"event\":\"step.completed\",\"data\":\"' + 'x'*960 + '\"}')")
+cat > "$out/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+limit=$(wrk -t2 -c64 -d5s -s "$out/post.lua" "http://127.0.0.1:$port/hook" | awk '/Requests\/sec/{print $2}')
+kill $rx_pid 2>/dev/null || true
+echo "limit (wrk, 64 connections, 1 KB POST): $limit req/s"
+
+$bench throughput --events "$events" --json "$out/throughput-embedded.json" >/dev/null
+$bench throughput --driver http --rundund ./$build/app/rundund --events "$events" --json "$out/throughput-http.json" >/dev/null
+rate=2000
+$bench throughput --events 20000 --rate $rate --json "$out/latency-embedded.json" >/dev/null
+$bench isolation --events 20000 --rate $rate --json "$out/isolation-embedded.json" >/dev/null
+$bench throughput --driver http --rundund ./$build/app/rundund --events 20000 --rate $rate --json "$out/latency-http.json" >/dev/null
+$bench isolation --driver http --rundund ./$build/app/rundund --events 20000 --rate $rate --json "$out/isolation-http.json" >/dev/null
+$bench open-runs --runs "${RUNDUN_BENCH_RUNS:-200000}" --json "$out/open-runs.json" >/dev/null
+
+python3 - "$out" "$limit" <<'PY'
+import json, sys, os
+out, limit = sys.argv[1], float(sys.argv[2])
+def load(name): return json.load(open(os.path.join(out, name)))
+rows = []
+for name in ["throughput-embedded", "throughput-http"]:
+    r = load(name + ".json")
+    rows.append((name, f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', f'{r["delivered_per_s"]/limit:.2f}x',
+                 f'{r["cpu_s_per_1000"]:.3f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
+for name in ["latency-embedded", "isolation-embedded", "latency-http", "isolation-http"]:
+    r = load(name + ".json")
+    rows.append((name + f' @{r["offered_rate"]:.0f}/s', f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', '-',
+                 f'{r["cpu_s_per_1000"]:.3f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
+print()
+print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {"cpu s/1k":>9} {"RSS MiB":>8} {"p50/p99/p99.9 ms":>18}')
+for row in rows:
+    print(f'{row[0]:34} {row[1]:>10} {row[2]:>11} {row[3]:>8} {row[4]:>9} {row[5]:>8} {row[6]:>18}')
+o = load("open-runs.json")
+print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors, RSS {o["rss_mib"]:.0f} MiB')
+results = {"limit_req_per_s": limit, **{n: load(n + ".json") for n in
+           ["throughput-embedded", "throughput-http", "latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs"]}}
+json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
+print(f'\nfigures: {os.path.join(out, "results.json")}')
+PY
