@@ -97,7 +97,7 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
   std::vector<std::string> data;
   for (auto& e : events)
     data.push_back(e.data_json);
-  std::string url = st.run.webhook ? net::parse_url(st.run.webhook->url)->normalized() : "";
+  const std::string& url = st.endpoint_url;
   // An upload's bytes (up to 10 MiB) are shared with the write, not copied into it.
   struct photo_payload {
     photo_record record;
@@ -137,8 +137,10 @@ void schedule_expiry(self_ptr self) {
 caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx, run_record run) {
   self->state.run = std::move(run);
   if (self->state.run.webhook)
-    if (auto u = net::parse_url(self->state.run.webhook->url))
+    if (auto u = net::parse_url(self->state.run.webhook->url)) {
       self->state.endpoint = net::endpoint_key(*u);
+      self->state.endpoint_url = u->normalized();
+    }
   ctx->counters->active_runs.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
       [c = ctx->counters] { c->active_runs.fetch_sub(1, std::memory_order_relaxed); });
@@ -153,12 +155,10 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
           auto expired = expire_run(st.run);
           persist(self, *ctx, *expired, nullptr);
         }
-        auto before = st.run;
+        // The logic leaves the run untouched when it refuses: no copy to roll back to.
         auto result = apply(*ctx, st.run, cmd, at);
-        if (!result) {
-          st.run = std::move(before);
+        if (!result)
           return command_reply::refusal(result.error());
-        }
         auto promise = self->make_response_promise();
         persist(self, *ctx, *result, &promise,
                 cmd.action == run_action::add_photo ? &cmd : nullptr);

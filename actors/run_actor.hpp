@@ -35,7 +35,8 @@ struct run_actor_state {
   };
 
   run_record run;
-  std::string endpoint; ///< endpoint key of the run's webhook, empty without one
+  std::string endpoint;     ///< endpoint key of the run's webhook, empty without one
+  std::string endpoint_url; ///< the webhook URL, normalised
   std::uint64_t next_ticket = 0;
   std::map<std::uint64_t, pending_write> pending;
   bool ended = false;

@@ -66,9 +66,14 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.events, x.id.value, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.event_data, x.id.value, data_json));
   RUNDUN_TRY(txn_.put(store_.db_.run_events, run_event_key(x.run, x.seq), x.id.value));
-  RUNDUN_TRY(txn_.put(store_.db_.meta, seq_meta_key, big_endian(x.seq)));
+  // The sequence number goes to `meta` once per commit (see store::commit), not per event.
+  batch_max_seq_ = std::max(batch_max_seq_, x.seq);
   if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
-    RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
+    // An endpoint's URL is written once per process, not with every event.
+    if (!store_.known_endpoints_.count(x.endpoint)) {
+      RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
+      new_endpoints_.push_back(x.endpoint);
+    }
     return txn_.put(store_.db_.pending, pending_key(x.endpoint, *x.delivery.next_attempt_at, x.seq),
                     x.id.value);
   }
@@ -149,7 +154,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
     return ec;
   std::unique_ptr<store> s{new store(std::move(*e), d)};
   if (*seq)
-    s->seq_ = read_big_endian(**seq);
+    s->seq_on_disk_ = s->seq_ = read_big_endian(**seq);
   s->writer_ = std::thread{[p = s.get()] { p->run_writer(); }};
   return s;
 }
@@ -216,6 +221,8 @@ void store::commit(std::vector<queued>& batch) {
   if (!parent) {
     batch_error = parent.error();
   } else {
+    std::uint64_t max_seq = 0;
+    std::vector<std::string> new_endpoints;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       // A nested transaction per write: one failing write is undone alone.
       auto child = lmdb::txn::begin(env_, 0, parent->handle());
@@ -224,12 +231,22 @@ void store::commit(std::vector<queued>& batch) {
         continue;
       }
       write_batch wb{*this, *child};
-      if (auto ec = batch[i].work(wb))
+      if (auto ec = batch[i].work(wb)) {
         outcomes[i] = ec; // the child aborts in its destructor
-      else
-        outcomes[i] = child->commit();
+      } else if (!(outcomes[i] = child->commit())) {
+        max_seq = std::max(max_seq, wb.batch_max_seq_);
+        new_endpoints.insert(new_endpoints.end(), wb.new_endpoints_.begin(), wb.new_endpoints_.end());
+      }
     }
-    batch_error = parent->commit();
+    // Batches may commit sequence numbers out of order: only ever raise the stored one.
+    if (max_seq > seq_on_disk_)
+      batch_error = parent->put(db_.meta, seq_meta_key, big_endian(max_seq));
+    if (!batch_error)
+      batch_error = parent->commit();
+    if (!batch_error) {
+      known_endpoints_.insert(new_endpoints.begin(), new_endpoints.end());
+      seq_on_disk_ = std::max(seq_on_disk_, max_seq);
+    }
   }
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - started)

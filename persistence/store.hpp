@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 namespace rundun::persistence {
@@ -62,6 +63,9 @@ private:
   write_batch(const store& s, lmdb::txn& t) : store_(s), txn_(t) {}
   const store& store_;
   lmdb::txn& txn_;
+  /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
+  std::uint64_t batch_max_seq_ = 0;
+  std::vector<std::string> new_endpoints_;
 };
 
 /// The LMDB store: records, indexes and a group-commit writer.
@@ -151,6 +155,10 @@ private:
   lmdb::env env_;
   dbs db_;
   std::atomic<std::uint64_t> seq_{0};
+  /// Endpoint keys whose URL is on disk, and the largest sequence number stored; touched
+  /// only by the writer thread.
+  std::unordered_set<std::string> known_endpoints_;
+  std::uint64_t seq_on_disk_ = 0;
   commit_stats stats_;
 
   std::mutex mtx_;
