@@ -2,6 +2,7 @@
 
 #include "actors/delivery_directory.hpp"
 #include "actors/engine_context.hpp"
+#include "actors/expiry_scheduler.hpp"
 #include "actors/message_types.hpp"
 #include "actors/messages.hpp"
 #include "actors/run_directory.hpp"
@@ -114,12 +115,8 @@ struct engine::impl {
   }
 
   void recover() {
-    // Active runs get their actors (and so their expiry timers) back; a run that expired
-    // while the server was down expires as soon as its actor starts.
-    if (auto runs = store->active_runs())
-      for (auto& [id, expires] : *runs)
-        if (auto run = store->find_run(id); run && *run)
-          caf::anon_send(ctx->run_directory, activate_atom::value, encode(**run));
+    // Runs need nothing: the expiry scheduler's first wake-up expires those that expired
+    // while the server was down, and a run's actor comes back with its next command.
     // Endpoints with pending deliveries start paging them in; overdue retries go at once.
     if (auto endpoints = store->endpoints_with_pending())
       for (auto& key : *endpoints)
@@ -167,10 +164,12 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   ctx->window = std::max<std::size_t>(ctx->endpoint_concurrency, opts.endpoint_window);
   ctx->counters = &p->counters;
   ctx->tls = std::move(*tls);
+  ctx->run_idle_timeout = opts.run_idle_timeout;
   ctx->allow_private_destinations = opts.allow_private_destinations;
   std::shared_ptr<const engine_context> shared = ctx;
   ctx->run_directory = p->system->spawn(run_directory, shared);
   ctx->delivery_directory = p->system->spawn(delivery_directory, shared);
+  ctx->expiry_scheduler = p->system->spawn(expiry_scheduler, shared);
   p->ctx = std::move(ctx);
   p->recover();
   return std::unique_ptr<engine>{new engine(std::move(p))};
@@ -191,6 +190,7 @@ void engine::shutdown() {
   }
   caf::anon_send_exit(p.ctx->run_directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.ctx->delivery_directory, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(p.ctx->expiry_scheduler, caf::exit_reason::user_shutdown);
   // Every actor must have terminated before the actor system goes: a pending timer (a run's
   // expiry) that held the last reference to a live actor would otherwise destroy it on CAF
   // 0.17's clock thread, which deadlocks. The directories' children are linked to them.
@@ -230,12 +230,13 @@ void engine::create_run(const run_spec& spec, callback<created_run> done) {
   created_run out{std::move(*run), hook && hook->secret_generated};
   if (hook)
     out.run.webhook = std::move(hook->config);
-  auto dir = impl_->ctx->run_directory;
+  auto scheduler = impl_->ctx->expiry_scheduler;
   impl_->store->write([r = out.run](persistence::write_batch& b) { return b.put_run(r); },
-                      [out, done, dir](boost::system::error_code ec) {
+                      [out, done, scheduler](boost::system::error_code ec) {
                         if (ec)
                           return done(storage_failure(ec));
-                        caf::anon_send(dir, activate_atom::value, encode(out.run));
+                        // No actor yet: the run's first command brings one.
+                        caf::anon_send(scheduler, watch_atom::value, to_unix_ms(out.run.expires_at));
                         done(out);
                       });
 }

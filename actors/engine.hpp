@@ -36,6 +36,9 @@ struct engine_options {
   bool allow_private_destinations = false;
   /// An extra CA bundle trusted for HTTPS delivery, beside the system trust store.
   std::optional<std::string> ca_file;
+  /// A run's actor leaves after this long without a command, and comes back with the next
+  /// one: open runs cost memory only while someone works on them.
+  std::chrono::milliseconds run_idle_timeout{60'000};
   /// Threads of the actor scheduler and of the HTTP client.
   std::size_t actor_threads = 2;
   std::size_t io_threads = 1;

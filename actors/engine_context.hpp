@@ -37,8 +37,11 @@ struct engine_context {
   std::shared_ptr<boost::asio::ssl::context> tls;
   bool allow_private_destinations = false;
   engine_counters* counters = nullptr;
+  /// A run actor with no command for this long leaves; its run stays in the store.
+  std::chrono::milliseconds run_idle_timeout{60'000};
   caf::actor run_directory;
   caf::actor delivery_directory;
+  caf::actor expiry_scheduler;
 };
 
 } // namespace rundun

@@ -17,7 +17,6 @@ namespace rundun {
 
 // -- atoms ----------------------------------------------------------------------
 
-using activate_atom = caf::atom_constant<caf::atom("activate")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
@@ -30,6 +29,8 @@ using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 // -- run commands ---------------------------------------------------------------
 

@@ -145,9 +145,12 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
   self->attach_functor(
       [c = ctx->counters] { c->active_runs.fetch_sub(1, std::memory_order_relaxed); });
   schedule_expiry(self);
+  self->state.last_activity = std::chrono::steady_clock::now();
+  self->delayed_send(self, ctx->run_idle_timeout, idle_atom::value);
   return {
       [=](command_atom, const run_command& cmd) -> caf::result<command_reply> {
         auto& st = self->state;
+        st.last_activity = std::chrono::steady_clock::now();
         auto at = now();
         // A command that arrives after expires_at finds the run expired, even if the timer
         // has not fired yet.
@@ -164,7 +167,22 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
                 cmd.action == run_action::add_photo ? &cmd : nullptr);
         return promise;
       },
-      [=](expire_atom) {
+      [=](idle_atom) {
+      auto& st = self->state;
+      auto idle = std::chrono::steady_clock::now() - st.last_activity;
+      if (st.ended)
+        return;
+      if (idle < ctx->run_idle_timeout || !st.pending.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx->run_idle_timeout - idle);
+        return self->delayed_send(self, std::max(left, std::chrono::milliseconds{1}), idle_atom::value);
+      }
+      // Nobody works on this run: leave. Its state is on disk, and the next command (or the
+      // expiry scheduler) brings an actor back.
+      st.ended = true;
+      self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
+      self->quit();
+    },
+    [=](expire_atom) {
         auto& st = self->state;
         if (!st.run.active())
           return;

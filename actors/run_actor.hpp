@@ -4,13 +4,15 @@
 //
 // Receives:
 //   (command_atom, run_command)              -> command_reply, once the change is durable
-//   (expire_atom)                            its own expiry timer
+//   (expire_atom)                            its own expiry timer, or the expiry scheduler's
+//   (idle_atom)                              its idle timer: leave after run_idle_timeout
 //   (committed_atom, uint64_t ticket, bool ok)  the store's answer to one of its writes
 // Sends:
 //   (deliver_atom, delivery_order)           to the delivery directory, per subscribed event,
 //                                            after the event is on disk
-//   (ended_atom, std::string run_id)         to the run directory when the run has ended;
-//                                            then it quits, so finished runs cost no memory.
+//   (ended_atom, std::string run_id)         to the run directory when the run has ended or
+//                                            the actor has been idle; then it quits, so
+//                                            finished and untouched runs cost no memory.
 
 #include "actors/engine_context.hpp"
 #include "actors/messages.hpp"
@@ -40,6 +42,7 @@ struct run_actor_state {
   std::uint64_t next_ticket = 0;
   std::map<std::uint64_t, pending_write> pending;
   bool ended = false;
+  std::chrono::steady_clock::time_point last_activity;
 };
 
 /// Spawned by the run directory with the run's current record.

@@ -1,13 +1,16 @@
 #pragma once
 
-// The directory of run actors: one actor per active run, spawned when the run is created or
-// recovered, or on demand when a command names an active run that has no actor.
+// The directory of run actors: at most one actor per active run, spawned on demand when a
+// command (or the expiry scheduler) names an active run that has none. Actors leave when
+// their run ends or when they have been idle (virtual actors, as in Orleans): an open run
+// costs memory only while someone works on it.
 //
 // Receives:
-//   (activate_atom, std::string run_json)    spawn the actor of an active run (idempotent)
 //   (command_atom, run_command)              -> command_reply, forwarded to the run's actor;
 //                                            answered here for unknown or ended runs
-//   (ended_atom, std::string run_id)         a run actor is leaving
+//   (ended_atom, std::string run_id)         a run actor is leaving (its run ended, or idle)
+//   (expire_atom, std::string run_id)        from the expiry scheduler: expire a due run,
+//                                            activating its actor if it has none
 // Sends:
 //   (command_atom, run_command)              to run actors, delegating the response
 

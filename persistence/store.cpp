@@ -397,6 +397,31 @@ result<std::vector<std::pair<run_id, time_point>>> store::active_runs() const {
   });
 }
 
+result<std::vector<std::pair<run_id, time_point>>>
+store::runs_expiring_by(time_point until, std::size_t limit) const {
+  using runs = std::vector<std::pair<run_id, time_point>>;
+  return scan<runs>(db_.expiries, [&](lmdb::txn&, lmdb::cursor& c) -> result<runs> {
+    runs out;
+    for (bool ok = c.first(); ok && out.size() < limit; ok = c.next()) {
+      auto k = c.key();
+      auto at = from_unix_ms(static_cast<std::int64_t>(read_big_endian(k)));
+      if (at > until)
+        break;
+      out.emplace_back(run_id{std::string(k.substr(8))}, at);
+    }
+    return out;
+  });
+}
+
+result<std::optional<time_point>> store::next_expiry() const {
+  using next = std::optional<time_point>;
+  return scan<next>(db_.expiries, [](lmdb::txn&, lmdb::cursor& c) -> result<next> {
+    if (!c.first())
+      return next{};
+    return next{from_unix_ms(static_cast<std::int64_t>(read_big_endian(c.key())))};
+  });
+}
+
 result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
                                                   std::size_t limit) const {
   using entries = std::vector<pending_entry>;

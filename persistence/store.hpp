@@ -101,6 +101,11 @@ public:
   result<std::vector<event_record>> run_events(const run_id& id) const;
   /// Every active run with its expiry, earliest expiry first.
   result<std::vector<std::pair<run_id, time_point>>> active_runs() const;
+  /// Up to `limit` active runs whose expiry is at or before `until`, earliest first.
+  result<std::vector<std::pair<run_id, time_point>>> runs_expiring_by(time_point until,
+                                                                      std::size_t limit) const;
+  /// The earliest expiry of any active run, if there is one.
+  result<std::optional<time_point>> next_expiry() const;
   /// Up to `limit` pending deliveries of one endpoint, earliest due first.
   result<std::vector<pending_entry>> pending(std::string_view endpoint, std::size_t limit) const;
   /// The endpoint keys that have at least one pending delivery.
