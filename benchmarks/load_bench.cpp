@@ -90,6 +90,15 @@ double process_cpu_s(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+/// A field of /proc/self/status in MiB (VmRSS, RssAnon, RssFile, VmHWM).
+double status_mib(const std::string& field) {
+  std::ifstream in{"/proc/self/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0)
+      return std::stod(line.substr(field.size() + 1)) / 1024.0;
+  return 0;
+}
+
 double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -505,6 +514,10 @@ json::object run_open_runs(const options& opt) {
                    {"created_per_s", opt.runs / secs},
                    {"active_run_actors", eng->figures().active_runs},
                    {"rss_mib", peak_rss_mib()},
+                   // Of the resident memory now: the heap, and LMDB's memory-mapped file pages
+                   // (clean pages the kernel may drop under pressure).
+                   {"rss_anon_mib", status_mib("RssAnon")},
+                   {"rss_file_mib", status_mib("RssFile")},
                    {"rss_before_mib", rss_before}};
   eng.reset();
   std::filesystem::remove_all(dir);

@@ -58,7 +58,7 @@ $bench throughput --events 20000 --rate $rate --json "$out/latency-embedded.json
 $bench isolation --events 20000 --rate $rate --json "$out/isolation-embedded.json" >/dev/null
 $bench throughput --driver http --rundund ./$build/app/rundund --events 20000 --rate $rate --json "$out/latency-http.json" >/dev/null
 $bench isolation --driver http --rundund ./$build/app/rundund --events 20000 --rate $rate --json "$out/isolation-http.json" >/dev/null
-$bench open-runs --runs "${RUNDUN_BENCH_RUNS:-200000}" --json "$out/open-runs.json" >/dev/null
+$bench open-runs --runs "${RUNDUN_BENCH_RUNS:-1000000}" --json "$out/open-runs.json" >/dev/null
 
 python3 - "$out" "$limit" <<'PY'
 import json, sys, os
@@ -78,7 +78,8 @@ print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {
 for row in rows:
     print(f'{row[0]:34} {row[1]:>10} {row[2]:>11} {row[3]:>8} {row[4]:>9} {row[5]:>8} {row[6]:>18}')
 o = load("open-runs.json")
-print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors, RSS {o["rss_mib"]:.0f} MiB')
+print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors resident, '
+      f'peak RSS {o["rss_mib"]:.0f} MiB (now: heap {o["rss_anon_mib"]:.0f} MiB + LMDB file pages {o["rss_file_mib"]:.0f} MiB)')
 results = {"limit_req_per_s": limit, **{n: load(n + ".json") for n in
            ["throughput-embedded", "throughput-http", "latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs"]}}
 json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
