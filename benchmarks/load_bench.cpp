@@ -5,6 +5,10 @@
 //   load_bench throughput [options]            1 KB events to healthy endpoints
 //   load_bench isolation [options]             the same, with 10% hanging and 10% flaky endpoints
 //   load_bench open-runs [--runs N]            RSS and creation rate of N open runs (embedded)
+//   load_bench backlog [--events N]            N deliveries pending to a dead endpoint: RSS, and
+//                                              healthy throughput beside them (embedded)
+//   load_bench recovery [--events N]           rundund restarting on N overdue retries: time
+//                                              to /healthz, then to the first retry sent
 //
 // options: --driver embedded|http  --events N  --endpoints E  --rate R (events/s, 0: as fast
 //          as possible)  --json FILE  --rundund PATH
@@ -287,12 +291,14 @@ struct http_client {
 struct child_server {
   pid_t pid = -1;
   std::uint16_t port = 0;
-  ~child_server() {
+  void stop() {
     if (pid > 0) {
       kill(pid, SIGTERM);
       waitpid(pid, nullptr, 0);
+      pid = -1;
     }
   }
+  ~child_server() { stop(); }
 };
 
 constexpr auto bench_key = "bench-api-key-0123456789";
@@ -523,6 +529,161 @@ json::object run_open_runs(const options& opt) {
   return out;
 }
 
+/// Makes `events` deliveries that stay pending: runs whose webhook is `url`, under a
+/// retry schedule that waits `schedule`.
+void populate_pending(engine& eng, const std::string& url, std::size_t events) {
+  template_spec spec{"bench", {}};
+  for (int i = 0; i < steps_per_run; ++i)
+    spec.steps.push_back({"s" + std::to_string(i), "Step", false, std::nullopt});
+  auto tmpl = *wait_for<template_record>([&](auto cb) { eng.create_template(spec, cb); });
+  std::size_t runs = (events + steps_per_run - 1) / steps_per_run;
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::size_t pending = 0;
+  auto metadata = padded_metadata();
+  auto acquire = [&] {
+    std::unique_lock lock{mtx};
+    cv.wait(lock, [&] { return pending < 512; });
+    ++pending;
+  };
+  auto release = [&] {
+    std::lock_guard guard{mtx};
+    --pending;
+    cv.notify_all();
+  };
+  std::vector<std::string> tokens(runs);
+  for (std::size_t r = 0; r < runs; ++r) {
+    acquire();
+    eng.create_run({tmpl.id, webhook_spec{url, std::nullopt, std::string(secret)}, 720, metadata},
+                   [&, r](outcome<created_run> c) {
+                     if (c)
+                       tokens[r] = c->run.token;
+                     release();
+                   });
+  }
+  {
+    std::unique_lock lock{mtx};
+    cv.wait(lock, [&] { return pending == 0; });
+  }
+  std::size_t made = 0;
+  for (int st = 0; st < steps_per_run; ++st)
+    for (std::size_t r = 0; r < runs && made < events; ++r, ++made) {
+      acquire();
+      eng.act(tokens[r], run_action::answer, "s" + std::to_string(st), "{}",
+              [&](outcome<run_record>) { release(); });
+    }
+  std::unique_lock lock{mtx};
+  cv.wait(lock, [&] { return pending == 0; });
+}
+
+/// A port with nothing listening on it (yet).
+std::uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a{io, {asio::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
+}
+
+json::object run_backlog(const options& opt) {
+  auto dir = std::filesystem::temp_directory_path() / ("rundun-bench-backlog-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  engine_options eo;
+  eo.data_dir = dir;
+  eo.allow_private_destinations = true;
+  eo.retry = *net::parse_retry_schedule("1h,1h");
+  auto eng = std::move(*engine::open(eo));
+  auto dead = "http://127.0.0.1:" + std::to_string(free_port()) + "/dead";
+  auto start = steady::now();
+  populate_pending(*eng, dead, opt.events);
+  auto populate_s = seconds_between(start, steady::now());
+  std::this_thread::sleep_for(2s); // first attempts fail, their retries wait an hour
+  auto rss_backlog = status_mib("VmRSS");
+  auto anon_backlog = status_mib("RssAnon");
+  // Healthy traffic beside the backlog, on the same engine.
+  receivers rx{opt.endpoints, 0, 0};
+  auto jobs = make_runs_embedded(*eng, rx, 20000);
+  pacer pace{0};
+  auto t0 = steady::now();
+  drive_embedded(*eng, jobs, 512, pace);
+  while (unique_healthy(rx) < jobs.size() && steady::now() < t0 + 120s)
+    std::this_thread::sleep_for(1ms);
+  auto healthy_s = seconds_between(t0, steady::now());
+  json::object out{{"scenario", "backlog"},
+                   {"dead_pending", opt.events},
+                   {"populated_per_s", opt.events / populate_s},
+                   {"rss_mib_with_backlog", rss_backlog},
+                   {"rss_anon_mib_with_backlog", anon_backlog},
+                   {"healthy_events", jobs.size()},
+                   {"healthy_delivered", unique_healthy(rx)},
+                   {"healthy_delivered_per_s", unique_healthy(rx) / healthy_s},
+                   {"peak_rss_mib", peak_rss_mib()}};
+  eng.reset();
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
+json::object run_recovery(const options& opt) {
+  auto dir = std::filesystem::temp_directory_path() / ("rundun-bench-recovery-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  auto port = free_port();
+  auto url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  {
+    engine_options eo;
+    eo.data_dir = dir;
+    eo.allow_private_destinations = true;
+    eo.retry = *net::parse_retry_schedule("1s,1h");
+    auto eng = std::move(*engine::open(eo));
+    populate_pending(*eng, url, opt.events);
+    std::this_thread::sleep_for(3s); // every retry is now overdue
+  }
+  // The endpoint comes back, then the server starts on the backlog.
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{io, {asio::ip::make_address("127.0.0.1"), port}};
+  std::atomic<bool> got{false};
+  steady::time_point first_request{};
+  std::thread listener{[&] {
+    asio::ip::tcp::socket s{io};
+    acceptor.accept(s);
+    boost::beast::flat_buffer b;
+    boost::beast::http::request<boost::beast::http::string_body> req;
+    boost::beast::error_code ec;
+    boost::beast::http::read(s, b, req, ec);
+    first_request = steady::now();
+    got = true;
+  }};
+  child_server child;
+  auto t0 = steady::now();
+  options server_opt = opt;
+  start_rundund(child, server_opt, dir.string());
+  auto listening = steady::now();
+  steady::time_point healthy{};
+  for (;;) {
+    try {
+      http_client c{child.port};
+      if (c.call(boost::beast::http::verb::get, "/healthz", "").first == 200) {
+        healthy = steady::now();
+        break;
+      }
+    } catch (const std::exception&) {
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  while (!got && steady::now() < t0 + 60s)
+    std::this_thread::sleep_for(1ms);
+  if (!got) {
+    acceptor.close();
+    io.stop();
+  }
+  listener.join();
+  json::object out{{"scenario", "recovery"},
+                   {"pending", opt.events},
+                   {"listening_s", seconds_between(t0, listening)},
+                   {"healthz_s", seconds_between(t0, healthy)},
+                   {"first_retry_after_healthz_s", got ? seconds_between(healthy, first_request) : -1.0}};
+  child.stop();
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
 void serve_receiver() {
   asio::io_context io;
   bench::bench_receiver rx{io, bench::receiver_mode::fast, secret};
@@ -582,6 +743,10 @@ int main(int argc, char** argv) {
       result = run_delivery(opt, 0.1, 0.1);
     else if (opt.scenario == "open-runs")
       result = run_open_runs(opt);
+    else if (opt.scenario == "backlog")
+      result = run_backlog(opt);
+    else if (opt.scenario == "recovery")
+      result = run_recovery(opt);
     else
       throw std::runtime_error("unknown scenario " + opt.scenario);
     auto text = json::serialize(result);

@@ -59,6 +59,8 @@ $bench isolation --events 20000 --rate $rate --json "$out/isolation-embedded.jso
 $bench throughput --driver http --rundund ./$build/app/rundund --events 20000 --rate $rate --json "$out/latency-http.json" >/dev/null
 $bench isolation --driver http --rundund ./$build/app/rundund --events 20000 --rate $rate --json "$out/isolation-http.json" >/dev/null
 $bench open-runs --runs "${RUNDUN_BENCH_RUNS:-1000000}" --json "$out/open-runs.json" >/dev/null
+$bench backlog --events "${RUNDUN_BENCH_BACKLOG:-1000000}" --json "$out/backlog.json" >/dev/null
+$bench recovery --rundund ./$build/app/rundund --events "${RUNDUN_BENCH_BACKLOG:-1000000}" --json "$out/recovery.json" >/dev/null
 
 python3 - "$out" "$limit" <<'PY'
 import json, sys, os
@@ -80,8 +82,13 @@ for row in rows:
 o = load("open-runs.json")
 print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors resident, '
       f'peak RSS {o["rss_mib"]:.0f} MiB (now: heap {o["rss_anon_mib"]:.0f} MiB + LMDB file pages {o["rss_file_mib"]:.0f} MiB)')
+b = load("backlog.json")
+print(f'dead backlog: {b["dead_pending"]} pending, RSS {b["rss_mib_with_backlog"]:.0f} MiB (heap {b["rss_anon_mib_with_backlog"]:.0f} MiB), '
+      f'healthy beside it {b["healthy_delivered_per_s"]:.0f}/s = {b["healthy_delivered_per_s"] / load("throughput-embedded.json")["delivered_per_s"]:.2f}x scenario 1')
+c = load("recovery.json")
+print(f'recovery: {c["pending"]} overdue retries, /healthz after {c["healthz_s"]:.2f} s, first retry {c["first_retry_after_healthz_s"]:.2f} s later')
 results = {"limit_req_per_s": limit, **{n: load(n + ".json") for n in
-           ["throughput-embedded", "throughput-http", "latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs"]}}
+           ["throughput-embedded", "throughput-http", "latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs", "backlog", "recovery"]}}
 json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 print(f'\nfigures: {os.path.join(out, "results.json")}')
 PY
