@@ -299,11 +299,11 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
                                           {"attempt", n},
                                           {"reason", *a.error}});
     if (what == net::verdict::failed || what == net::verdict::gone)
-      log::warn("delivery failed", {{"event_id", id.value},
-                                    {"run_id", run.value},
-                                    {"endpoint", st.target.host},
-                                    {"reason", what == net::verdict::gone ? "endpoint_gone"
-                                                                          : "retries exhausted"}});
+      log::warn("delivery failed",
+                {{"event_id", id.value},
+                 {"run_id", run.value},
+                 {"endpoint", st.target.host},
+                 {"reason", what == net::verdict::gone ? "endpoint_gone" : "retries exhausted"}});
   }
   record(self, ctx, id, [a, what, retry_at, failures](event_record& e) {
     e.delivery.attempts.push_back(a);
@@ -363,7 +363,8 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         auto job = job_from(std::move(order));
         // A page-in from disk may have taken this event already (the order was on its way
         // while the event was durable): in the window, just sent, or even delivered.
-        if (st.queue->contains(job.id) || st.settling.count(job.id.value) || !still_pending(*ctx, job.id))
+        if (st.queue->contains(job.id) || st.settling.count(job.id.value) ||
+            !still_pending(*ctx, job.id))
           return;
         if (run_disabled(self, *ctx, job.run))
           return fail_gone(self, *ctx, job.id);

@@ -144,9 +144,10 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   p->store = std::move(*s);
   auto tls = net::make_client_tls_context(opts.ca_file);
   if (!tls)
-    return domain_error{error_kind::invalid_input, "invalid_ca_file",
+    return domain_error{error_kind::invalid_input,
+                        "invalid_ca_file",
                         "cannot use the CA file " + opts.ca_file.value_or("") + ": " +
-                          tls.error().message(),
+                            tls.error().message(),
                         {}};
   p->work.emplace(p->io.get_executor());
   for (std::size_t i = 0; i < std::max<std::size_t>(1, opts.io_threads); ++i)
@@ -186,7 +187,7 @@ void engine::shutdown() {
     caf::scoped_actor self{*p.system};
     self->request(p.ctx->delivery_directory, p.opts.delivery_timeout + std::chrono::seconds{1},
                   drain_atom::value)
-      .receive([](bool) {}, [](caf::error&) {});
+        .receive([](bool) {}, [](caf::error&) {});
   }
   caf::anon_send_exit(p.ctx->run_directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.ctx->delivery_directory, caf::exit_reason::user_shutdown);
@@ -236,7 +237,8 @@ void engine::create_run(const run_spec& spec, callback<created_run> done) {
                         if (ec)
                           return done(storage_failure(ec));
                         // No actor yet: the run's first command brings one.
-                        caf::anon_send(scheduler, watch_atom::value, to_unix_ms(out.run.expires_at));
+                        caf::anon_send(scheduler, watch_atom::value,
+                                       to_unix_ms(out.run.expires_at));
                         done(out);
                       });
 }
@@ -260,8 +262,10 @@ void engine::add_photo(std::string_view token, std::string step_id, std::string 
   else if (content_type == "image/png")
     format = media::image_format::png;
   else
-    return done(domain_error{error_kind::unsupported, "unsupported_media_type",
-                             "Content-Type must be image/jpeg or image/png", {}});
+    return done(domain_error{error_kind::unsupported,
+                             "unsupported_media_type",
+                             "Content-Type must be image/jpeg or image/png",
+                             {}});
   // Cheap refusals first, so that nothing is decoded for a link or step that cannot take it.
   auto run = get_run_by_token(token);
   if (!run)
@@ -275,16 +279,28 @@ void engine::add_photo(std::string_view token, std::string step_id, std::string 
                               content_type = std::move(content_type), bytes = std::move(bytes),
                               format, done = std::move(done)]() mutable {
     auto rendered = media::render_photo(
-      format, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+        format, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
     if (!rendered) {
-      auto code = rendered.error() == media::errc::too_many_pixels ? "image_too_large" : "invalid_image";
+      auto code =
+          rendered.error() == media::errc::too_many_pixels ? "image_too_large" : "invalid_image";
       return done(domain_error{error_kind::invalid_input, code, rendered.error().message(), {}});
     }
-    photo_record rec{make_photo_id(), id, step_id, content_type, rendered->width,
-                     rendered->height, rendered->thumbnail_width, rendered->thumbnail_height,
+    photo_record rec{make_photo_id(),
+                     id,
+                     step_id,
+                     content_type,
+                     rendered->width,
+                     rendered->height,
+                     rendered->thumbnail_width,
+                     rendered->thumbnail_height,
                      now()};
     uploaded_photo answer{rec.id, rec.width, rec.height};
-    run_command cmd{id.value, run_action::add_photo, step_id, {}, encode(rec), std::move(bytes),
+    run_command cmd{id.value,
+                    run_action::add_photo,
+                    step_id,
+                    {},
+                    encode(rec),
+                    std::move(bytes),
                     std::move(rendered->thumbnail_jpeg)};
     p.command(std::move(cmd), [answer, done](outcome<run_record> r) {
       if (!r)

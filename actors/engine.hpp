@@ -53,7 +53,7 @@ struct created_run {
 /// A photo as its upload's answer describes it.
 struct uploaded_photo {
   photo_id id;
-  int width = 0;  ///< as displayed
+  int width = 0; ///< as displayed
   int height = 0;
 };
 

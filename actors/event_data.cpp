@@ -46,15 +46,15 @@ std::string step_completed_data(const run_record& run, const step_state& step,
   o["completed_at"] = format_rfc3339(*step.completed_at);
   json::array list;
   for (auto& p : photos)
-    list.push_back(json::object{
-      {"photo_id", p.record.id.value},
-      {"content_type", p.record.content_type},
-      {"width", p.record.width},
-      {"height", p.record.height},
-      {"thumbnail", json::object{{"content_type", "image/jpeg"},
-                                 {"width", p.record.thumbnail_width},
-                                 {"height", p.record.thumbnail_height},
-                                 {"data", net::base64_encode(p.thumbnail_jpeg)}}}});
+    list.push_back(
+        json::object{{"photo_id", p.record.id.value},
+                     {"content_type", p.record.content_type},
+                     {"width", p.record.width},
+                     {"height", p.record.height},
+                     {"thumbnail", json::object{{"content_type", "image/jpeg"},
+                                                {"width", p.record.thumbnail_width},
+                                                {"height", p.record.thumbnail_height},
+                                                {"data", net::base64_encode(p.thumbnail_jpeg)}}}});
   o["photos"] = std::move(list);
   return json::serialize(o);
 }

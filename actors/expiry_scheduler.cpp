@@ -45,8 +45,8 @@ void expire_due(self_ptr self, const engine_context& ctx) {
 caf::behavior expiry_scheduler(self_ptr self, std::shared_ptr<const engine_context> ctx) {
   self->send(self, tick_atom::value); // runs that expired while the server was down go first
   return {
-    [=](tick_atom) { expire_due(self, *ctx); },
-    [=](watch_atom, std::int64_t expires_ms) { arm(self, from_unix_ms(expires_ms)); },
+      [=](tick_atom) { expire_due(self, *ctx); },
+      [=](watch_atom, std::int64_t expires_ms) { arm(self, from_unix_ms(expires_ms)); },
   };
 }
 

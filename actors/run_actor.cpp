@@ -32,7 +32,8 @@ transition apply(const engine_context& ctx, run_record& run, const run_command& 
   case run_action::add_photo: {
     auto photo = decode_photo(cmd.photo_json);
     if (!photo)
-      return domain_error{error_kind::invalid_input, "invalid_image", "the photo is unreadable", {}};
+      return domain_error{
+          error_kind::invalid_input, "invalid_image", "the photo is unreadable", {}};
     return add_photo(run, cmd.step_id, photo->id);
   }
   case run_action::skip:
@@ -107,7 +108,7 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
   std::shared_ptr<photo_payload> upload;
   if (photo)
     upload = std::make_shared<photo_payload>(
-      photo_payload{*decode_photo(photo->photo_json), photo->photo_bytes, photo->thumbnail_jpeg});
+        photo_payload{*decode_photo(photo->photo_json), photo->photo_bytes, photo->thumbnail_jpeg});
   auto handle = caf::actor_cast<caf::actor>(self);
   ctx.store->write(
       [run = st.run, records = std::move(records), data = std::move(data), url,
@@ -168,21 +169,23 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         return promise;
       },
       [=](idle_atom) {
-      auto& st = self->state;
-      auto idle = std::chrono::steady_clock::now() - st.last_activity;
-      if (st.ended)
-        return;
-      if (idle < ctx->run_idle_timeout || !st.pending.empty()) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx->run_idle_timeout - idle);
-        return self->delayed_send(self, std::max(left, std::chrono::milliseconds{1}), idle_atom::value);
-      }
-      // Nobody works on this run: leave. Its state is on disk, and the next command (or the
-      // expiry scheduler) brings an actor back.
-      st.ended = true;
-      self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
-      self->quit();
-    },
-    [=](expire_atom) {
+        auto& st = self->state;
+        auto idle = std::chrono::steady_clock::now() - st.last_activity;
+        if (st.ended)
+          return;
+        if (idle < ctx->run_idle_timeout || !st.pending.empty()) {
+          auto left =
+              std::chrono::duration_cast<std::chrono::milliseconds>(ctx->run_idle_timeout - idle);
+          return self->delayed_send(self, std::max(left, std::chrono::milliseconds{1}),
+                                    idle_atom::value);
+        }
+        // Nobody works on this run: leave. Its state is on disk, and the next command (or the
+        // expiry scheduler) brings an actor back.
+        st.ended = true;
+        self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
+        self->quit();
+      },
+      [=](expire_atom) {
         auto& st = self->state;
         if (!st.run.active())
           return;

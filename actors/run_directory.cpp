@@ -26,7 +26,7 @@ caf::actor spawn_run(self_ptr self, const std::shared_ptr<const engine_context>&
 
 caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
   return {
-        [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
+      [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
         auto& runs = self->state.runs;
         auto it = runs.find(cmd.run);
         caf::actor target;
@@ -56,14 +56,14 @@ caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context>
         return rp;
       },
       [=](ended_atom, const std::string& run) { self->state.runs.erase(run); },
-    [=](expire_atom, const std::string& id) {
-      auto& runs = self->state.runs;
-      if (auto it = runs.find(id); it != runs.end())
-        return self->send(it->second, expire_atom::value);
-      auto stored = ctx->store->find_run(run_id{id});
-      if (stored && *stored && (*stored)->active())
-        self->send(spawn_run(self, ctx, std::move(**stored)), expire_atom::value);
-    },
+      [=](expire_atom, const std::string& id) {
+        auto& runs = self->state.runs;
+        if (auto it = runs.find(id); it != runs.end())
+          return self->send(it->second, expire_atom::value);
+        auto stored = ctx->store->find_run(run_id{id});
+        if (stored && *stored && (*stored)->active())
+          self->send(spawn_run(self, ctx, std::move(**stored)), expire_atom::value);
+      },
   };
 }
 

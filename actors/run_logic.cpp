@@ -74,7 +74,7 @@ transition add_photo(run_record& run, std::string_view step_id, const photo_id& 
   auto& s = **step;
   if (s.photos.size() >= max_photos_per_step)
     return conflict("too_many_photos", "step '" + s.def.id + "' already holds " +
-                                         std::to_string(max_photos_per_step) + " photos");
+                                           std::to_string(max_photos_per_step) + " photos");
   s.photos.push_back(photo.value);
   return std::vector<new_event>{};
 }

@@ -76,10 +76,11 @@ outcome<checked_webhook> check_webhook(const webhook_spec& spec, bool allow_priv
   if (!u)
     return invalid_field("webhook.url " + u.error().message());
   if (auto ip = net::parse_ip_literal(u->host); ip && !allow_private && !net::is_public(*ip))
-    return domain_error{error_kind::invalid_input, "destination_not_allowed",
+    return domain_error{error_kind::invalid_input,
+                        "destination_not_allowed",
                         "webhook.url points at a non-public address (" + ip->to_string() +
-                          "); loopback, private, link-local and reserved addresses need "
-                          "--allow-private-destinations",
+                            "); loopback, private, link-local and reserved addresses need "
+                            "--allow-private-destinations",
                         {}};
   out.config.url = spec.url;
   if (spec.events) {

@@ -25,7 +25,8 @@ std::int64_t created_at_us(std::string_view body) {
     return 0;
   auto t = body.substr(at + key.size(), 24);
   int y, mo, d, h, mi, s, ms = 0;
-  if (std::sscanf(std::string(t).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &y, &mo, &d, &h, &mi, &s, &ms) < 6)
+  if (std::sscanf(std::string(t).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &y, &mo, &d, &h, &mi, &s,
+                  &ms) < 6)
     return 0;
   using namespace std::chrono;
   auto date = sys_days{year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)}};
@@ -37,7 +38,7 @@ std::int64_t created_at_us(std::string_view body) {
 
 struct bench_receiver::impl : std::enable_shared_from_this<impl> {
   impl(asio::io_context& io, receiver_mode m, const std::string& secret)
-    : acceptor(io), mode(m), signer(*net::parse_secret(secret)) {}
+      : acceptor(io), mode(m), signer(*net::parse_secret(secret)) {}
 
   tcp::acceptor acceptor;
   receiver_mode mode;
@@ -62,8 +63,8 @@ struct bench_receiver::impl : std::enable_shared_from_this<impl> {
   /// Records one request; returns the status to answer with (0: never answer).
   unsigned take(const http::request<http::string_body>& req) {
     auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
     std::string id(req["webhook-id"]);
     auto ts = std::strtoll(std::string(req["webhook-timestamp"]).c_str(), nullptr, 10);
     bool good = signer.sign(id, ts, req.body()) == req["webhook-signature"];
@@ -80,8 +81,7 @@ struct bench_receiver::impl : std::enable_shared_from_this<impl> {
       if (seen.insert(id).second) {
         ++figs.unique_events;
         ++unique;
-      }
-      else
+      } else
         ++figs.duplicates;
 
       if (auto created = created_at_us(req.body()))
@@ -93,7 +93,7 @@ struct bench_receiver::impl : std::enable_shared_from_this<impl> {
 
   struct connection : std::enable_shared_from_this<connection> {
     connection(std::shared_ptr<impl> o, tcp::socket s)
-      : owner(std::move(o)), stream(std::move(s)), timer(stream.get_executor()) {}
+        : owner(std::move(o)), stream(std::move(s)), timer(stream.get_executor()) {}
     std::shared_ptr<impl> owner;
     beast::tcp_stream stream;
     asio::steady_timer timer;
@@ -103,18 +103,20 @@ struct bench_receiver::impl : std::enable_shared_from_this<impl> {
 
     void read() {
       req = {};
-      http::async_read(stream, buffer, req, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (ec)
-          return;
-        auto status = self->owner->take(self->req);
-        if (status == 0)
-          return self->hold();
-        if (self->owner->mode == receiver_mode::slow) {
-          self->timer.expires_after(std::chrono::seconds{2});
-          return self->timer.async_wait([self, status](beast::error_code) { self->write(status); });
-        }
-        self->write(status);
-      });
+      http::async_read(stream, buffer, req,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec)
+                           return;
+                         auto status = self->owner->take(self->req);
+                         if (status == 0)
+                           return self->hold();
+                         if (self->owner->mode == receiver_mode::slow) {
+                           self->timer.expires_after(std::chrono::seconds{2});
+                           return self->timer.async_wait(
+                               [self, status](beast::error_code) { self->write(status); });
+                         }
+                         self->write(status);
+                       });
     }
 
     /// A hanging endpoint: keep the connection open and never answer.
@@ -127,16 +129,17 @@ struct bench_receiver::impl : std::enable_shared_from_this<impl> {
       res = {static_cast<http::status>(status), 11};
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
-      http::async_write(stream, res, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-        if (!ec)
-          self->read();
-      });
+      http::async_write(stream, res,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (!ec)
+                            self->read();
+                        });
     }
   };
 };
 
 bench_receiver::bench_receiver(asio::io_context& io, receiver_mode mode, const std::string& secret)
-  : impl_(std::make_shared<impl>(io, mode, secret)) {
+    : impl_(std::make_shared<impl>(io, mode, secret)) {
   tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -150,15 +153,21 @@ bench_receiver::~bench_receiver() {
   impl_->acceptor.close(ec);
 }
 
-std::uint16_t bench_receiver::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t bench_receiver::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
 
 std::string bench_receiver::url() const {
   return "http://127.0.0.1:" + std::to_string(port()) + "/hook";
 }
 
-std::uint64_t bench_receiver::accepted() const { return impl_->accepted.load(); }
+std::uint64_t bench_receiver::accepted() const {
+  return impl_->accepted.load();
+}
 
-std::uint64_t bench_receiver::unique_events() const { return impl_->unique.load(); }
+std::uint64_t bench_receiver::unique_events() const {
+  return impl_->unique.load();
+}
 
 receiver_figures bench_receiver::figures() const {
   std::lock_guard guard{impl_->mtx};

@@ -29,12 +29,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <sstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
@@ -154,7 +154,8 @@ struct receivers {
     return n;
   }
   std::size_t healthy() const {
-    return static_cast<std::size_t>(std::count(modes.begin(), modes.end(), bench::receiver_mode::fast));
+    return static_cast<std::size_t>(
+        std::count(modes.begin(), modes.end(), bench::receiver_mode::fast));
   }
 };
 
@@ -178,7 +179,8 @@ struct pacer {
     auto n = issued++;
     if (rate <= 0)
       return;
-    auto due = start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(n / rate));
+    auto due = start + std::chrono::duration_cast<steady::duration>(
+                           std::chrono::duration<double>(n / rate));
     std::this_thread::sleep_until(due);
   }
 };
@@ -227,7 +229,8 @@ steady::time_point drive_embedded(engine& eng, const std::vector<job>& jobs, std
 std::vector<job> make_runs_embedded(engine& eng, const receivers& rx, std::size_t events) {
   template_spec spec{"bench", {}};
   for (int i = 0; i < steps_per_run; ++i)
-    spec.steps.push_back({"s" + std::to_string(i), "Step " + std::to_string(i), false, std::nullopt});
+    spec.steps.push_back(
+        {"s" + std::to_string(i), "Step " + std::to_string(i), false, std::nullopt});
   auto tmpl = *wait_for<template_record>([&](auto cb) { eng.create_template(spec, cb); });
   std::size_t runs = (events + steps_per_run - 1) / steps_per_run;
   std::vector<std::string> tokens(runs);
@@ -241,7 +244,8 @@ std::vector<job> make_runs_embedded(engine& eng, const receivers& rx, std::size_
       cv.wait(lock, [&] { return pending < 256; });
       ++pending;
     }
-    run_spec rs{tmpl.id, webhook_spec{rx.all[r % rx.all.size()]->url(), std::nullopt, std::string(secret)},
+    run_spec rs{tmpl.id,
+                webhook_spec{rx.all[r % rx.all.size()]->url(), std::nullopt, std::string(secret)},
                 24, metadata};
     eng.create_run(rs, [&, r](outcome<created_run> c) {
       std::lock_guard guard{mtx};
@@ -337,9 +341,11 @@ std::vector<job> make_runs_http(std::uint16_t port, const receivers& rx, std::si
   http_client setup{port};
   json::array steps;
   for (int i = 0; i < steps_per_run; ++i)
-    steps.push_back(json::object{{"id", "s" + std::to_string(i)}, {"title", "Step"}, {"required", false}});
-  auto [status, body] = setup.call(http::verb::post, "/v1/templates",
-                                   json::serialize(json::object{{"name", "bench"}, {"steps", steps}}), bench_key);
+    steps.push_back(
+        json::object{{"id", "s" + std::to_string(i)}, {"title", "Step"}, {"required", false}});
+  auto [status, body] =
+      setup.call(http::verb::post, "/v1/templates",
+                 json::serialize(json::object{{"name", "bench"}, {"steps", steps}}), bench_key);
   auto tid = std::string(json::parse(body).at("id").as_string());
   std::size_t runs = (events + steps_per_run - 1) / steps_per_run;
   std::vector<std::string> tokens(runs);
@@ -350,8 +356,9 @@ std::vector<job> make_runs_http(std::uint16_t port, const receivers& rx, std::si
     pool.emplace_back([&] {
       http_client c{port};
       for (std::size_t r; (r = next++) < runs;) {
-        auto req = R"({"template_id":")" + tid + R"(","metadata":)" + metadata + R"(,"webhook":{"url":")" +
-                   rx.all[r % rx.all.size()]->url() + R"(","secret":")" + secret + "\"}}";
+        auto req = R"({"template_id":")" + tid + R"(","metadata":)" + metadata +
+                   R"(,"webhook":{"url":")" + rx.all[r % rx.all.size()]->url() + R"(","secret":")" +
+                   secret + "\"}}";
         auto [s, b] = c.call(http::verb::post, "/v1/runs", req, bench_key);
         auto link = std::string(json::parse(b).at("link").as_string());
         tokens[r] = link.substr(link.find("/r/") + 3);
@@ -377,7 +384,8 @@ steady::time_point drive_http(std::uint16_t port, const std::vector<job>& jobs, 
       for (std::size_t i; (i = next++) < jobs.size();) {
         pace.wait();
         auto& j = jobs[i];
-        auto [s, b] = c.call(http::verb::post, "/r/" + j.token + "/steps/s" + std::to_string(j.step) + "/answer",
+        auto [s, b] = c.call(http::verb::post,
+                             "/r/" + j.token + "/steps/s" + std::to_string(j.step) + "/answer",
                              R"({"value":1})");
         if (s != 200)
           ++failed;
@@ -452,22 +460,23 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
   double accept_s = seconds_between(start.at, acked);
   double deliver_s = seconds_between(start.at, delivered_at);
   json::object out{
-    {"scenario", opt.scenario},
-    {"driver", opt.driver},
-    {"events", jobs.size()},
-    {"healthy_events", healthy_events},
-    {"endpoints", opt.endpoints},
-    {"offered_rate", opt.rate},
-    {"delivered_verified", unique},
-    {"bad_signatures", bad},
-    {"duplicates", duplicates},
-    {"accepted_per_s", jobs.size() / accept_s},
-    {"delivered_per_s", unique / deliver_s},
-    {"cpu_s_per_1000", (end.cpu_s - start.cpu_s + server_cpu) / static_cast<double>(jobs.size()) * 1000.0},
-    {"p50_ms", percentile(latencies, 0.50)},
-    {"p99_ms", percentile(latencies, 0.99)},
-    {"p999_ms", percentile(latencies, 0.999)},
-    {"peak_rss_mib", opt.driver == "embedded" ? peak_rss_mib() : 0.0},
+      {"scenario", opt.scenario},
+      {"driver", opt.driver},
+      {"events", jobs.size()},
+      {"healthy_events", healthy_events},
+      {"endpoints", opt.endpoints},
+      {"offered_rate", opt.rate},
+      {"delivered_verified", unique},
+      {"bad_signatures", bad},
+      {"duplicates", duplicates},
+      {"accepted_per_s", jobs.size() / accept_s},
+      {"delivered_per_s", unique / deliver_s},
+      {"cpu_s_per_1000",
+       (end.cpu_s - start.cpu_s + server_cpu) / static_cast<double>(jobs.size()) * 1000.0},
+      {"p50_ms", percentile(latencies, 0.50)},
+      {"p99_ms", percentile(latencies, 0.99)},
+      {"p999_ms", percentile(latencies, 0.999)},
+      {"peak_rss_mib", opt.driver == "embedded" ? peak_rss_mib() : 0.0},
   };
   if (opt.driver == "http") {
     // The server's own peak RSS, from /proc while it still runs.
@@ -482,7 +491,8 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
 }
 
 json::object run_open_runs(const options& opt) {
-  auto dir = std::filesystem::temp_directory_path() / ("rundun-bench-runs-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("rundun-bench-runs-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   engine_options eo;
   eo.data_dir = dir;
@@ -584,7 +594,8 @@ std::uint16_t free_port() {
 }
 
 json::object run_backlog(const options& opt) {
-  auto dir = std::filesystem::temp_directory_path() / ("rundun-bench-backlog-" + std::to_string(getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("rundun-bench-backlog-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   engine_options eo;
   eo.data_dir = dir;
@@ -622,7 +633,8 @@ json::object run_backlog(const options& opt) {
 }
 
 json::object run_recovery(const options& opt) {
-  auto dir = std::filesystem::temp_directory_path() / ("rundun-bench-recovery-" + std::to_string(getpid()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("rundun-bench-recovery-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   auto port = free_port();
   auto url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
@@ -674,11 +686,12 @@ json::object run_recovery(const options& opt) {
     io.stop();
   }
   listener.join();
-  json::object out{{"scenario", "recovery"},
-                   {"pending", opt.events},
-                   {"listening_s", seconds_between(t0, listening)},
-                   {"healthz_s", seconds_between(t0, healthy)},
-                   {"first_retry_after_healthz_s", got ? seconds_between(healthy, first_request) : -1.0}};
+  json::object out{
+      {"scenario", "recovery"},
+      {"pending", opt.events},
+      {"listening_s", seconds_between(t0, listening)},
+      {"healthz_s", seconds_between(t0, healthy)},
+      {"first_retry_after_healthz_s", got ? seconds_between(healthy, first_request) : -1.0}};
   child.stop();
   std::filesystem::remove_all(dir);
   return out;
@@ -755,7 +768,8 @@ int main(int argc, char** argv) {
       std::ofstream{opt.json_file} << text << "\n";
     if (opt.check && result.contains("healthy_events")) {
       bool ok = result.at("delivered_verified") == result.at("healthy_events") &&
-                result.at("bad_signatures").as_uint64() == 0 && result.at("duplicates").as_uint64() == 0;
+                result.at("bad_signatures").as_uint64() == 0 &&
+                result.at("duplicates").as_uint64() == 0;
       std::fprintf(stderr, "check %s/%s: %s\n", opt.scenario.c_str(), opt.driver.c_str(),
                    ok ? "every healthy event delivered once and verified" : "FAILED");
       return ok ? 0 : 1;

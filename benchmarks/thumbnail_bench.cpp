@@ -38,7 +38,8 @@ media::rgb_image photo_like() {
       auto* p = img.at(x, y);
       p[0] = static_cast<std::uint8_t>(std::clamp(x * 255 / width + grain, 0, 255));
       p[1] = static_cast<std::uint8_t>(std::clamp(y * 255 / height + grain, 0, 255));
-      p[2] = static_cast<std::uint8_t>(std::clamp(((x / 200 + y / 200) % 2) * 120 + 60 + grain, 0, 255));
+      p[2] = static_cast<std::uint8_t>(
+          std::clamp(((x / 200 + y / 200) % 2) * 120 + 60 + grain, 0, 255));
     }
   return img;
 }
@@ -57,7 +58,8 @@ void measure(media::image_format format, const std::string& bytes, int iteration
   std::size_t thumb_bytes = 0;
   for (int i = 0; i < iterations; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    auto r = media::render_photo(format, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    auto r = media::render_photo(
+        format, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
     auto t1 = std::chrono::steady_clock::now();
     if (!r) {
       std::fprintf(stderr, "render failed: %s\n", r.error().message().c_str());
@@ -68,8 +70,8 @@ void measure(media::image_format format, const std::string& bytes, int iteration
   }
   std::sort(ms.begin(), ms.end());
   char line[256];
-  int n = std::snprintf(line, sizeof line, "%.2f %.2f %.2f %.1f %zu\n", ms[ms.size() / 2], ms.front(),
-                        ms.back(), (max_rss_kb() - before) / 1024.0, thumb_bytes);
+  int n = std::snprintf(line, sizeof line, "%.2f %.2f %.2f %.1f %zu\n", ms[ms.size() / 2],
+                        ms.front(), ms.back(), (max_rss_kb() - before) / 1024.0, thumb_bytes);
   (void)!write(out_fd, line, static_cast<std::size_t>(n));
   _exit(0);
 }
@@ -105,7 +107,8 @@ std::string cpu_model() {
 
 int main(int argc, char** argv) {
   int iterations = argc > 1 ? std::max(1, std::atoi(argv[1])) : 15;
-  std::printf("thumbnail_bench: %dx%d (12 MP) source, %d iterations per format\n", width, height, iterations);
+  std::printf("thumbnail_bench: %dx%d (12 MP) source, %d iterations per format\n", width, height,
+              iterations);
   std::printf("machine: %s, %u cores\n", cpu_model().c_str(), std::thread::hardware_concurrency());
   auto img = photo_like();
   auto jpeg = *media::encode_jpeg(img, 90);

@@ -10,14 +10,14 @@ public:
 
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::not_jpeg:
-        return "the body is not a valid JPEG image";
-      case errc::not_png:
-        return "the body is not a valid PNG image";
-      case errc::too_many_pixels:
-        return "the image has more than 50 megapixels";
-      case errc::encode_failed:
-        return "the thumbnail could not be encoded";
+    case errc::not_jpeg:
+      return "the body is not a valid JPEG image";
+    case errc::not_png:
+      return "the body is not a valid PNG image";
+    case errc::too_many_pixels:
+      return "the image has more than 50 megapixels";
+    case errc::encode_failed:
+      return "the thumbnail could not be encoded";
     }
     return "unknown media error";
   }
@@ -30,6 +30,8 @@ const boost::system::error_category& category() {
   return instance;
 }
 
-boost::system::error_code make_error_code(errc e) { return {static_cast<int>(e), category()}; }
+boost::system::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), category()};
+}
 
 } // namespace rundun::media

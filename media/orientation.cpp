@@ -56,7 +56,8 @@ int exif_orientation(std::span<const std::uint8_t> jpeg) {
       break;
     auto body = jpeg.subspan(pos + 4, length - 2);
     static constexpr std::uint8_t exif_header[] = {'E', 'x', 'i', 'f', 0, 0};
-    if (type == app1 && body.size() > 6 && std::equal(std::begin(exif_header), std::end(exif_header), body.begin()))
+    if (type == app1 && body.size() > 6 &&
+        std::equal(std::begin(exif_header), std::end(exif_header), body.begin()))
       return orientation_in_tiff(body.subspan(6));
     pos += 2 + length;
   }
@@ -73,13 +74,32 @@ rgb_image apply_orientation(const rgb_image& img, int orientation) {
       int dx = x, dy = y;
       // Where the stored pixel (x, y) goes on screen, per the EXIF definition.
       switch (orientation) {
-        case 2: dx = w - 1 - x; break;                       // mirror horizontally
-        case 3: dx = w - 1 - x; dy = h - 1 - y; break;       // rotate 180
-        case 4: dy = h - 1 - y; break;                       // mirror vertically
-        case 5: dx = y; dy = x; break;                       // transpose
-        case 6: dx = h - 1 - y; dy = x; break;               // rotate 90 clockwise
-        case 7: dx = h - 1 - y; dy = w - 1 - x; break;       // transverse
-        case 8: dx = y; dy = w - 1 - x; break;               // rotate 90 counter-clockwise
+      case 2:
+        dx = w - 1 - x;
+        break; // mirror horizontally
+      case 3:
+        dx = w - 1 - x;
+        dy = h - 1 - y;
+        break; // rotate 180
+      case 4:
+        dy = h - 1 - y;
+        break; // mirror vertically
+      case 5:
+        dx = y;
+        dy = x;
+        break; // transpose
+      case 6:
+        dx = h - 1 - y;
+        dy = x;
+        break; // rotate 90 clockwise
+      case 7:
+        dx = h - 1 - y;
+        dy = w - 1 - x;
+        break; // transverse
+      case 8:
+        dx = y;
+        dy = w - 1 - x;
+        break; // rotate 90 counter-clockwise
       }
       auto* s = img.at(x, y);
       auto* d = out.at(dx, dy);

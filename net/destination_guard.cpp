@@ -1,7 +1,7 @@
 #include "net/destination_guard.hpp"
 
-#include <arpa/inet.h>
 #include <algorithm>
+#include <arpa/inet.h>
 #include <array>
 #include <string>
 
@@ -23,17 +23,17 @@ constexpr std::uint32_t ip4(int a, int b, int c, int d) {
 
 /// The non-public IPv4 ranges of the contract.
 constexpr std::array<v4_range, 11> blocked_v4{{
-  {ip4(0, 0, 0, 0), 8},      // "this network", unspecified
-  {ip4(10, 0, 0, 0), 8},     // private
-  {ip4(100, 64, 0, 0), 10},  // shared address space (carrier-grade NAT)
-  {ip4(127, 0, 0, 0), 8},    // loopback
-  {ip4(169, 254, 0, 0), 16}, // link-local, cloud metadata
-  {ip4(172, 16, 0, 0), 12},  // private
-  {ip4(192, 0, 0, 0), 24},   // IETF protocol assignments
-  {ip4(192, 168, 0, 0), 16}, // private
-  {ip4(198, 18, 0, 0), 15},  // benchmarking
-  {ip4(224, 0, 0, 0), 4},    // multicast
-  {ip4(240, 0, 0, 0), 4},    // reserved, broadcast
+    {ip4(0, 0, 0, 0), 8},      // "this network", unspecified
+    {ip4(10, 0, 0, 0), 8},     // private
+    {ip4(100, 64, 0, 0), 10},  // shared address space (carrier-grade NAT)
+    {ip4(127, 0, 0, 0), 8},    // loopback
+    {ip4(169, 254, 0, 0), 16}, // link-local, cloud metadata
+    {ip4(172, 16, 0, 0), 12},  // private
+    {ip4(192, 0, 0, 0), 24},   // IETF protocol assignments
+    {ip4(192, 168, 0, 0), 16}, // private
+    {ip4(198, 18, 0, 0), 15},  // benchmarking
+    {ip4(224, 0, 0, 0), 4},    // multicast
+    {ip4(240, 0, 0, 0), 4},    // reserved, broadcast
 }};
 
 bool public_v4(std::uint32_t a) {

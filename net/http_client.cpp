@@ -104,7 +104,7 @@ private:
 class endpoint_client_impl final : public endpoint_client {
 public:
   endpoint_client_impl(asio::io_context& io, url target, client_options opts)
-    : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)) {}
+      : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)) {}
 
   void post(outgoing_request req, completion done) override {
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
@@ -199,8 +199,8 @@ private:
 
 exchange::exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
                    endpoint_client::completion done)
-  : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
-    resolve_deadline_(owner_->strand()) {
+    : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
+      resolve_deadline_(owner_->strand()) {
   auto& u = owner_->target();
   request_.method(http::verb::post);
   request_.target(u.target);
@@ -259,7 +259,7 @@ void exchange::on_resolve(error_code ec, tcp::resolver::results_type results) {
   reused_ = false;
   conn_->lowest().expires_after(remaining());
   conn_->lowest().async_connect(
-    results, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+      results, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
 }
 
 void exchange::on_connect(error_code ec, const tcp::endpoint&) {
@@ -271,8 +271,9 @@ void exchange::on_connect(error_code ec, const tcp::endpoint&) {
   if (!conn_->tls)
     return do_write();
   conn_->lowest().expires_after(remaining());
-  conn_->tls->async_handshake(ssl::stream_base::client,
-                              beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
+  conn_->tls->async_handshake(
+      ssl::stream_base::client,
+      beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
 }
 
 void exchange::on_handshake(error_code ec) {

@@ -75,7 +75,8 @@ parse_retry_after(std::string_view value, std::chrono::system_clock::time_point 
   if (!at)
     return std::nullopt;
   // In whole seconds: a date centuries away must not overflow a nanosecond clock.
-  auto delta = at->time_since_epoch().count() - duration_cast<seconds>(now.time_since_epoch()).count();
+  auto delta =
+      at->time_since_epoch().count() - duration_cast<seconds>(now.time_since_epoch()).count();
   return milliseconds{std::clamp<std::int64_t>(delta, 0, max_seconds) * 1000};
 }
 

@@ -42,7 +42,9 @@ run_id make_run_id() {
 event_id make_event_id() {
   return {"evt-" + make_uuid_v4()};
 }
-photo_id make_photo_id() { return {"p-" + make_uuid_v4()}; }
+photo_id make_photo_id() {
+  return {"p-" + make_uuid_v4()};
+}
 
 std::string make_link_token() {
   constexpr std::size_t token_bytes = 32;

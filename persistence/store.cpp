@@ -235,7 +235,8 @@ void store::commit(std::vector<queued>& batch) {
         outcomes[i] = ec; // the child aborts in its destructor
       } else if (!(outcomes[i] = child->commit())) {
         max_seq = std::max(max_seq, wb.batch_max_seq_);
-        new_endpoints.insert(new_endpoints.end(), wb.new_endpoints_.begin(), wb.new_endpoints_.end());
+        new_endpoints.insert(new_endpoints.end(), wb.new_endpoints_.begin(),
+                             wb.new_endpoints_.end());
       }
     }
     // Batches may commit sequence numbers out of order: only ever raise the stored one.
@@ -334,13 +335,12 @@ result<std::optional<photo_with_thumbnail>> store::photo_thumbnail(const photo_i
     return rec.error();
   if (!*rec)
     return std::optional<photo_with_thumbnail>{};
-  auto thumb = read_record<std::string>(db_.photo_thumbs, id.value, [](std::string_view s) {
-    return std::optional{std::string(s)};
-  });
+  auto thumb = read_record<std::string>(
+      db_.photo_thumbs, id.value, [](std::string_view s) { return std::optional{std::string(s)}; });
   if (!thumb)
     return thumb.error();
   return std::optional<photo_with_thumbnail>{
-    photo_with_thumbnail{std::move(**rec), thumb->value_or("")}};
+      photo_with_thumbnail{std::move(**rec), thumb->value_or("")}};
 }
 
 result<bool> store::webhook_disabled(const run_id& run) const {

@@ -123,8 +123,8 @@ outcome<json::object> parse_object(std::string_view body, bool empty_ok) {
   std::string why;
   auto parsed = parse_strict_json(body, why);
   if (!parsed)
-    return domain_error{error_kind::invalid_input, "invalid_json",
-                        "the body is not valid JSON: " + why, {}};
+    return domain_error{
+        error_kind::invalid_input, "invalid_json", "the body is not valid JSON: " + why, {}};
   auto& v = *parsed;
   if (!v.is_object())
     return invalid_field("the body must be a JSON object, got " + type_name(v));

@@ -348,7 +348,8 @@ void router::route_link(call& c) {
       for (auto& ch : type)
         ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (type != "image/jpeg" && type != "image/png")
-        return c.error(415, "unsupported_media_type", "Content-Type must be image/jpeg or image/png");
+        return c.error(415, "unsupported_media_type",
+                       "Content-Type must be image/jpeg or image/png");
       return engine_.add_photo(token, s[3], type, std::move(c.req.body()),
                                [self](outcome<uploaded_photo> r) {
                                  if (!r)

@@ -183,17 +183,21 @@ BOOST_AUTO_TEST_CASE(run_actors_come_with_commands_and_leave_when_done_or_idle) 
   auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
   std::vector<std::string> tokens;
   for (int i = 0; i < 5; ++i)
-    tokens.push_back(
-      wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 1, "{}"}, cb); })->run.token);
+    tokens.push_back(wait<created_run>([&](auto cb) {
+                       eng->create_run({tmpl.id, {}, 1, "{}"}, cb);
+                     })->run.token);
   BOOST_TEST(eng->figures().active_runs == 0); // open runs without actors
   for (auto& t : tokens)
-    BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(t, run_action::skip, "notes", "", cb); }));
+    BOOST_REQUIRE(
+        wait<run_record>([&](auto cb) { eng->act(t, run_action::skip, "notes", "", cb); }));
   BOOST_TEST(eng->figures().active_runs == 5);
-  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(tokens[0], run_action::exit, "", "", cb); }));
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(tokens[0], run_action::exit, "", "", cb); }));
   BOOST_TEST(test::eventually([&] { return eng->figures().active_runs == 4; }));
   // Idle actors leave; the next command brings one back, with the state from the store.
   BOOST_TEST(test::eventually([&] { return eng->figures().active_runs == 0; }, 3s));
-  auto again = wait<run_record>([&](auto cb) { eng->act(tokens[1], run_action::answer, "kitchen", "{}", cb); });
+  auto again = wait<run_record>(
+      [&](auto cb) { eng->act(tokens[1], run_action::answer, "kitchen", "{}", cb); });
   BOOST_REQUIRE(again);
   BOOST_TEST((again->steps[1].status == step_status::skipped));
   BOOST_TEST((again->steps[0].status == step_status::completed));
@@ -203,9 +207,12 @@ BOOST_AUTO_TEST_CASE(runs_without_actors_still_expire_on_time) {
   test::temp_dir dir;
   auto eng = std::move(*engine::open(options(dir)));
   auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
-  auto run = *wait<created_run>([&](auto cb) { eng->create_run({tmpl.id, {}, 0.5 / 3600, "{}"}, cb); });
+  auto run = *wait<created_run>([&](auto cb) {
+    eng->create_run({tmpl.id, {}, 0.5 / 3600, "{}"}, cb);
+  });
   BOOST_TEST(eng->figures().active_runs == 0);
-  BOOST_TEST(test::eventually([&] { return eng->get_run(run.run.id)->status == run_status::expired; }, 3s));
+  BOOST_TEST(test::eventually(
+      [&] { return eng->get_run(run.run.id)->status == run_status::expired; }, 3s));
   auto stored = *eng->get_run(run.run.id);
   BOOST_TEST((stored.ended_at == stored.expires_at));
   BOOST_TEST(eng->get_events(run.run.id)->size() == 1u);

@@ -66,9 +66,10 @@ BOOST_AUTO_TEST_CASE(each_template_field_is_checked_and_named) {
 BOOST_AUTO_TEST_CASE(webhooks_are_checked) {
   BOOST_TEST(check_webhook({"ftp://x/", {}, {}}, false).error().message ==
              "webhook.url must use the http or https scheme");
-  BOOST_TEST(check_webhook({"http://x/", std::vector<std::string>{"run.completed", "nope"}, {}}, false)
-                 .error()
-                 .message.starts_with("webhook.events[1] must be one of step.completed"));
+  BOOST_TEST(
+      check_webhook({"http://x/", std::vector<std::string>{"run.completed", "nope"}, {}}, false)
+          .error()
+          .message.starts_with("webhook.events[1] must be one of step.completed"));
   auto bad = check_webhook({"http://x/", {}, std::string("whsec_short")}, false);
   BOOST_TEST(bad.error().code == "invalid_secret");
   auto ok = check_webhook({"http://x/", std::vector<std::string>{}, {}}, false);
@@ -76,8 +77,8 @@ BOOST_AUTO_TEST_CASE(webhooks_are_checked) {
   BOOST_TEST(ok->config.events.empty());
   BOOST_TEST(ok->secret_generated);
   BOOST_TEST(ok->config.secret.starts_with("whsec_"));
-  auto all =
-      check_webhook({"http://x/", {}, std::string("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")}, false);
+  auto all = check_webhook({"http://x/", {}, std::string("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")},
+                           false);
   BOOST_TEST(all->config.events.size() == 5u);
   BOOST_TEST(!all->secret_generated);
 }

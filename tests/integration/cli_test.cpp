@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(the_data_dir_and_its_files_are_private) {
     BOOST_TEST(server.terminate() == 0);
   }
   auto mode = [](const std::filesystem::path& p) {
-    struct stat st{};
+    struct stat st {};
     BOOST_REQUIRE(::stat(p.c_str(), &st) == 0);
     return st.st_mode & 0777;
   };

@@ -63,7 +63,9 @@ BOOST_AUTO_TEST_CASE(an_uploaded_photo_reaches_the_webhook_as_an_upright_thumbna
   auto png = make_png_with_alpha(64, 32);
   auto second = upload("door", "image/png", png);
   BOOST_TEST(second.status == 201);
-  BOOST_TEST(http_call(server.port(), "POST", path + "/steps/door/answer", R"({"value":"ok"})").status == 200);
+  BOOST_TEST(
+      http_call(server.port(), "POST", path + "/steps/door/answer", R"({"value":"ok"})").status ==
+      200);
 
   BOOST_REQUIRE(rx.wait_for(1, 5s));
   auto data = rx.requests()[0].json().at("data").as_object();
@@ -81,7 +83,8 @@ BOOST_AUTO_TEST_CASE(an_uploaded_photo_reaches_the_webhook_as_an_upright_thumbna
   auto bytes = net::base64_decode(std::string(thumb.at("data").as_string()));
   BOOST_REQUIRE(bytes);
   BOOST_TEST(bytes->size() <= 24u * 1024);
-  auto decoded = media::decode_jpeg({reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()}, 1 << 30);
+  auto decoded = media::decode_jpeg(
+      {reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size()}, 1 << 30);
   BOOST_REQUIRE(decoded);
   BOOST_TEST(decoded->width == 128);
   BOOST_TEST(decoded->height == 256);
@@ -96,7 +99,9 @@ BOOST_AUTO_TEST_CASE(an_uploaded_photo_reaches_the_webhook_as_an_upright_thumbna
   BOOST_TEST(original.status == 200);
   BOOST_TEST(original.headers["content-type"] == "image/jpeg");
   BOOST_TEST(original.body == jpeg);
-  BOOST_TEST(http_call(server.port(), "GET", "/v1/photos/" + std::string(body.at("photo_id").as_string())).status == 401);
+  BOOST_TEST(
+      http_call(server.port(), "GET", "/v1/photos/" + std::string(body.at("photo_id").as_string()))
+          .status == 401);
 
   // The run shows the photo ids on the step.
   auto run = api.get("/v1/runs/" + run_id).json();
@@ -112,15 +117,15 @@ BOOST_AUTO_TEST_CASE(bad_uploads_are_refused_and_change_nothing) {
     std::string code;
   };
   std::vector<row> rows = {
-    {"image/jpeg", jpeg.substr(0, jpeg.size() / 2), 400, "invalid_image"}, // truncated
-    {"image/jpeg", png, 400, "invalid_image"},                              // PNG sent as JPEG
-    {"image/png", jpeg, 400, "invalid_image"},
-    {"image/jpeg", "random bytes, not an image at all", 400, "invalid_image"},
-    {"image/jpeg", "", 400, "invalid_image"},
-    {"image/jpeg", jpeg_declaring(10000, 10000), 400, "image_too_large"},   // a pixel bomb
-    {"image/png", png_declaring(30000, 30000), 400, "image_too_large"},
-    {"image/gif", jpeg, 415, "unsupported_media_type"},
-    {"text/plain", jpeg, 415, "unsupported_media_type"},
+      {"image/jpeg", jpeg.substr(0, jpeg.size() / 2), 400, "invalid_image"}, // truncated
+      {"image/jpeg", png, 400, "invalid_image"},                             // PNG sent as JPEG
+      {"image/png", jpeg, 400, "invalid_image"},
+      {"image/jpeg", "random bytes, not an image at all", 400, "invalid_image"},
+      {"image/jpeg", "", 400, "invalid_image"},
+      {"image/jpeg", jpeg_declaring(10000, 10000), 400, "image_too_large"}, // a pixel bomb
+      {"image/png", png_declaring(30000, 30000), 400, "image_too_large"},
+      {"image/gif", jpeg, 415, "unsupported_media_type"},
+      {"text/plain", jpeg, 415, "unsupported_media_type"},
   };
   for (auto& r : rows) {
     auto res = upload("door", r.type, r.bytes);
@@ -130,7 +135,9 @@ BOOST_AUTO_TEST_CASE(bad_uploads_are_refused_and_change_nothing) {
   auto big = upload("door", "image/jpeg", std::string((10 << 20) + 1, 'x'));
   BOOST_TEST(big.status == 413);
   BOOST_TEST(upload("nope", "image/jpeg", jpeg).error_code() == "step_not_found");
-  BOOST_TEST(http_call(server.port(), "POST", "/r/nope/steps/door/photos", jpeg, {{"Content-Type", "image/jpeg"}}).status == 404);
+  BOOST_TEST(http_call(server.port(), "POST", "/r/nope/steps/door/photos", jpeg,
+                       {{"Content-Type", "image/jpeg"}})
+                 .status == 404);
   auto run = api.get("/v1/runs/" + run_id).json();
   BOOST_TEST(run.at("steps").at(0).at("photos").as_array().empty());
 }

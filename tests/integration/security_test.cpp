@@ -19,9 +19,11 @@ namespace {
 json::object deliver_one(const server_process& server, const std::string& url) {
   auto api = server.api();
   auto t = api.make_template(json::parse(R"({"name":"n","steps":[{"id":"a","title":"A"}]})"));
-  auto run = api.make_run(json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + url + "\"}}"));
+  auto run = api.make_run(
+      json::parse(R"({"template_id":")" + t + R"(","webhook":{"url":")" + url + "\"}}"));
   auto id = std::string(run.at("id").as_string());
-  http_call(server.port(), "POST", link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
+  http_call(server.port(), "POST",
+            link_path(std::string(run.at("link").as_string())) + "/steps/a/answer", "{}");
   json::object event;
   eventually([&] {
     auto events = api.get("/v1/runs/" + id + "/events").json();
@@ -63,21 +65,24 @@ BOOST_AUTO_TEST_CASE(a_certificate_the_system_store_trusts_is_delivered_to) {
 BOOST_AUTO_TEST_CASE(ca_file_adds_trust) {
   server_process server{(dir.path() / "data").string(), {"--ca-file", ca_file}};
   scripted_receiver rx{{}, ca.issue({"localhost"}, {})};
-  BOOST_TEST(deliver_one(server, rx.url("/hook", "localhost")).at("delivery").at("status").as_string() ==
-             "delivered");
+  BOOST_TEST(
+      deliver_one(server, rx.url("/hook", "localhost")).at("delivery").at("status").as_string() ==
+      "delivered");
 }
 
 BOOST_AUTO_TEST_CASE(an_untrusted_chain_is_a_failed_attempt) {
   server_process server{(dir.path() / "data").string(), {"--retry-schedule", "1h"}};
   scripted_receiver rx{{}, ca.issue({"localhost"}, {})};
   auto event = deliver_one(server, rx.url("/hook", "localhost"));
-  BOOST_TEST(first_error(event).starts_with("tls: certificate verify failed ("), first_error(event));
+  BOOST_TEST(first_error(event).starts_with("tls: certificate verify failed ("),
+             first_error(event));
   BOOST_TEST(event.at("delivery").at("status").as_string() == "pending"); // retried later
   BOOST_TEST(rx.requests().empty());
 }
 
 BOOST_AUTO_TEST_CASE(self_signed_wrong_host_and_expired_fail_with_their_reason) {
-  server_process server{(dir.path() / "data").string(), {"--ca-file", ca_file, "--retry-schedule", "1h"}};
+  server_process server{(dir.path() / "data").string(),
+                        {"--ca-file", ca_file, "--retry-schedule", "1h"}};
   scripted_receiver self{{}, self_signed("localhost")};
   scripted_receiver other{{}, ca.issue({"other.example"}, {})};
   scripted_receiver expired{{}, ca.issue({"localhost"}, {}, -30, -1)};
@@ -104,16 +109,19 @@ BOOST_AUTO_TEST_CASE(literal_private_addresses_are_refused_at_dispatch) {
   server_process server{dir.str(), {}, true, {}, false};
   auto api = server.api();
   auto t = api.make_template(json::parse(R"({"name":"n","steps":[{"id":"a","title":"A"}]})"));
-  for (std::string host : {"127.0.0.1", "127.1", "2130706433", "0x7f.1", "[::1]", "[::ffff:127.0.0.1]",
-                           "10.1.2.3", "169.254.169.254", "192.168.0.10", "[fe80::1]", "0.0.0.0"}) {
-    auto r = api.post_json("/v1/runs", json::parse(R"({"template_id":")" + t +
-                                                    R"(","webhook":{"url":"http://)" + host + R"(/hook"}})"));
+  for (std::string host :
+       {"127.0.0.1", "127.1", "2130706433", "0x7f.1", "[::1]", "[::ffff:127.0.0.1]", "10.1.2.3",
+        "169.254.169.254", "192.168.0.10", "[fe80::1]", "0.0.0.0"}) {
+    auto r = api.post_json("/v1/runs",
+                           json::parse(R"({"template_id":")" + t +
+                                       R"(","webhook":{"url":"http://)" + host + R"(/hook"}})"));
     BOOST_TEST(r.status == 400, host);
     BOOST_TEST(r.error_code() == "destination_not_allowed", host);
     BOOST_TEST(r.body.find("webhook.url") != std::string::npos);
   }
-  auto ok = api.post_json("/v1/runs", json::parse(R"({"template_id":")" + t +
-                                                   R"(","webhook":{"url":"https://93.184.215.14/hook"}})"));
+  auto ok = api.post_json("/v1/runs",
+                          json::parse(R"({"template_id":")" + t +
+                                      R"(","webhook":{"url":"https://93.184.215.14/hook"}})"));
   BOOST_TEST(ok.status == 201);
 }
 
@@ -130,6 +138,7 @@ BOOST_AUTO_TEST_CASE(the_flag_allows_private_destinations) {
   temp_dir dir;
   server_process server{dir.str()};
   scripted_receiver rx;
-  BOOST_TEST(deliver_one(server, rx.url("/hook", "localhost")).at("delivery").at("status").as_string() ==
-             "delivered");
+  BOOST_TEST(
+      deliver_one(server, rx.url("/hook", "localhost")).at("delivery").at("status").as_string() ==
+      "delivered");
 }

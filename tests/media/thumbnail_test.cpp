@@ -44,15 +44,15 @@ rgb_image decode_thumbnail(const rendered_photo& r) {
 /// The displayed corners (top-left, top-right, bottom-left, bottom-right) of the quadrant
 /// pattern for each EXIF orientation, from the EXIF definition of each.
 const std::array<std::array<colour, 4>, 9> expected_corners{{
-  {},
-  {red, green, blue, white},   // 1 as stored
-  {green, red, white, blue},   // 2 mirrored horizontally
-  {white, blue, green, red},   // 3 rotated 180
-  {blue, white, red, green},   // 4 mirrored vertically
-  {red, blue, green, white},   // 5 transposed
-  {blue, red, white, green},   // 6 rotated 90 clockwise
-  {white, green, blue, red},   // 7 transversed
-  {green, white, red, blue},   // 8 rotated 90 counter-clockwise
+    {},
+    {red, green, blue, white}, // 1 as stored
+    {green, red, white, blue}, // 2 mirrored horizontally
+    {white, blue, green, red}, // 3 rotated 180
+    {blue, white, red, green}, // 4 mirrored vertically
+    {red, blue, green, white}, // 5 transposed
+    {blue, red, white, green}, // 6 rotated 90 clockwise
+    {white, green, blue, red}, // 7 transversed
+    {green, white, red, blue}, // 8 rotated 90 counter-clockwise
 }};
 
 } // namespace
@@ -128,9 +128,12 @@ BOOST_AUTO_TEST_CASE(what_is_not_an_image_of_its_type_is_refused) {
   auto jpeg = test::make_jpeg(test::quadrants(300, 300));
   auto png = test::make_png(test::quadrants(30, 30));
   auto truncated = jpeg.substr(0, jpeg.size() / 2);
-  BOOST_TEST(render_photo(image_format::jpeg, bytes_of(truncated)).error() == make_error_code(errc::not_jpeg));
-  BOOST_TEST(render_photo(image_format::jpeg, bytes_of(png)).error() == make_error_code(errc::not_jpeg));
-  BOOST_TEST(render_photo(image_format::png, bytes_of(jpeg)).error() == make_error_code(errc::not_png));
+  BOOST_TEST(render_photo(image_format::jpeg, bytes_of(truncated)).error() ==
+             make_error_code(errc::not_jpeg));
+  BOOST_TEST(render_photo(image_format::jpeg, bytes_of(png)).error() ==
+             make_error_code(errc::not_jpeg));
+  BOOST_TEST(render_photo(image_format::png, bytes_of(jpeg)).error() ==
+             make_error_code(errc::not_png));
   BOOST_TEST(render_photo(image_format::png, bytes_of(png.substr(0, png.size() - 20))).error() ==
              make_error_code(errc::not_png));
   std::mt19937 rng{7};

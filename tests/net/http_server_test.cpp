@@ -125,12 +125,14 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_before_it_is_read) {
   BOOST_TEST(out.starts_with("HTTP/1.1 413"));
   BOOST_TEST(out.find("body_too_large") != std::string::npos);
   auto chunked = exchange("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                          "64\r\n" + std::string(100, 'a') + "\r\n0\r\n\r\n");
+                          "64\r\n" +
+                          std::string(100, 'a') + "\r\n0\r\n\r\n");
   BOOST_TEST(chunked.starts_with("HTTP/1.1 413"));
 }
 
 BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431) {
-  auto out = exchange("GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
+  auto out =
+      exchange("GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n");
   BOOST_TEST(out.starts_with("HTTP/1.1 431"));
 }
 
@@ -150,7 +152,8 @@ BOOST_AUTO_TEST_CASE(connections_over_the_cap_are_refused) {
   BOOST_TEST(out.find("too_many_connections") != std::string::npos);
   held.clear();
   std::this_thread::sleep_for(100ms);
-  BOOST_TEST(exchange("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").starts_with("HTTP/1.1 200"));
+  BOOST_TEST(exchange("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                 .starts_with("HTTP/1.1 200"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,10 +15,26 @@ media::rgb_image quadrants(int width, int height) {
     for (int x = 0; x < width; ++x) {
       bool right = x >= width / 2, bottom = y >= height / 2;
       auto* p = img.at(x, y);
-      if (!right && !bottom) { p[0] = 255; p[1] = 0; p[2] = 0; }
-      if (right && !bottom) { p[0] = 0; p[1] = 255; p[2] = 0; }
-      if (!right && bottom) { p[0] = 0; p[1] = 0; p[2] = 255; }
-      if (right && bottom) { p[0] = 255; p[1] = 255; p[2] = 255; }
+      if (!right && !bottom) {
+        p[0] = 255;
+        p[1] = 0;
+        p[2] = 0;
+      }
+      if (right && !bottom) {
+        p[0] = 0;
+        p[1] = 255;
+        p[2] = 0;
+      }
+      if (!right && bottom) {
+        p[0] = 0;
+        p[1] = 0;
+        p[2] = 255;
+      }
+      if (right && bottom) {
+        p[0] = 255;
+        p[1] = 255;
+        p[2] = 255;
+      }
     }
   return img;
 }
@@ -36,10 +52,9 @@ std::string make_jpeg(const media::rgb_image& img, int orientation, int quality)
   if (orientation < 1)
     return jpeg;
   // APP1 "Exif\0\0" + big-endian TIFF with one IFD entry: Orientation (0x0112), SHORT, 1.
-  std::string tiff = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,
-                      0x01, 0x12, 0, 3, 0, 0, 0, 1,
-                      0, static_cast<char>(orientation), 0, 0,
-                      0, 0, 0, 0};
+  std::string tiff = {'M',  'M',  0, 42, 0, 0, 0, 8, 0, 1,
+                      0x01, 0x12, 0, 3,  0, 0, 0, 1, 0, static_cast<char>(orientation),
+                      0,    0,    0, 0,  0, 0};
   std::string body = std::string("Exif\0\0", 6) + tiff;
   auto length = body.size() + 2;
   std::string app1 = {static_cast<char>(0xff), static_cast<char>(0xe1),
@@ -91,7 +106,8 @@ std::string jpeg_declaring(int width, int height) {
   auto jpeg = make_jpeg(quadrants(16, 16));
   // Patch the SOF0 frame header: FF C0, length, precision, then height and width.
   for (std::size_t i = 2; i + 9 < jpeg.size(); ++i)
-    if (static_cast<unsigned char>(jpeg[i]) == 0xff && static_cast<unsigned char>(jpeg[i + 1]) == 0xc0) {
+    if (static_cast<unsigned char>(jpeg[i]) == 0xff &&
+        static_cast<unsigned char>(jpeg[i + 1]) == 0xc0) {
       jpeg[i + 5] = static_cast<char>(height >> 8);
       jpeg[i + 6] = static_cast<char>(height & 0xff);
       jpeg[i + 7] = static_cast<char>(width >> 8);

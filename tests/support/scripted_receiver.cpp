@@ -17,7 +17,9 @@ namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
-boost::json::value received::json() const { return boost::json::parse(body); }
+boost::json::value received::json() const {
+  return boost::json::parse(body);
+}
 
 std::string received::header(const std::string& name) const {
   auto it = headers.find(name);
@@ -98,7 +100,7 @@ void scripted_receiver::serve(Stream& stream) {
 }
 
 scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls)
-  : impl_(std::make_unique<impl>()), tls_(tls.has_value()) {
+    : impl_(std::make_unique<impl>()), tls_(tls.has_value()) {
   auto& p = *impl_;
   p.plan = s ? std::move(s) : [](const received&, std::size_t) { return reply_plan{}; };
   if (tls) {

@@ -108,8 +108,7 @@ void test_ca::write_cert(const std::filesystem::path& path) const {
 }
 
 tls_identity test_ca::issue(const std::vector<std::string>& dns_names,
-                            const std::vector<std::string>& ips, int from_days,
-                            int to_days) const {
+                            const std::vector<std::string>& ips, int from_days, int to_days) const {
   EVP_PKEY* key = make_key();
   auto cn = dns_names.empty() ? ips.at(0) : dns_names.at(0);
   X509* cert = make_cert(key, cn, impl_->cert, impl_->key, from_days, to_days);

@@ -89,13 +89,15 @@ BOOST_AUTO_TEST_CASE(json_is_parsed_strictly) {
              "invalid_json: the body is not valid JSON: the key 'a' appears twice in one object");
   BOOST_TEST(why(R"({"a":{"b":1,"b":1}})").find("appears twice") != std::string::npos);
   BOOST_TEST(why(R"({"a":{"b":1},"c":{"b":1}})") == "accepted"); // same key, other objects
-  BOOST_TEST(why(R"({"a":1e999})") == "invalid_json: the body is not valid JSON: a number is out of range");
+  BOOST_TEST(why(R"({"a":1e999})") ==
+             "invalid_json: the body is not valid JSON: a number is out of range");
   BOOST_TEST(why(R"({"a":-1e999})").find("out of range") != std::string::npos);
-  BOOST_TEST(why("{\"a\":\"\xff\xfe\"}").starts_with("invalid_json"));     // not UTF-8
-  BOOST_TEST(why("{\"a\":\"\xc0\xaf\"}").starts_with("invalid_json"));     // overlong
-  BOOST_TEST(why(R"({"a":1,})").starts_with("invalid_json"));              // trailing comma
-  BOOST_TEST(why(R"({"a":1 /* no */})").starts_with("invalid_json"));      // comment
+  BOOST_TEST(why("{\"a\":\"\xff\xfe\"}").starts_with("invalid_json")); // not UTF-8
+  BOOST_TEST(why("{\"a\":\"\xc0\xaf\"}").starts_with("invalid_json")); // overlong
+  BOOST_TEST(why(R"({"a":1,})").starts_with("invalid_json"));          // trailing comma
+  BOOST_TEST(why(R"({"a":1 /* no */})").starts_with("invalid_json"));  // comment
   BOOST_TEST(why(std::string(32, '[') + std::string(32, ']')).starts_with("invalid_field"));
-  BOOST_TEST(why("{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}").starts_with("invalid_json"));
+  BOOST_TEST(why("{\"a\":" + std::string(40, '[') + std::string(40, ']') + "}")
+                 .starts_with("invalid_json"));
   BOOST_TEST(why(R"({"a":"é ✓ 😀"})") == "accepted");
 }
