@@ -1,5 +1,6 @@
 #include "net/http_client.hpp"
 
+#include "tests/support/io_thread.hpp"
 #include "tests/support/scripted_receiver.hpp"
 
 #define BOOST_TEST_MODULE http_client
@@ -15,16 +16,7 @@ using namespace std::chrono_literals;
 namespace {
 
 /// An io_context on its own thread, as the engine runs it.
-struct io_fixture {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
-  ~io_fixture() {
-    work.reset();
-    io.stop();
-    thread.join();
-  }
-
+struct io_fixture : test::io_thread {
   std::shared_ptr<endpoint_client> client(const std::string& u,
                                           std::chrono::milliseconds timeout = 2s) {
     client_options opts;

@@ -1,6 +1,7 @@
 #include "net/http_client.hpp"
 
 #include "net/tls_context.hpp"
+#include "tests/support/io_thread.hpp"
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_pki.hpp"
@@ -18,20 +19,12 @@ using namespace std::chrono_literals;
 namespace {
 
 /// An io_context on its own thread, a test CA, and its certificate in a file.
-struct tls_fixture {
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  std::thread thread{[this] { io.run(); }};
+struct tls_fixture : test::io_thread {
   test::temp_dir dir;
   test::test_ca ca;
   std::string ca_file = (dir.path() / "ca.pem").string();
 
   tls_fixture() { ca.write_cert(ca_file); }
-  ~tls_fixture() {
-    work.reset();
-    io.stop();
-    thread.join();
-  }
 
   std::shared_ptr<endpoint_client> client(const std::string& u, bool trust_ca = true) {
     client_options opts;
