@@ -360,6 +360,11 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   return {
       [=](deliver_atom, delivery_order& order) {
         auto& st = self->state;
+        // With a backlog on disk, a new event waits its turn there, behind older ones; the
+        // page-in does the checks below when it loads it. This keeps a dead endpoint's
+        // intake cheap, so its mailbox does not grow with its backlog.
+        if (st.backlog)
+          return schedule_refill(self);
         auto job = job_from(std::move(order));
         // A page-in from disk may have taken this event already (the order was on its way
         // while the event was durable): in the window, just sent, or even delivered.
@@ -368,8 +373,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
           return;
         if (run_disabled(self, *ctx, job.run))
           return fail_gone(self, *ctx, job.id);
-        // With a backlog on disk, a new event waits its turn there, behind older ones.
-        if (st.backlog || !st.queue->add(std::move(job)))
+        if (!st.queue->add(std::move(job)))
           st.backlog = true;
         pump(self, *ctx);
       },
