@@ -25,9 +25,6 @@ namespace rundun {
 
 namespace {
 
-/// How long a command may wait for its run actor before the caller gets an error.
-constexpr auto command_timeout = std::chrono::seconds{30};
-
 domain_error storage_failure(const boost::system::error_code& ec) {
   return {error_kind::storage, "storage_error", "the store failed: " + ec.message(), {}};
 }
@@ -87,7 +84,11 @@ struct engine::impl {
   template <class Reply, class OnReply, class OnError, class... Ts>
   void ask(caf::actor dest, OnReply on_reply, OnError on_error, Ts... xs) {
     system->spawn([=](caf::event_based_actor* self) {
-      self->request(dest, command_timeout, xs...)
+      // No timeout: CAF keeps a request's timeout timer, and with it the requesting actor and
+      // its captures, alive until the timer fires, even after the answer came: at thousands
+      // of commands a second that held hundreds of MiB. Every request here is answered, with
+      // a reply or with an error when its receiver is gone.
+      self->request(dest, caf::infinite, xs...)
           .then([=](Reply& r) { on_reply(r); }, [=](caf::error& e) { on_error(e); });
     });
   }

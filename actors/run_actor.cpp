@@ -128,8 +128,14 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
       });
 }
 
-void schedule_expiry(self_ptr self) {
+/// Arms the actor's own expiry timer, but only when the expiry is near: a pending CAF timer
+/// keeps its actor in memory until it fires, even after the actor quit, so a 30-day timer
+/// per activation would pin every actor a run ever had. Far expiries are the expiry
+/// scheduler's.
+void schedule_expiry(self_ptr self, std::chrono::milliseconds horizon) {
   auto left = self->state.run.expires_at - now();
+  if (left > horizon)
+    return;
   self->delayed_send(self, std::max(left, std::chrono::milliseconds{0}), expire_atom::value);
 }
 
@@ -145,7 +151,7 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
   ctx->counters->active_runs.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
       [c = ctx->counters] { c->active_runs.fetch_sub(1, std::memory_order_relaxed); });
-  schedule_expiry(self);
+  schedule_expiry(self, ctx->run_idle_timeout);
   self->state.last_activity = std::chrono::steady_clock::now();
   self->delayed_send(self, ctx->run_idle_timeout, idle_atom::value);
   return {
@@ -190,7 +196,8 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         if (!st.run.active())
           return;
         if (!expiry_due(st.run, now()))
-          return schedule_expiry(self); // the timer came early: wait for the rest
+          return schedule_expiry(self,
+                                 ctx->run_idle_timeout); // the timer came early: wait for the rest
         auto expired = expire_run(st.run);
         persist(self, *ctx, *expired, nullptr);
       },
