@@ -23,8 +23,9 @@ int orientation_in_tiff(std::span<const std::uint8_t> tiff) {
   bool little = tiff[0] == 'I' && tiff[1] == 'I';
   if (!little && !(tiff[0] == 'M' && tiff[1] == 'M'))
     return 1;
-  auto ifd = read32(&tiff[4], little);
-  if (ifd + 2 > tiff.size())
+  // In size_t: an offset near 4 GiB must not wrap around the bounds check.
+  std::size_t ifd = read32(&tiff[4], little);
+  if (ifd > tiff.size() || tiff.size() - ifd < 2)
     return 1;
   auto entries = read16(&tiff[ifd], little);
   for (std::size_t i = 0; i < entries; ++i) {

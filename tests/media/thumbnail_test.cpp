@@ -1,6 +1,7 @@
 #include "media/thumbnail.hpp"
 
 #include "media/jpeg_codec.hpp"
+#include "media/orientation.hpp"
 #include "media/png_codec.hpp"
 #include "tests/support/images.hpp"
 
@@ -153,4 +154,19 @@ BOOST_AUTO_TEST_CASE(pixel_bombs_are_refused_before_decoding) {
   auto pbomb = test::png_declaring(20000, 20000);
   BOOST_TEST(render_photo(image_format::png, bytes_of(pbomb)).error() ==
              make_error_code(errc::too_many_pixels));
+}
+
+BOOST_AUTO_TEST_CASE(an_exif_offset_near_4_gib_does_not_wrap_the_bounds_check) {
+  // Found by fuzz_photo: IFD offset 0xfffffffe made `offset + 2` wrap in 32 bits.
+  std::string tiff = {'I', 'I', 42, 0, '\xfe', '\xff', '\xff', '\xff', 0, 0};
+  std::string body = std::string("Exif\0\0", 6) + tiff;
+  auto length = body.size() + 2;
+  std::string jpeg = {'\xff',
+                      '\xd8',
+                      '\xff',
+                      '\xe1',
+                      static_cast<char>(length >> 8),
+                      static_cast<char>(length & 0xff)};
+  jpeg += body;
+  BOOST_TEST(exif_orientation(bytes_of(jpeg)) == 1);
 }
