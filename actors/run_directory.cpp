@@ -3,7 +3,6 @@
 #include "actors/messages.hpp"
 #include "actors/run_actor.hpp"
 #include "actors/run_logic.hpp"
-#include "persistence/record_codec.hpp"
 
 #include <caf/all.hpp>
 

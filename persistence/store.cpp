@@ -25,6 +25,11 @@ std::string expiry_key(const run_record& r) {
   return big_endian(static_cast<std::uint64_t>(to_unix_ms(r.expires_at))) + r.id.value;
 }
 
+/// The "decoder" of values stored as plain text (ids, URLs, bytes): a copy.
+std::optional<std::string> as_text(std::string_view s) {
+  return std::string(s);
+}
+
 std::uint64_t read_big_endian(std::string_view s) {
   std::uint64_t x = 0;
   for (unsigned char c : s.substr(0, 8))
@@ -296,8 +301,7 @@ result<std::optional<event_record>> store::find_event(const event_id& id) const 
 }
 
 result<std::optional<run_id>> store::find_run_by_token(std::string_view token) const {
-  auto id = read_record<std::string>(
-      db_.tokens, token, [](std::string_view s) { return std::optional{std::string(s)}; });
+  auto id = read_record<std::string>(db_.tokens, token, as_text);
   if (!id)
     return id.error();
   if (!*id)
@@ -306,18 +310,15 @@ result<std::optional<run_id>> store::find_run_by_token(std::string_view token) c
 }
 
 result<std::optional<std::string>> store::event_data(const event_id& id) const {
-  return read_record<std::string>(db_.event_data, id.value,
-                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+  return read_record<std::string>(db_.event_data, id.value, as_text);
 }
 
 result<std::optional<std::string>> store::endpoint_url(std::string_view endpoint) const {
-  return read_record<std::string>(db_.endpoints, endpoint,
-                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+  return read_record<std::string>(db_.endpoints, endpoint, as_text);
 }
 
 result<std::optional<std::string>> store::meta(std::string_view key) const {
-  return read_record<std::string>(db_.meta, key,
-                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+  return read_record<std::string>(db_.meta, key, as_text);
 }
 
 result<std::optional<photo_record>> store::find_photo(const photo_id& id) const {
@@ -325,8 +326,7 @@ result<std::optional<photo_record>> store::find_photo(const photo_id& id) const 
 }
 
 result<std::optional<std::string>> store::photo_bytes(const photo_id& id) const {
-  return read_record<std::string>(db_.photo_bytes, id.value,
-                                  [](std::string_view s) { return std::optional{std::string(s)}; });
+  return read_record<std::string>(db_.photo_bytes, id.value, as_text);
 }
 
 result<std::optional<photo_with_thumbnail>> store::photo_thumbnail(const photo_id& id) const {
@@ -335,8 +335,7 @@ result<std::optional<photo_with_thumbnail>> store::photo_thumbnail(const photo_i
     return rec.error();
   if (!*rec)
     return std::optional<photo_with_thumbnail>{};
-  auto thumb = read_record<std::string>(
-      db_.photo_thumbs, id.value, [](std::string_view s) { return std::optional{std::string(s)}; });
+  auto thumb = read_record<std::string>(db_.photo_thumbs, id.value, as_text);
   if (!thumb)
     return thumb.error();
   return std::optional<photo_with_thumbnail>{
