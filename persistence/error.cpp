@@ -23,6 +23,9 @@ public:
       return "LMDB failed";
     case errc::closed:
       return "the store is shutting down";
+    case errc::unsupported_format:
+      return "the data directory was written by another version of rundund in a storage format "
+             "this version does not read (this one writes format 2)";
     }
     return "unknown persistence error";
   }

@@ -10,11 +10,12 @@ namespace rundun::persistence {
 
 /// Failures of the store, in the error category `"rundun.persistence"`.
 enum class errc {
-  map_full = 1, ///< the LMDB map is full: raise --map-size or free disk
-  io_error,     ///< the disk refused a read or write (disk full, I/O error)
-  corrupted,    ///< a stored value does not decode
-  lmdb_error,   ///< any other LMDB failure; the message carries LMDB's text
-  closed,       ///< the store is shutting down and takes no more writes
+  map_full = 1,       ///< the LMDB map is full: raise --map-size or free disk
+  io_error,           ///< the disk refused a read or write (disk full, I/O error)
+  corrupted,          ///< a stored value does not decode
+  lmdb_error,         ///< any other LMDB failure; the message carries LMDB's text
+  closed,             ///< the store is shutting down and takes no more writes
+  unsupported_format, ///< the data was written in a storage layout this version does not read
 };
 
 const boost::system::error_category& category();

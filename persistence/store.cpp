@@ -9,8 +9,11 @@ namespace rundun::persistence {
 
 namespace {
 
-constexpr int max_dbs = 16;
+constexpr int max_dbs = 24;
 constexpr std::string_view seq_meta_key = "event_seq";
+/// The layout of the records on disk; a store written in another layout is refused.
+constexpr std::string_view format_meta_key = "format";
+constexpr std::string_view format_version = "2";
 
 // Fails the enclosing function with the error of an LMDB step.
 #define RUNDUN_TRY(expr)                                                                           \
@@ -21,6 +24,13 @@ std::string run_event_key(const run_id& run, std::uint64_t seq) {
   return run.value + '/' + big_endian(seq);
 }
 
+/// The key of an event's record and data, looked up through the id index. Events are keyed
+/// by sequence number, not by their random id, so that new events append to the end of
+/// the tree: a random key would dirty a random page of each table on every event.
+result<std::optional<std::string>> event_key(const lmdb::txn& t, MDB_dbi ids, const event_id& id) {
+  return t.get(ids, id.value);
+}
+
 std::string expiry_key(const run_record& r) {
   return big_endian(static_cast<std::uint64_t>(to_unix_ms(r.expires_at))) + r.id.value;
 }
@@ -28,6 +38,23 @@ std::string expiry_key(const run_record& r) {
 /// The "decoder" of values stored as plain text (ids, URLs, bytes): a copy.
 std::optional<std::string> as_text(std::string_view s) {
   return std::string(s);
+}
+
+/// Stamps a new store with the current format, and refuses one written in another.
+boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs) {
+  auto stamp = t.get(meta, format_meta_key);
+  if (!stamp)
+    return stamp.error();
+  if (*stamp)
+    return **stamp == format_version ? boost::system::error_code{}
+                                     : make_error_code(errc::unsupported_format);
+  // No stamp: a new store, or one from before the stamp existed (format 1, with data).
+  auto c = lmdb::cursor::open(t, runs);
+  if (!c)
+    return c.error();
+  if (c->first())
+    return errc::unsupported_format;
+  return t.put(meta, format_meta_key, format_version);
 }
 
 std::uint64_t read_big_endian(std::string_view s) {
@@ -60,17 +87,28 @@ boost::system::error_code write_batch::put_template(const template_record& x) {
 
 boost::system::error_code write_batch::put_run(const run_record& x) {
   RUNDUN_TRY(txn_.put(store_.db_.runs, x.id.value, encode(x)));
-  RUNDUN_TRY(txn_.put(store_.db_.tokens, x.token, x.id.value));
+  // Index entries are written only when they change: even an identical put dirties its page.
+  RUNDUN_TRY(put_if_absent(store_.db_.tokens, x.token, x.id.value));
   if (x.active())
-    return txn_.put(store_.db_.expiries, expiry_key(x), {});
+    return put_if_absent(store_.db_.expiries, expiry_key(x), {});
   return txn_.del(store_.db_.expiries, expiry_key(x));
+}
+
+boost::system::error_code write_batch::put_if_absent(MDB_dbi db, std::string_view key,
+                                                     std::string_view value) {
+  auto old = txn_.get(db, key);
+  if (!old)
+    return old.error();
+  return *old ? boost::system::error_code{} : txn_.put(db, key, value);
 }
 
 boost::system::error_code write_batch::put_event(const event_record& x, std::string_view data_json,
                                                  std::string_view endpoint_url) {
-  RUNDUN_TRY(txn_.put(store_.db_.events, x.id.value, encode(x)));
-  RUNDUN_TRY(txn_.put(store_.db_.event_data, x.id.value, data_json));
-  RUNDUN_TRY(txn_.put(store_.db_.run_events, run_event_key(x.run, x.seq), x.id.value));
+  auto key = big_endian(x.seq);
+  RUNDUN_TRY(txn_.put(store_.db_.event_ids, x.id.value, key));
+  RUNDUN_TRY(txn_.put(store_.db_.events, key, encode(x)));
+  RUNDUN_TRY(txn_.put(store_.db_.event_data, key, data_json));
+  RUNDUN_TRY(txn_.put(store_.db_.run_events, run_event_key(x.run, x.seq), {}));
   // The sequence number goes to `meta` once per commit (see store::commit), not per event.
   batch_max_seq_ = std::max(batch_max_seq_, x.seq);
   if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
@@ -87,11 +125,16 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
 
 boost::system::error_code
 write_batch::update_event(const event_id& id, const std::function<void(event_record&)>& change) {
-  auto text = txn_.get(store_.db_.events, id.value);
+  auto key = event_key(txn_, store_.db_.event_ids, id);
+  if (!key)
+    return key.error();
+  if (!*key)
+    return {};
+  auto text = txn_.get(store_.db_.events, **key);
   if (!text)
     return text.error();
   if (!*text)
-    return {};
+    return errc::corrupted; // indexed but absent
   auto rec = decode_event(**text);
   if (!rec)
     return errc::corrupted;
@@ -104,7 +147,7 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
   if (now.status == delivery_status::pending && now.next_attempt_at)
     RUNDUN_TRY(txn_.put(store_.db_.pending,
                         pending_key(rec->endpoint, *now.next_attempt_at, rec->seq), rec->id.value));
-  return txn_.put(store_.db_.events, id.value, encode(*rec));
+  return txn_.put(store_.db_.events, **key, encode(*rec));
 }
 
 boost::system::error_code write_batch::put_photo(const photo_record& x, std::string_view bytes,
@@ -136,6 +179,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
                                               {&d.runs, "runs"},
                                               {&d.tokens, "tokens"},
                                               {&d.events, "events"},
+                                              {&d.event_ids, "event_ids"},
                                               {&d.event_data, "event_data"},
                                               {&d.run_events, "run_events"},
                                               {&d.pending, "pending"},
@@ -155,6 +199,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   auto seq = t->get(d.meta, seq_meta_key);
   if (!seq)
     return seq.error();
+  if (auto ec = check_format(*t, d.meta, d.runs))
+    return ec;
   if (auto ec = t->commit())
     return ec;
   std::unique_ptr<store> s{new store(std::move(*e), d)};
@@ -218,42 +264,69 @@ void store::run_writer() {
   }
 }
 
-void store::commit(std::vector<queued>& batch) {
-  auto started = std::chrono::steady_clock::now();
-  std::vector<boost::system::error_code> outcomes(batch.size());
-  auto parent = lmdb::txn::begin(env_, 0);
+/// What one attempt at committing a batch produced: the batch's error (nothing committed) or
+/// each write's own outcome.
+struct store::batch_outcome {
   boost::system::error_code batch_error;
+  std::vector<boost::system::error_code> writes;
+};
+
+store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate_writes) {
+  batch_outcome out{{}, std::vector<boost::system::error_code>(batch.size())};
+  auto parent = lmdb::txn::begin(env_, 0);
   if (!parent) {
-    batch_error = parent.error();
-  } else {
-    std::uint64_t max_seq = 0;
-    std::vector<std::string> new_endpoints;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    out.batch_error = parent.error();
+    return out;
+  }
+  std::uint64_t max_seq = 0;
+  std::vector<std::string> new_endpoints;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::optional<lmdb::txn> child;
+    if (isolate_writes) {
       // A nested transaction per write: one failing write is undone alone.
-      auto child = lmdb::txn::begin(env_, 0, parent->handle());
-      if (!child) {
-        outcomes[i] = child.error();
+      auto c = lmdb::txn::begin(env_, 0, parent->handle());
+      if (!c) {
+        out.writes[i] = c.error();
         continue;
       }
-      write_batch wb{*this, *child};
-      if (auto ec = batch[i].work(wb)) {
-        outcomes[i] = ec; // the child aborts in its destructor
-      } else if (!(outcomes[i] = child->commit())) {
-        max_seq = std::max(max_seq, wb.batch_max_seq_);
-        new_endpoints.insert(new_endpoints.end(), wb.new_endpoints_.begin(),
-                             wb.new_endpoints_.end());
+      child.emplace(std::move(*c));
+    }
+    write_batch wb{*this, child ? *child : *parent};
+    if (auto ec = batch[i].work(wb)) {
+      if (!isolate_writes) {
+        out.batch_error = ec; // the whole transaction aborts; the caller retries isolated
+        return out;
       }
+      out.writes[i] = ec; // the child aborts in its destructor
+      continue;
     }
-    // Batches may commit sequence numbers out of order: only ever raise the stored one.
-    if (max_seq > seq_on_disk_)
-      batch_error = parent->put(db_.meta, seq_meta_key, big_endian(max_seq));
-    if (!batch_error)
-      batch_error = parent->commit();
-    if (!batch_error) {
-      known_endpoints_.insert(new_endpoints.begin(), new_endpoints.end());
-      seq_on_disk_ = std::max(seq_on_disk_, max_seq);
-    }
+    if (child)
+      if ((out.writes[i] = child->commit()))
+        continue;
+    max_seq = std::max(max_seq, wb.batch_max_seq_);
+    new_endpoints.insert(new_endpoints.end(), wb.new_endpoints_.begin(), wb.new_endpoints_.end());
   }
+  // Batches may commit sequence numbers out of order: only ever raise the stored one.
+  if (max_seq > seq_on_disk_)
+    out.batch_error = parent->put(db_.meta, seq_meta_key, big_endian(max_seq));
+  if (!out.batch_error)
+    out.batch_error = parent->commit();
+  if (!out.batch_error) {
+    known_endpoints_.insert(new_endpoints.begin(), new_endpoints.end());
+    seq_on_disk_ = std::max(seq_on_disk_, max_seq);
+  }
+  return out;
+}
+
+void store::commit(std::vector<queued>& batch) {
+  auto started = std::chrono::steady_clock::now();
+  // Writes share one transaction. Nested transactions would isolate them, but LMDB copies
+  // every page a child touches, which cost more than the writes themselves; so they are
+  // only the fallback, when some write in the batch failed. Writes are pure functions of
+  // the transaction, so running one again is safe.
+  auto out = apply_batch(batch, false);
+  if (out.batch_error && batch.size() > 1)
+    out = apply_batch(batch, true);
   auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();
@@ -262,7 +335,7 @@ void store::commit(std::vector<queued>& batch) {
   stats_.commit_micros_total.fetch_add(static_cast<std::uint64_t>(micros),
                                        std::memory_order_relaxed);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto ec = batch_error ? batch_error : outcomes[i];
+    auto ec = out.batch_error ? out.batch_error : out.writes[i];
     if (ec)
       stats_.failures.fetch_add(1, std::memory_order_relaxed);
     if (batch[i].done)
@@ -296,8 +369,30 @@ result<std::optional<run_record>> store::find_run(const run_id& id) const {
   return read_record<run_record>(db_.runs, id.value, decode_run);
 }
 
+template <class T, class Decode>
+result<std::optional<T>> store::read_event_table(MDB_dbi db, const event_id& id,
+                                                 Decode decode) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto key = event_key(*t, db_.event_ids, id);
+  if (!key)
+    return key.error();
+  if (!*key)
+    return std::optional<T>{};
+  auto text = t->get(db, **key);
+  if (!text)
+    return text.error();
+  if (!*text)
+    return make_error_code(errc::corrupted); // indexed but absent
+  auto rec = decode(**text);
+  if (!rec)
+    return make_error_code(errc::corrupted);
+  return std::optional<T>{std::move(*rec)};
+}
+
 result<std::optional<event_record>> store::find_event(const event_id& id) const {
-  return read_record<event_record>(db_.events, id.value, decode_event);
+  return read_event_table<event_record>(db_.events, id, decode_event);
 }
 
 result<std::optional<run_id>> store::find_run_by_token(std::string_view token) const {
@@ -310,7 +405,7 @@ result<std::optional<run_id>> store::find_run_by_token(std::string_view token) c
 }
 
 result<std::optional<std::string>> store::event_data(const event_id& id) const {
-  return read_record<std::string>(db_.event_data, id.value, as_text);
+  return read_event_table<std::string>(db_.event_data, id, as_text);
 }
 
 result<std::optional<std::string>> store::endpoint_url(std::string_view endpoint) const {
@@ -369,7 +464,7 @@ result<std::vector<event_record>> store::run_events(const run_id& id) const {
     events out;
     auto prefix = id.value + '/';
     for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-      auto text = t.get(db_.events, c.value());
+      auto text = t.get(db_.events, c.key().substr(prefix.size()));
       if (!text)
         return text.error();
       if (!*text)

@@ -61,6 +61,7 @@ public:
 private:
   friend class store;
   write_batch(const store& s, lmdb::txn& t) : store_(s), txn_(t) {}
+  boost::system::error_code put_if_absent(MDB_dbi db, std::string_view key, std::string_view value);
   const store& store_;
   lmdb::txn& txn_;
   /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
@@ -140,8 +141,8 @@ public:
 private:
   friend class write_batch;
   struct dbs {
-    MDB_dbi templates, runs, tokens, events, event_data, run_events, pending, endpoints, expiries,
-        disabled, meta, photos, photo_bytes, photo_thumbs;
+    MDB_dbi templates, runs, tokens, events, event_ids, event_data, run_events, pending, endpoints,
+        expiries, disabled, meta, photos, photo_bytes, photo_thumbs;
   };
   struct queued {
     write_fn work;
@@ -152,10 +153,16 @@ private:
   template <class T, class Decode>
   result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
   /// Runs `body(txn, cursor)` over `db` in a read transaction.
+  /// Reads an event's value in `db` (its record or its data), found by id.
+  template <class T, class Decode>
+  result<std::optional<T>> read_event_table(MDB_dbi db, const event_id& id, Decode decode) const;
   template <class T, class Body>
   result<T> scan(MDB_dbi db, Body&& body) const;
+  struct batch_outcome;
   void run_writer();
   void commit(std::vector<queued>& batch);
+  /// Runs the batch in one transaction; with `isolate_writes`, each write in a nested one.
+  batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
 
   lmdb::env env_;
   dbs db_;

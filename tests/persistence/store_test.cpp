@@ -4,6 +4,7 @@
 
 #define BOOST_TEST_MODULE store
 #include <boost/test/unit_test.hpp>
+#include <future>
 #include <thread>
 
 using namespace rundun;
@@ -172,6 +173,86 @@ BOOST_AUTO_TEST_CASE(one_failing_write_does_not_undo_its_batch_mates) {
   BOOST_TEST(bad == make_error_code(errc::io_error));
   BOOST_TEST(s->find_run({"r-good"})->has_value());
   BOOST_TEST(!s->find_run({"r-bad"})->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_write_in_a_shared_transaction_is_retried_apart) {
+  // Writes share one transaction; when one fails, the batch is run again with each write in
+  // its own nested transaction. Hold the writer so that three writes meet in one batch.
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  std::promise<void> release;
+  auto held = release.get_future().share();
+  std::atomic<bool> holding{false};
+  s->write(
+      [held, &holding](write_batch& b) {
+        holding = true;
+        held.wait();
+        return b.put_meta("first", "1");
+      },
+      {});
+  BOOST_REQUIRE(test::eventually([&] { return holding.load(); }));
+  std::atomic<int> done{0};
+  std::vector<boost::system::error_code> outcomes(3);
+  auto note = [&](int i) {
+    return [&, i](boost::system::error_code ec) {
+      outcomes[static_cast<std::size_t>(i)] = ec;
+      ++done;
+    };
+  };
+  s->write([](write_batch& b) { return b.put_run(active_run("r-a", 1)); }, note(0));
+  s->write(
+      [](write_batch& b) -> boost::system::error_code {
+        if (auto ec = b.put_run(active_run("r-bad", 1)))
+          return ec;
+        return errc::io_error;
+      },
+      note(1));
+  s->write([](write_batch& b) { return b.put_run(active_run("r-b", 1)); }, note(2));
+  release.set_value();
+  BOOST_REQUIRE(test::eventually([&] { return done == 3; }));
+  BOOST_TEST(s->stats().batches.load() == 2u); // the held write, then the three together
+  BOOST_TEST(!outcomes[0]);
+  BOOST_TEST(outcomes[1] == make_error_code(errc::io_error));
+  BOOST_TEST(!outcomes[2]);
+  BOOST_TEST(s->find_run({"r-a"})->has_value());
+  BOOST_TEST(s->find_run({"r-b"})->has_value());
+  BOOST_TEST(!s->find_run({"r-bad"})->has_value());
+  BOOST_TEST(!s->find_run_by_token("token-r-bad")->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_store_in_another_format_is_refused_with_a_clear_error) {
+  test::temp_dir dir;
+  {
+    auto s = store::open(dir.path());
+    BOOST_REQUIRE(s);
+    BOOST_TEST(**(*s)->meta("format") == "2"); // a new store is stamped
+    BOOST_REQUIRE(!(*s)->write_sync([](write_batch& b) { return b.put_meta("format", "1"); }));
+  }
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(!s);
+  BOOST_TEST(s.error() == make_error_code(errc::unsupported_format));
+  BOOST_TEST(s.error().message().find("storage format") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(events_are_found_by_id_and_listed_per_run_in_order) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  BOOST_REQUIRE(!s->write_sync([](write_batch& b) -> boost::system::error_code {
+    for (std::uint64_t seq : {3u, 1u, 2u})
+      if (auto ec = b.put_event(pending_event("evt-" + std::to_string(seq), "r-1", seq, 100),
+                                "data-" + std::to_string(seq), "http://h/"))
+        return ec;
+    return b.put_event(pending_event("evt-9", "r-2", 9, 100), "data-9", "http://h/");
+  }));
+  BOOST_TEST((*s->find_event({"evt-2"}))->seq == 2u);
+  BOOST_TEST(**s->event_data({"evt-3"}) == "data-3");
+  BOOST_TEST(!s->find_event({"evt-4"})->has_value());
+  BOOST_TEST(!s->event_data({"evt-4"})->has_value());
+  auto listed = s->run_events({"r-1"});
+  BOOST_REQUIRE(listed);
+  BOOST_REQUIRE(listed->size() == 3u);
+  BOOST_TEST((*listed)[0].id.value == "evt-1");
+  BOOST_TEST((*listed)[2].id.value == "evt-3");
 }
 
 BOOST_AUTO_TEST_CASE(a_full_map_is_a_clear_error_not_a_crash) {
