@@ -31,22 +31,42 @@ delivery_job job_from(delivery_order&& o) {
   return j;
 }
 
-void count_attempt(engine_counters& c, const net::attempt_response& r) {
-  if (r.status) {
-    auto cls = *r.status / 100;
-    auto& counter = cls == 2   ? c.attempts_2xx
-                    : cls == 3 ? c.attempts_3xx
-                    : cls == 4 ? c.attempts_4xx
-                    : cls == 5 ? c.attempts_5xx
-                               : c.attempts_other;
-    counter.fetch_add(1, std::memory_order_relaxed);
-  } else if (r.failure == net::failure_kind::timeout) {
-    c.attempts_timeout.fetch_add(1, std::memory_order_relaxed);
-  } else if (r.failure == net::failure_kind::connect || r.failure == net::failure_kind::dns) {
-    c.attempts_connect.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    c.attempts_other.fetch_add(1, std::memory_order_relaxed);
-  }
+/// Counts one attempt under its outcome for /metrics.
+void count_attempt(engine_counters& c, const attempt_report& r) {
+  using net::failure_kind;
+  auto failure = static_cast<failure_kind>(r.failure);
+  auto& counter = [&]() -> std::atomic<std::uint64_t>& {
+    switch (r.status / 100) {
+    case 2:
+      return c.attempts_2xx;
+    case 3:
+      return c.attempts_3xx;
+    case 4:
+      return c.attempts_4xx;
+    case 5:
+      return c.attempts_5xx;
+    case 0:
+      break; // no response: the failure says why
+    default:
+      return c.attempts_other;
+    }
+    switch (failure) {
+    case failure_kind::timeout:
+      return c.attempts_timeout;
+    case failure_kind::connect:
+    case failure_kind::dns:
+      return c.attempts_connect;
+    case failure_kind::tls:
+      return c.attempts_tls;
+    case failure_kind::destination_not_allowed:
+      return c.attempts_refused;
+    case failure_kind::none:
+    case failure_kind::protocol:
+      break;
+    }
+    return c.attempts_other;
+  }();
+  counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 /// Queues a change of an event's delivery state; it is durable when `committed` comes back.
@@ -100,6 +120,7 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
                     rep.has_retry_after = r.retry_after.has_value();
                     rep.retry_after = r.retry_after.value_or("");
                     rep.error = std::move(r.error);
+                    rep.failure = static_cast<std::uint8_t>(r.failure);
                     rep.duration_ms = r.duration.count();
                     caf::anon_send(handle, attempt_atom::value, std::move(rep));
                   });
@@ -243,6 +264,7 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
 void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   auto& st = self->state;
   ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  count_attempt(*ctx.counters, rep);
   event_id id{rep.event};
   auto* job = st.queue->find(id);
   if (!job)
@@ -257,6 +279,7 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   auto decision = net::decide_retry(ctx.schedule, failures, outcome, unit(st.rng));
   auto run = job->run;
+  auto created_at = job->created_at;
   bool webhook_off = st.disabled_runs.count(run.value) > 0;
   if (decision.what == net::verdict::retry && webhook_off)
     decision.what = net::verdict::gone;
@@ -281,6 +304,8 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   switch (decision.what) {
   case net::verdict::delivered:
     ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
+    ctx.counters->delivery_latency.record(
+        std::chrono::duration_cast<std::chrono::microseconds>(now() - created_at));
     break;
   case net::verdict::failed:
   case net::verdict::gone:

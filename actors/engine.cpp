@@ -12,8 +12,12 @@
 #include "persistence/record_codec.hpp"
 #include "persistence/store.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <thread>
+#include <unordered_map>
+
+#include <pthread.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -152,7 +156,10 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
                         {}};
   p->work.emplace(p->io.get_executor());
   for (std::size_t i = 0; i < std::max<std::size_t>(1, opts.io_threads); ++i)
-    p->io_threads.emplace_back([io = &p->io] { io->run(); });
+    p->io_threads.emplace_back([io = &p->io] {
+      pthread_setname_np(pthread_self(), "rundun-http");
+      io->run();
+    });
   p->cfg = std::make_unique<engine_config>(std::max<std::size_t>(1, opts.actor_threads));
   p->system = std::make_unique<caf::actor_system>(*p->cfg);
   p->system->await_actors_before_shutdown(false);
@@ -251,7 +258,7 @@ void engine::act(std::string_view token, run_action action, std::string step_id,
     return done(storage_failure(id.error()));
   if (!*id)
     return done(not_found("link_not_found", "no run has this link"));
-  impl_->command({(*id)->value, action, std::move(step_id), std::move(answer_json)},
+  impl_->command({(*id)->value, action, std::move(step_id), std::move(answer_json), {}, {}, {}},
                  std::move(done));
 }
 
@@ -312,7 +319,7 @@ void engine::add_photo(std::string_view token, std::string step_id, std::string 
 }
 
 void engine::cancel(const run_id& id, callback<run_record> done) {
-  impl_->command({id.value, run_action::cancel, {}, {}}, std::move(done));
+  impl_->command({id.value, run_action::cancel, {}, {}, {}, {}, {}}, std::move(done));
 }
 
 void engine::redeliver(const event_id& id, callback<std::monostate> done) {
@@ -403,6 +410,8 @@ engine_figures engine::figures() const {
   f.attempts_5xx = c.attempts_5xx;
   f.attempts_timeout = c.attempts_timeout;
   f.attempts_connect = c.attempts_connect;
+  f.attempts_tls = c.attempts_tls;
+  f.attempts_refused = c.attempts_refused;
   f.attempts_other = c.attempts_other;
   f.delivered = c.delivered;
   f.failed = c.failed;
@@ -413,6 +422,25 @@ engine_figures engine::figures() const {
   f.commit_writes = s.writes;
   f.commit_failures = s.failures;
   f.commit_micros = s.commit_micros_total;
+  f.commit_latency = s.commit_latency.read();
+  f.delivery_latency = c.delivery_latency.read();
+  f.live_actors = impl_->system->registry().running();
+  // Backlogs by host: endpoints are keyed by a hash of their URL, and several may share a
+  // host. Labels carry the host only, never a path (it may hold a customer's token).
+  std::unordered_map<std::string, std::uint64_t> by_host;
+  for (auto& [key, n] : impl_->store->pending_counts()) {
+    f.pending_total += n;
+    std::string host = "unknown";
+    if (auto url = impl_->store->endpoint_url(key); url && *url)
+      if (auto parsed = net::parse_url(**url))
+        host = parsed->host;
+    by_host[host] += n;
+  }
+  f.largest_backlogs.assign(by_host.begin(), by_host.end());
+  auto listed = std::min(backlog_hosts_listed, f.largest_backlogs.size());
+  std::partial_sort(f.largest_backlogs.begin(), f.largest_backlogs.begin() + listed,
+                    f.largest_backlogs.end(), [](auto& a, auto& b) { return a.second > b.second; });
+  f.largest_backlogs.resize(listed);
   return f;
 }
 

@@ -7,6 +7,7 @@
 #include "actors/specs.hpp"
 #include "net/retry_policy.hpp"
 #include "persistence/domain_error.hpp"
+#include "persistence/latency_histogram.hpp"
 #include "persistence/model.hpp"
 
 #include <chrono>
@@ -67,11 +68,21 @@ struct photo_content {
 struct engine_figures {
   std::uint64_t events_created[5] = {};
   std::uint64_t attempts_2xx = 0, attempts_3xx = 0, attempts_4xx = 0, attempts_5xx = 0,
-                attempts_timeout = 0, attempts_connect = 0, attempts_other = 0;
+                attempts_timeout = 0, attempts_connect = 0, attempts_tls = 0, attempts_refused = 0,
+                attempts_other = 0;
   std::uint64_t delivered = 0, failed = 0;
   std::int64_t active_runs = 0, endpoint_actors = 0, in_flight = 0;
+  /// Every actor of the engine's actor system that is running.
+  std::size_t live_actors = 0;
   std::uint64_t commit_batches = 0, commit_writes = 0, commit_failures = 0, commit_micros = 0;
+  latency_histogram::snapshot delivery_latency, commit_latency;
+  /// Deliveries waiting (or in flight), in total and per host for the largest backlogs.
+  std::uint64_t pending_total = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> largest_backlogs;
 };
+
+/// How many hosts /metrics lists by backlog.
+constexpr std::size_t backlog_hosts_listed = 10;
 
 /// The engine: templates, runs and their actors, event delivery, and the LMDB store.
 ///

@@ -17,9 +17,12 @@ namespace rundun {
 struct engine_counters {
   std::atomic<std::uint64_t> events_created[5] = {};
   std::atomic<std::uint64_t> attempts_2xx{0}, attempts_3xx{0}, attempts_4xx{0}, attempts_5xx{0},
-      attempts_timeout{0}, attempts_connect{0}, attempts_other{0};
+      attempts_timeout{0}, attempts_connect{0}, attempts_tls{0}, attempts_refused{0},
+      attempts_other{0};
   std::atomic<std::uint64_t> delivered{0}, failed{0};
   std::atomic<std::int64_t> active_runs{0}, live_endpoint_actors{0}, in_flight{0};
+  /// From an event's creation to the 2xx that delivered it, retries included.
+  latency_histogram delivery_latency{delivery_latency_bounds};
 };
 
 /// What every actor of one engine shares: the store, the io_context of the HTTP client, the

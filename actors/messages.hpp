@@ -109,13 +109,14 @@ struct attempt_report {
   std::string retry_after;
   bool has_retry_after = false;
   std::string error;
+  std::uint8_t failure = 0; ///< net::failure_kind, when there is no response
   std::int64_t duration_ms = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_report& x) {
   return f(caf::meta::type_name("attempt_report"), x.event, x.attempt, x.at_ms, x.status,
-           x.retry_after, x.has_retry_after, x.error, x.duration_ms);
+           x.retry_after, x.has_retry_after, x.error, x.failure, x.duration_ms);
 }
 
 /// A redeliver request's answer: empty `code` means accepted.

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <future>
 
+#include <pthread.h>
+
 namespace rundun::persistence {
 
 namespace {
@@ -110,13 +112,14 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.event_data, key, data_json));
   RUNDUN_TRY(txn_.put(store_.db_.run_events, run_event_key(x.run, x.seq), {}));
   // The sequence number goes to `meta` once per commit (see store::commit), not per event.
-  batch_max_seq_ = std::max(batch_max_seq_, x.seq);
+  effects_.max_seq = std::max(effects_.max_seq, x.seq);
   if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
     // An endpoint's URL is written once per process, not with every event.
     if (!store_.known_endpoints_.count(x.endpoint)) {
       RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
-      new_endpoints_.push_back(x.endpoint);
+      effects_.new_endpoints.push_back(x.endpoint);
     }
+    ++effects_.pending_deltas[x.endpoint];
     return txn_.put(store_.db_.pending, pending_key(x.endpoint, *x.delivery.next_attempt_at, x.seq),
                     x.id.value);
   }
@@ -139,14 +142,18 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
   if (!rec)
     return errc::corrupted;
   auto& old = rec->delivery;
-  if (old.status == delivery_status::pending && old.next_attempt_at)
+  if (old.status == delivery_status::pending && old.next_attempt_at) {
     RUNDUN_TRY(
         txn_.del(store_.db_.pending, pending_key(rec->endpoint, *old.next_attempt_at, rec->seq)));
+    --effects_.pending_deltas[rec->endpoint];
+  }
   change(*rec);
   auto& now = rec->delivery;
-  if (now.status == delivery_status::pending && now.next_attempt_at)
+  if (now.status == delivery_status::pending && now.next_attempt_at) {
     RUNDUN_TRY(txn_.put(store_.db_.pending,
                         pending_key(rec->endpoint, *now.next_attempt_at, rec->seq), rec->id.value));
+    ++effects_.pending_deltas[rec->endpoint];
+  }
   return txn_.put(store_.db_.events, **key, encode(*rec));
 }
 
@@ -206,7 +213,16 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   std::unique_ptr<store> s{new store(std::move(*e), d)};
   if (*seq)
     s->seq_on_disk_ = s->seq_ = read_big_endian(**seq);
-  s->writer_ = std::thread{[p = s.get()] { p->run_writer(); }};
+  // One pass over the pending index at start; the writer keeps the counts from then on.
+  auto counts = s->count_pending();
+  if (!counts)
+    return counts.error();
+  s->pending_counts_ = std::move(*counts);
+  s->writer_ = std::thread{[p = s.get()] {
+    // Named for top, perf and gdb; the name is at most 15 characters.
+    pthread_setname_np(pthread_self(), "rundun-store");
+    p->run_writer();
+  }};
   return s;
 }
 
@@ -278,8 +294,7 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
     out.batch_error = parent.error();
     return out;
   }
-  std::uint64_t max_seq = 0;
-  std::vector<std::string> new_endpoints;
+  commit_effects effects;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     std::optional<lmdb::txn> child;
     if (isolate_writes) {
@@ -303,19 +318,38 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
     if (child)
       if ((out.writes[i] = child->commit()))
         continue;
-    max_seq = std::max(max_seq, wb.batch_max_seq_);
-    new_endpoints.insert(new_endpoints.end(), wb.new_endpoints_.begin(), wb.new_endpoints_.end());
+    effects.merge(std::move(wb.effects_));
   }
   // Batches may commit sequence numbers out of order: only ever raise the stored one.
-  if (max_seq > seq_on_disk_)
-    out.batch_error = parent->put(db_.meta, seq_meta_key, big_endian(max_seq));
+  if (effects.max_seq > seq_on_disk_)
+    out.batch_error = parent->put(db_.meta, seq_meta_key, big_endian(effects.max_seq));
   if (!out.batch_error)
     out.batch_error = parent->commit();
-  if (!out.batch_error) {
-    known_endpoints_.insert(new_endpoints.begin(), new_endpoints.end());
-    seq_on_disk_ = std::max(seq_on_disk_, max_seq);
-  }
+  if (!out.batch_error)
+    adopt(std::move(effects));
   return out;
+}
+
+void commit_effects::merge(commit_effects&& other) {
+  max_seq = std::max(max_seq, other.max_seq);
+  new_endpoints.insert(new_endpoints.end(), std::make_move_iterator(other.new_endpoints.begin()),
+                       std::make_move_iterator(other.new_endpoints.end()));
+  for (auto& [endpoint, delta] : other.pending_deltas)
+    pending_deltas[endpoint] += delta;
+}
+
+void store::adopt(commit_effects&& effects) {
+  known_endpoints_.insert(effects.new_endpoints.begin(), effects.new_endpoints.end());
+  seq_on_disk_ = std::max(seq_on_disk_, effects.max_seq);
+  std::lock_guard guard{counts_mtx_};
+  for (auto& [endpoint, delta] : effects.pending_deltas) {
+    if (delta == 0)
+      continue;
+    auto& n = pending_counts_[endpoint];
+    n = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(n) + delta));
+    if (n == 0)
+      pending_counts_.erase(endpoint);
+  }
 }
 
 void store::commit(std::vector<queued>& batch) {
@@ -327,9 +361,10 @@ void store::commit(std::vector<queued>& batch) {
   auto out = apply_batch(batch, false);
   if (out.batch_error && batch.size() > 1)
     out = apply_batch(batch, true);
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - started)
-                    .count();
+  auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - started);
+  auto micros = elapsed.count();
+  stats_.commit_latency.record(elapsed);
   stats_.batches.fetch_add(1, std::memory_order_relaxed);
   stats_.writes.fetch_add(batch.size(), std::memory_order_relaxed);
   stats_.commit_micros_total.fetch_add(static_cast<std::uint64_t>(micros),
@@ -531,6 +566,23 @@ result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
     }
     return out;
   });
+}
+
+result<std::unordered_map<std::string, std::uint64_t>> store::count_pending() const {
+  using counts = std::unordered_map<std::string, std::uint64_t>;
+  return scan<counts>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<counts> {
+    counts out;
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      auto k = c.key();
+      ++out[std::string(k.substr(0, k.find('/')))];
+    }
+    return out;
+  });
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> store::pending_counts() const {
+  std::lock_guard guard{counts_mtx_};
+  return {pending_counts_.begin(), pending_counts_.end()};
 }
 
 result<std::vector<std::string>> store::endpoints_with_pending() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "persistence/error.hpp"
+#include "persistence/latency_histogram.hpp"
 #include "persistence/lmdb.hpp"
 #include "persistence/model.hpp"
 
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -31,6 +33,19 @@ struct commit_stats {
   std::atomic<std::uint64_t> writes{0};
   std::atomic<std::uint64_t> failures{0};
   std::atomic<std::uint64_t> commit_micros_total{0};
+  /// Time per group commit, fsync included.
+  latency_histogram commit_latency{fast_latency_bounds};
+};
+
+/// What the writes of one commit change in the store's in-memory bookkeeping, taken over
+/// once the commit succeeded.
+struct commit_effects {
+  std::uint64_t max_seq = 0;
+  std::vector<std::string> new_endpoints;
+  /// Pending deliveries added (or, negative, removed) per endpoint key.
+  std::unordered_map<std::string, std::int64_t> pending_deltas;
+
+  void merge(commit_effects&& other);
 };
 
 class store;
@@ -65,8 +80,7 @@ private:
   const store& store_;
   lmdb::txn& txn_;
   /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
-  std::uint64_t batch_max_seq_ = 0;
-  std::vector<std::string> new_endpoints_;
+  commit_effects effects_;
 };
 
 /// The LMDB store: records, indexes and a group-commit writer.
@@ -111,6 +125,9 @@ public:
   result<std::vector<pending_entry>> pending(std::string_view endpoint, std::size_t limit) const;
   /// The endpoint keys that have at least one pending delivery.
   result<std::vector<std::string>> endpoints_with_pending() const;
+  /// The number of pending deliveries per endpoint key, as of the last commit (counted at
+  /// open, then kept by the writer). Endpoints with none are left out.
+  std::vector<std::pair<std::string, std::uint64_t>> pending_counts() const;
   result<std::optional<std::string>> endpoint_url(std::string_view endpoint) const;
   result<bool> webhook_disabled(const run_id& run) const;
   result<std::optional<photo_record>> find_photo(const photo_id& id) const;
@@ -160,6 +177,9 @@ private:
   result<T> scan(MDB_dbi db, Body&& body) const;
   struct batch_outcome;
   void run_writer();
+  /// Takes over a successful commit's effects (writer thread).
+  void adopt(commit_effects&& effects);
+  result<std::unordered_map<std::string, std::uint64_t>> count_pending() const;
   void commit(std::vector<queued>& batch);
   /// Runs the batch in one transaction; with `isolate_writes`, each write in a nested one.
   batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
@@ -171,6 +191,10 @@ private:
   /// only by the writer thread.
   std::unordered_set<std::string> known_endpoints_;
   std::uint64_t seq_on_disk_ = 0;
+  /// Pending deliveries per endpoint key: written by the writer after each commit, read by
+  /// /metrics under the lock.
+  mutable std::mutex counts_mtx_;
+  std::unordered_map<std::string, std::uint64_t> pending_counts_;
   commit_stats stats_;
 
   std::mutex mtx_;

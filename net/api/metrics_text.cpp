@@ -2,78 +2,169 @@
 
 #include "persistence/model.hpp"
 
+#include <charconv>
+
 namespace rundun::api {
 
 namespace {
 
-void family(std::string& out, const char* name, const char* type, const char* help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
+/// Builds the text exposition: a family's HELP and TYPE lines, then its samples.
+class exposition {
+public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    out_.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  }
 
-template <class T>
-void sample(std::string& out, const char* name, const std::string& labels, T value) {
-  out += name;
-  if (!labels.empty())
-    out += "{" + labels + "}";
-  out += ' ';
-  out += std::to_string(value);
-  out += '\n';
-}
+  /// One sample; `labels` is a list of name/value pairs, values escaped here.
+  template <class T>
+  void sample(std::string_view name,
+              std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
+              T value) {
+    out_.append(name);
+    if (labels.size() != 0) {
+      out_.push_back('{');
+      bool first = true;
+      for (auto& [k, v] : labels) {
+        if (!first)
+          out_.push_back(',');
+        first = false;
+        out_.append(k).append("=\"");
+        append_escaped(v);
+        out_.push_back('"');
+      }
+      out_.push_back('}');
+    }
+    out_.push_back(' ');
+    append_number(value);
+    out_.push_back('\n');
+  }
+
+  /// A histogram's buckets (cumulative, `+Inf` last), `_sum` and `_count`, with an optional
+  /// extra label.
+  void histogram(std::string_view name, const latency_histogram::snapshot& h,
+                 std::pair<std::string_view, std::string_view> label = {}) {
+    std::string bucket = std::string(name) + "_bucket";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= h.bounds.size(); ++i) {
+      cumulative += h.counts[i];
+      std::string le = i < h.bounds.size() ? number_text(h.bounds[i]) : "+Inf";
+      if (label.first.empty())
+        sample(bucket, {{"le", le}}, cumulative);
+      else
+        sample(bucket, {label, {"le", le}}, cumulative);
+    }
+    auto with = [&](std::string_view suffix, auto value) {
+      auto n = std::string(name) + std::string(suffix);
+      if (label.first.empty())
+        sample(n, {}, value);
+      else
+        sample(n, {label}, value);
+    };
+    with("_sum", h.sum_seconds);
+    with("_count", cumulative);
+  }
+
+  std::string take() { return std::move(out_); }
+
+private:
+  static std::string number_text(double x) {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, x);
+    return {buf, r.ptr};
+  }
+
+  template <class T>
+  void append_number(T x) {
+    if constexpr (std::is_floating_point_v<T>)
+      out_.append(number_text(x));
+    else
+      out_.append(std::to_string(x));
+  }
+
+  // The format's label escapes: backslash, double quote and line feed.
+  void append_escaped(std::string_view v) {
+    for (char c : v) {
+      if (c == '\\')
+        out_.append("\\\\");
+      else if (c == '"')
+        out_.append("\\\"");
+      else if (c == '\n')
+        out_.append("\\n");
+      else
+        out_.push_back(c);
+    }
+  }
+
+  std::string out_;
+};
 
 } // namespace
 
-std::string render_metrics(const engine_figures& f, const std::vector<request_count>& requests,
-                           std::size_t open_connections) {
-  std::string out;
-  family(out, "rundun_events_created_total", "counter", "Events created, by type.");
+std::string render_metrics(const engine_figures& f, const api_figures& api) {
+  exposition x;
+  x.family("rundun_events_created_total", "counter", "Events created, by type.");
   for (auto t : all_event_types)
-    sample(out, "rundun_events_created_total", "type=\"" + std::string(to_string(t)) + "\"",
-           f.events_created[static_cast<int>(t)]);
+    x.sample("rundun_events_created_total", {{"type", to_string(t)}},
+             f.events_created[static_cast<int>(t)]);
 
-  family(out, "rundun_delivery_attempts_total", "counter", "Delivery attempts, by outcome.");
-  std::pair<const char*, std::uint64_t> outcomes[] = {
-      {"2xx", f.attempts_2xx},    {"3xx", f.attempts_3xx},         {"4xx", f.attempts_4xx},
-      {"5xx", f.attempts_5xx},    {"timeout", f.attempts_timeout}, {"connect", f.attempts_connect},
+  x.family("rundun_delivery_attempts_total", "counter",
+           "Delivery attempts, by outcome: the response's status class, or why there was none.");
+  std::pair<std::string_view, std::uint64_t> outcomes[] = {
+      {"2xx", f.attempts_2xx},         {"3xx", f.attempts_3xx},
+      {"4xx", f.attempts_4xx},         {"5xx", f.attempts_5xx},
+      {"timeout", f.attempts_timeout}, {"connect", f.attempts_connect},
+      {"tls", f.attempts_tls},         {"refused-destination", f.attempts_refused},
       {"other", f.attempts_other}};
   for (auto& [label, n] : outcomes)
-    sample(out, "rundun_delivery_attempts_total", std::string("outcome=\"") + label + "\"", n);
+    x.sample("rundun_delivery_attempts_total", {{"outcome", label}}, n);
 
-  family(out, "rundun_deliveries_delivered_total", "counter", "Events delivered.");
-  sample(out, "rundun_deliveries_delivered_total", "", f.delivered);
-  family(out, "rundun_deliveries_failed_total", "counter", "Events that failed for good.");
-  sample(out, "rundun_deliveries_failed_total", "", f.failed);
-  family(out, "rundun_deliveries_in_flight", "gauge", "Delivery requests in flight.");
-  sample(out, "rundun_deliveries_in_flight", "", f.in_flight);
-  family(out, "rundun_active_runs", "gauge", "Runs with a live run actor.");
-  sample(out, "rundun_active_runs", "", f.active_runs);
-  family(out, "rundun_endpoint_actors", "gauge", "Live endpoint delivery actors.");
-  sample(out, "rundun_endpoint_actors", "", f.endpoint_actors);
-  family(out, "rundun_open_connections", "gauge", "Open API connections.");
-  sample(out, "rundun_open_connections", "", open_connections);
+  x.family("rundun_deliveries_delivered_total", "counter", "Events delivered (a 2xx).");
+  x.sample("rundun_deliveries_delivered_total", {}, f.delivered);
+  x.family("rundun_deliveries_failed_total", "counter",
+           "Events that failed for good: retries exhausted, or the endpoint answered 410.");
+  x.sample("rundun_deliveries_failed_total", {}, f.failed);
+  x.family("rundun_delivery_latency_seconds", "histogram",
+           "From an event's creation to the 2xx that delivered it, retries included.");
+  x.histogram("rundun_delivery_latency_seconds", f.delivery_latency);
+  x.family("rundun_deliveries_pending", "gauge",
+           "Deliveries waiting for their next attempt or in flight.");
+  x.sample("rundun_deliveries_pending", {}, f.pending_total);
+  x.family("rundun_endpoint_backlog", "gauge",
+           "Pending deliveries of the hosts with the largest backlogs (at most 10 hosts).");
+  for (auto& [host, n] : f.largest_backlogs)
+    x.sample("rundun_endpoint_backlog", {{"host", host}}, n);
+  x.family("rundun_deliveries_in_flight", "gauge", "Delivery requests in flight.");
+  x.sample("rundun_deliveries_in_flight", {}, f.in_flight);
 
-  family(out, "rundun_lmdb_commit_batches_total", "counter", "LMDB group commits.");
-  sample(out, "rundun_lmdb_commit_batches_total", "", f.commit_batches);
-  family(out, "rundun_lmdb_commit_writes_total", "counter", "Writes in LMDB group commits.");
-  sample(out, "rundun_lmdb_commit_writes_total", "", f.commit_writes);
-  family(out, "rundun_lmdb_commit_failures_total", "counter", "Writes that failed to commit.");
-  sample(out, "rundun_lmdb_commit_failures_total", "", f.commit_failures);
-  family(out, "rundun_lmdb_commit_seconds_total", "counter", "Time spent in group commits.");
-  out += "rundun_lmdb_commit_seconds_total " +
-         std::to_string(static_cast<double>(f.commit_micros) / 1e6) + "\n";
+  x.family("rundun_active_runs", "gauge", "Runs with a live run actor.");
+  x.sample("rundun_active_runs", {}, f.active_runs);
+  x.family("rundun_endpoint_actors", "gauge", "Live endpoint delivery actors.");
+  x.sample("rundun_endpoint_actors", {}, f.endpoint_actors);
+  x.family("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.");
+  x.sample("rundun_live_actors", {}, f.live_actors);
 
-  family(out, "rundun_api_requests_total", "counter", "API requests, by route and status.");
-  for (auto& r : requests)
-    sample(out, "rundun_api_requests_total",
-           "route=\"" + r.route + "\",status=\"" + std::to_string(r.status) + "\"", r.count);
-  return out;
+  x.family("rundun_lmdb_commit_batches_total", "counter", "LMDB group commits.");
+  x.sample("rundun_lmdb_commit_batches_total", {}, f.commit_batches);
+  x.family("rundun_lmdb_commit_writes_total", "counter", "Writes in LMDB group commits.");
+  x.sample("rundun_lmdb_commit_writes_total", {}, f.commit_writes);
+  x.family("rundun_lmdb_commit_failures_total", "counter", "Writes that failed to commit.");
+  x.sample("rundun_lmdb_commit_failures_total", {}, f.commit_failures);
+  x.family("rundun_lmdb_commit_duration_seconds", "histogram",
+           "Time of one group commit, fsync included.");
+  x.histogram("rundun_lmdb_commit_duration_seconds", f.commit_latency);
+
+  x.family("rundun_open_connections", "gauge", "Open API connections.");
+  x.sample("rundun_open_connections", {}, api.open_connections);
+  x.family("rundun_api_requests_total", "counter", "API requests, by route and status.");
+  for (auto& r : api.requests)
+    x.sample("rundun_api_requests_total",
+             {{"route", r.route}, {"status", std::to_string(r.status)}}, r.count);
+  x.family("rundun_api_request_duration_seconds", "histogram",
+           "Time from a request's arrival to its response, by route.");
+  for (auto& [route, h] : api.latency)
+    x.histogram("rundun_api_request_duration_seconds", h, {"route", route});
+  return x.take();
 }
 
 } // namespace rundun::api

@@ -63,11 +63,22 @@ struct router::call : std::enable_shared_from_this<call> {
   net::responder respond;
   std::vector<std::string> seg;
   std::string pattern = "unknown";
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 
   void send(net::http_response res) {
+    auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
     {
-      std::lock_guard guard{owner->counts_.mtx};
-      ++owner->counts_.by_route_status[{pattern, res.result_int()}];
+      auto& counts = owner->counts_;
+      std::lock_guard guard{counts.mtx};
+      ++counts.by_route_status[{pattern, res.result_int()}];
+      auto h = counts.latency_by_route.find(pattern);
+      if (h == counts.latency_by_route.end())
+        h = counts.latency_by_route
+                .emplace(std::piecewise_construct, std::forward_as_tuple(pattern),
+                         std::forward_as_tuple(fast_latency_bounds))
+                .first;
+      h->second.record(took);
     }
     respond(std::move(res));
   }
@@ -364,13 +375,16 @@ void router::route_link(call& c) {
 }
 
 std::string router::metrics_text() {
-  std::vector<request_count> requests;
+  api_figures api;
   {
     std::lock_guard guard{counts_.mtx};
     for (auto& [key, n] : counts_.by_route_status)
-      requests.push_back({key.first, key.second, n});
+      api.requests.push_back({key.first, key.second, n});
+    for (auto& [route, h] : counts_.latency_by_route)
+      api.latency.emplace_back(route, h.read());
   }
-  return render_metrics(engine_.figures(), requests, connections_ ? connections_() : 0);
+  api.open_connections = connections_ ? connections_() : 0;
+  return render_metrics(engine_.figures(), api);
 }
 
 } // namespace rundun::api

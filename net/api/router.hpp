@@ -2,6 +2,10 @@
 
 #include "actors/engine.hpp"
 #include "net/http_server.hpp"
+#include "persistence/latency_histogram.hpp"
+
+#include <chrono>
+#include <functional>
 
 #include <atomic>
 #include <map>
@@ -18,10 +22,11 @@ struct router_config {
   std::string public_url;
 };
 
-/// API request counters by route pattern and status, for /metrics.
+/// API request counters by route pattern and status, and latency by route, for /metrics.
 struct request_counts {
   std::mutex mtx;
   std::map<std::pair<std::string, unsigned>, std::uint64_t> by_route_status;
+  std::map<std::string, latency_histogram, std::less<>> latency_by_route;
 };
 
 /// The HTTP API of contract §2–§6 over an engine: routing, authentication, body parsing, and
