@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace rundun::app {
@@ -90,6 +91,16 @@ std::string set_ca_file(flags& f, std::string_view v) {
   return {};
 }
 
+std::string set_map_size(flags& f, std::string_view v) {
+  constexpr std::size_t min_map_size = std::size_t{16} << 20;
+  auto n = parse_byte_size(v);
+  if (!n || *n < min_map_size)
+    return "--map-size must be a size of at least 16M, like 64G or 512M, got '" + std::string(v) +
+           "'";
+  f.map_size = *n;
+  return {};
+}
+
 const std::vector<option>& options() {
   static const std::vector<option> all = {
       {"--listen", "RUNDUN_LISTEN", true,
@@ -130,11 +141,27 @@ const std::vector<option>& options() {
       {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery",
        set_ca_file},
       {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
+      {"--map-size", "RUNDUN_MAP_SIZE", true,
+       "most the LMDB data file may grow to; units K, M, G, T (64G)", set_map_size},
   };
   return all;
 }
 
 } // namespace
+
+std::optional<std::size_t> parse_byte_size(std::string_view text) {
+  std::size_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end == text.data())
+    return std::nullopt;
+  std::string_view unit{end, static_cast<std::size_t>(text.data() + text.size() - end)};
+  static const std::map<std::string_view, int> shifts{
+      {"", 0}, {"K", 10}, {"M", 20}, {"G", 30}, {"T", 40}};
+  auto s = shifts.find(unit);
+  if (s == shifts.end() || n > (std::numeric_limits<std::size_t>::max() >> s->second))
+    return std::nullopt;
+  return n << s->second;
+}
 
 std::string usage() {
   std::string out = "Usage: rundund [flags]\n\nThe Rundun delivery engine: runs, executor links, "

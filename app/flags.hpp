@@ -24,7 +24,12 @@ struct flags {
   bool allow_private_destinations = false;
   std::optional<std::string> ca_file;
   log::level log_level = log::level::info;
+  /// The most the LMDB data file may grow to. It only reserves address space.
+  std::size_t map_size = std::size_t{64} << 30;
 };
+
+/// Parses a byte size with an optional unit: `512M`, `64G`, `1T` (powers of 1024).
+std::optional<std::size_t> parse_byte_size(std::string_view text);
 
 /// `--help` was asked for.
 struct help_requested {};

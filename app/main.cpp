@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   opts.endpoint_concurrency = f.endpoint_concurrency;
   opts.allow_private_destinations = f.allow_private_destinations;
   opts.ca_file = f.ca_file;
+  opts.map_size = f.map_size;
   auto eng = engine::open(opts);
   if (!eng) {
     std::cerr << "rundund: " << eng.error().message << "\n";

@@ -33,6 +33,7 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(f.delivery_timeout.count() == 10'000);
   BOOST_TEST(f.endpoint_concurrency == 16u);
   BOOST_TEST(!f.allow_private_destinations);
+  BOOST_TEST(f.map_size == std::size_t{64} << 30);
 }
 
 BOOST_AUTO_TEST_CASE(flags_take_values_both_ways) {
@@ -45,6 +46,8 @@ BOOST_AUTO_TEST_CASE(flags_take_values_both_ways) {
   BOOST_TEST(f.delivery_timeout.count() == 500);
   BOOST_TEST(f.allow_private_destinations);
   BOOST_TEST(f.endpoint_concurrency == 4u);
+  BOOST_TEST(std::get<flags>(parse({"--map-size", "512M"})).map_size == std::size_t{512} << 20);
+  BOOST_TEST(std::get<flags>(parse({"--map-size=2T"})).map_size == std::size_t{2} << 40);
 }
 
 BOOST_AUTO_TEST_CASE(environment_is_read_and_flags_win) {
@@ -71,6 +74,9 @@ BOOST_AUTO_TEST_CASE(bad_flags_say_what_is_wrong) {
   BOOST_TEST(error_of({"--log-level", "loud"}).starts_with("--log-level must be"));
   BOOST_TEST(error_of({"--api-key", "short"}).starts_with("--api-key must be at least 16"));
   BOOST_TEST(error_of({"--ca-file", "/no/such/file"}).starts_with("--ca-file must name"));
+  BOOST_TEST(error_of({"--map-size", "1M"}).starts_with("--map-size must be a size of at least"));
+  BOOST_TEST(error_of({"--map-size", "64GB"}).starts_with("--map-size must be"));
+  BOOST_TEST(error_of({"--map-size", "99999999999T"}).starts_with("--map-size must be"));
   BOOST_TEST(error_of({"--allow-private-destinations=yes"}) ==
              "--allow-private-destinations takes no value");
 }
@@ -80,6 +86,6 @@ BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
   auto text = usage();
   for (auto flag : {"--listen", "--data-dir", "--api-key", "--public-url", "--retry-schedule",
                     "--delivery-timeout", "--endpoint-concurrency", "--allow-private-destinations",
-                    "--ca-file", "--log-level", "--help"})
+                    "--ca-file", "--log-level", "--map-size", "--help"})
     BOOST_TEST(text.find(flag) != std::string::npos, flag);
 }
