@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 RUNDUN_EXTRA_PACKAGES="clang-14 libclang-rt-14-dev" ./cmake/setup.sh
+./cmake/test_tools.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
