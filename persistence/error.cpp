@@ -25,7 +25,7 @@ public:
       return "the store is shutting down";
     case errc::unsupported_format:
       return "the data directory was written by another version of rundund in a storage format "
-             "this version does not read (this one writes format 2)";
+             "this version does not read (this one writes format 3)";
     }
     return "unknown persistence error";
   }

@@ -1,5 +1,7 @@
 #include "persistence/record_codec.hpp"
 
+#include <stdexcept>
+
 #include <boost/json.hpp>
 
 namespace json = boost::json;
@@ -74,10 +76,39 @@ std::optional<template_record> decode_template(std::string_view text) {
   });
 }
 
-std::string encode(const run_record& x) {
+namespace {
+
+// A run is stored in two parts: what never changes after creation (its spec: the template's
+// steps, metadata, webhook, token, times) and what every command changes (its state:
+// statuses, answers, photos). Only the state, a few hundred bytes, is rewritten per command;
+// the spec (metadata alone may be 16 KiB) is written once.
+
+json::object run_spec_object(const run_record& x) {
+  json::array steps;
+  for (auto& s : x.steps)
+    steps.push_back(encode_step_def(s.def));
+  json::object o{{"id", x.id.value},
+                 {"template_id", x.source_template.value},
+                 {"template_name", x.template_name},
+                 {"token", x.token},
+                 {"created_at", to_unix_ms(x.created_at)},
+                 {"expires_at", to_unix_ms(x.expires_at)},
+                 {"metadata", x.metadata_json},
+                 {"steps", std::move(steps)}};
+  if (x.webhook) {
+    json::array events;
+    for (auto t : x.webhook->events)
+      events.push_back(static_cast<int>(t));
+    o["webhook"] = json::object{
+        {"url", x.webhook->url}, {"events", std::move(events)}, {"secret", x.webhook->secret}};
+  }
+  return o;
+}
+
+json::object run_state_object(const run_record& x) {
   json::array steps;
   for (auto& s : x.steps) {
-    json::object so{{"def", encode_step_def(s.def)}, {"status", static_cast<int>(s.status)}};
+    json::object so{{"status", static_cast<int>(s.status)}};
     if (!s.answer_json.empty())
       so["answer"] = s.answer_json;
     if (!s.photos.empty())
@@ -86,65 +117,81 @@ std::string encode(const run_record& x) {
     put_time(so, "skipped_at", s.skipped_at);
     steps.push_back(std::move(so));
   }
-  json::object o{{"id", x.id.value},
-                 {"template_id", x.source_template.value},
-                 {"template_name", x.template_name},
-                 {"status", static_cast<int>(x.status)},
-                 {"token", x.token},
-                 {"created_at", to_unix_ms(x.created_at)},
-                 {"expires_at", to_unix_ms(x.expires_at)},
-                 {"metadata", x.metadata_json},
-                 {"steps", std::move(steps)}};
+  json::object o{{"status", static_cast<int>(x.status)}, {"steps", std::move(steps)}};
   put_time(o, "ended_at", x.ended_at);
   if (x.cancelled_by)
     o["cancelled_by"] = static_cast<int>(*x.cancelled_by);
-  if (x.webhook) {
-    json::array events;
-    for (auto t : x.webhook->events)
-      events.push_back(static_cast<int>(t));
-    o["webhook"] = json::object{
-        {"url", x.webhook->url}, {"events", std::move(events)}, {"secret", x.webhook->secret}};
+  return o;
+}
+
+/// Builds a run from its two parts; throws (inside `guarded`) on a shape mismatch.
+run_record run_from(const json::object& spec, const json::object& state) {
+  run_record r;
+  r.id.value = json::value_to<std::string>(spec.at("id"));
+  r.source_template.value = json::value_to<std::string>(spec.at("template_id"));
+  r.template_name = json::value_to<std::string>(spec.at("template_name"));
+  r.token = json::value_to<std::string>(spec.at("token"));
+  r.created_at = from_unix_ms(spec.at("created_at").to_number<std::int64_t>());
+  r.expires_at = from_unix_ms(spec.at("expires_at").to_number<std::int64_t>());
+  r.metadata_json = json::value_to<std::string>(spec.at("metadata"));
+  if (auto* w = spec.if_contains("webhook")) {
+    auto& wo = w->as_object();
+    webhook_config cfg;
+    cfg.url = json::value_to<std::string>(wo.at("url"));
+    cfg.secret = json::value_to<std::string>(wo.at("secret"));
+    for (auto& t : wo.at("events").as_array())
+      cfg.events.push_back(static_cast<event_type>(t.as_int64()));
+    r.webhook = std::move(cfg);
   }
-  return json::serialize(o);
+  r.status = enum_at<run_status>(state, "status");
+  r.ended_at = get_time(state, "ended_at");
+  if (state.contains("cancelled_by"))
+    r.cancelled_by = enum_at<cancel_reason>(state, "cancelled_by");
+  auto& defs = spec.at("steps").as_array();
+  auto& states = state.at("steps").as_array();
+  if (defs.size() != states.size())
+    throw std::runtime_error("a run's spec and state disagree on its steps");
+  for (std::size_t i = 0; i < defs.size(); ++i) {
+    auto& so = states[i].as_object();
+    step_state s;
+    s.def = decode_step_def(defs[i].as_object());
+    s.status = enum_at<step_status>(so, "status");
+    if (auto* a = so.if_contains("answer"))
+      s.answer_json = json::value_to<std::string>(*a);
+    if (auto* p = so.if_contains("photos"))
+      s.photos = json::value_to<std::vector<std::string>>(*p);
+    s.completed_at = get_time(so, "completed_at");
+    s.skipped_at = get_time(so, "skipped_at");
+    r.steps.push_back(std::move(s));
+  }
+  return r;
+}
+
+} // namespace
+
+std::string encode(const run_record& x) {
+  return json::serialize(
+      json::object{{"spec", run_spec_object(x)}, {"state", run_state_object(x)}});
 }
 
 std::optional<run_record> decode_run(std::string_view text) {
   return guarded(text, [](const json::object& o) {
-    run_record r;
-    r.id.value = json::value_to<std::string>(o.at("id"));
-    r.source_template.value = json::value_to<std::string>(o.at("template_id"));
-    r.template_name = json::value_to<std::string>(o.at("template_name"));
-    r.status = enum_at<run_status>(o, "status");
-    r.token = json::value_to<std::string>(o.at("token"));
-    r.created_at = from_unix_ms(o.at("created_at").to_number<std::int64_t>());
-    r.expires_at = from_unix_ms(o.at("expires_at").to_number<std::int64_t>());
-    r.ended_at = get_time(o, "ended_at");
-    if (o.contains("cancelled_by"))
-      r.cancelled_by = enum_at<cancel_reason>(o, "cancelled_by");
-    r.metadata_json = json::value_to<std::string>(o.at("metadata"));
-    for (auto& sv : o.at("steps").as_array()) {
-      auto& so = sv.as_object();
-      step_state s;
-      s.def = decode_step_def(so.at("def").as_object());
-      s.status = enum_at<step_status>(so, "status");
-      if (auto* a = so.if_contains("answer"))
-        s.answer_json = json::value_to<std::string>(*a);
-      if (auto* p = so.if_contains("photos"))
-        s.photos = json::value_to<std::vector<std::string>>(*p);
-      s.completed_at = get_time(so, "completed_at");
-      s.skipped_at = get_time(so, "skipped_at");
-      r.steps.push_back(std::move(s));
-    }
-    if (auto* w = o.if_contains("webhook")) {
-      auto& wo = w->as_object();
-      webhook_config cfg;
-      cfg.url = json::value_to<std::string>(wo.at("url"));
-      cfg.secret = json::value_to<std::string>(wo.at("secret"));
-      for (auto& t : wo.at("events").as_array())
-        cfg.events.push_back(static_cast<event_type>(t.as_int64()));
-      r.webhook = std::move(cfg);
-    }
-    return r;
+    return run_from(o.at("spec").as_object(), o.at("state").as_object());
+  });
+}
+
+std::string encode_run_spec(const run_record& x) {
+  return json::serialize(run_spec_object(x));
+}
+
+std::string encode_run_state(const run_record& x) {
+  return json::serialize(run_state_object(x));
+}
+
+std::optional<run_record> decode_run(std::string_view spec_text, std::string_view state_text) {
+  return guarded(spec_text, [&](const json::object& spec) {
+    auto state = json::parse(state_text);
+    return run_from(spec, state.as_object());
   });
 }
 

@@ -15,7 +15,7 @@ constexpr int max_dbs = 24;
 constexpr std::string_view seq_meta_key = "event_seq";
 /// The layout of the records on disk; a store written in another layout is refused.
 constexpr std::string_view format_meta_key = "format";
-constexpr std::string_view format_version = "2";
+constexpr std::string_view format_version = "3";
 
 // Fails the enclosing function with the error of an LMDB step.
 #define RUNDUN_TRY(expr)                                                                           \
@@ -88,7 +88,13 @@ boost::system::error_code write_batch::put_template(const template_record& x) {
 }
 
 boost::system::error_code write_batch::put_run(const run_record& x) {
-  RUNDUN_TRY(txn_.put(store_.db_.runs, x.id.value, encode(x)));
+  // The spec is written once; only the state changes with a command.
+  auto spec = txn_.get(store_.db_.run_specs, x.id.value);
+  if (!spec)
+    return spec.error();
+  if (!*spec)
+    RUNDUN_TRY(txn_.put(store_.db_.run_specs, x.id.value, encode_run_spec(x)));
+  RUNDUN_TRY(txn_.put(store_.db_.runs, x.id.value, encode_run_state(x)));
   // Index entries are written only when they change: even an identical put dirties its page.
   RUNDUN_TRY(put_if_absent(store_.db_.tokens, x.token, x.id.value));
   if (x.active())
@@ -184,6 +190,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   dbs d{};
   std::pair<MDB_dbi*, const char*> names[] = {{&d.templates, "templates"},
                                               {&d.runs, "runs"},
+                                              {&d.run_specs, "run_specs"},
                                               {&d.tokens, "tokens"},
                                               {&d.events, "events"},
                                               {&d.event_ids, "event_ids"},
@@ -401,7 +408,23 @@ result<std::optional<template_record>> store::find_template(const template_id& i
 }
 
 result<std::optional<run_record>> store::find_run(const run_id& id) const {
-  return read_record<run_record>(db_.runs, id.value, decode_run);
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto spec = t->get(db_.run_specs, id.value);
+  if (!spec)
+    return spec.error();
+  if (!*spec)
+    return std::optional<run_record>{};
+  auto state = t->get(db_.runs, id.value);
+  if (!state)
+    return state.error();
+  if (!*state)
+    return make_error_code(errc::corrupted); // a spec without its state
+  auto run = decode_run(**spec, **state);
+  if (!run)
+    return make_error_code(errc::corrupted);
+  return std::optional<run_record>{std::move(*run)};
 }
 
 template <class T, class Decode>

@@ -158,8 +158,8 @@ public:
 private:
   friend class write_batch;
   struct dbs {
-    MDB_dbi templates, runs, tokens, events, event_ids, event_data, run_events, pending, endpoints,
-        expiries, disabled, meta, photos, photo_bytes, photo_thumbs;
+    MDB_dbi templates, runs, run_specs, tokens, events, event_ids, event_data, run_events, pending,
+        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs;
   };
   struct queued {
     write_fn work;

@@ -51,6 +51,33 @@ BOOST_AUTO_TEST_CASE(a_run_round_trips) {
   BOOST_TEST(!back->webhook->subscribes_to(event_type::step_completed));
 }
 
+BOOST_AUTO_TEST_CASE(a_run_stored_as_spec_and_state_round_trips) {
+  auto r = sample_run();
+  auto spec = encode_run_spec(r);
+  auto state = encode_run_state(r);
+  // The state, rewritten by every command, carries none of the spec's bulk.
+  BOOST_TEST(state.find("B-1") == std::string::npos);
+  BOOST_TEST(state.find("whsec_abc") == std::string::npos);
+  BOOST_TEST(state.find("Kitchen") == std::string::npos);
+  auto back = decode_run(spec, state);
+  BOOST_REQUIRE(back);
+  BOOST_TEST(encode(*back) == encode(r));
+  // A state from a later command goes with the same spec.
+  r.steps[1].status = step_status::skipped;
+  r.steps[1].skipped_at = from_unix_ms(1900);
+  back = decode_run(spec, encode_run_state(r));
+  BOOST_REQUIRE(back);
+  BOOST_TEST(encode(*back) == encode(r));
+}
+
+BOOST_AUTO_TEST_CASE(a_state_that_does_not_fit_its_spec_does_not_decode) {
+  auto r = sample_run();
+  auto spec = encode_run_spec(r);
+  r.steps.pop_back();
+  BOOST_TEST(!decode_run(spec, encode_run_state(r)));
+  BOOST_TEST(!decode_run(spec, "not json"));
+}
+
 BOOST_AUTO_TEST_CASE(an_event_round_trips_with_its_attempts) {
   event_record e;
   e.id = {"evt-1"};

@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(a_store_in_another_format_is_refused_with_a_clear_error) {
   {
     auto s = store::open(dir.path());
     BOOST_REQUIRE(s);
-    BOOST_TEST(**(*s)->meta("format") == "2"); // a new store is stamped
+    BOOST_TEST(**(*s)->meta("format") == "3"); // a new store is stamped
     BOOST_REQUIRE(!(*s)->write_sync([](write_batch& b) { return b.put_meta("format", "1"); }));
   }
   auto s = store::open(dir.path());
