@@ -53,7 +53,7 @@ void write(level l, std::string_view msg, std::initializer_list<field> fields) {
   if (static_cast<int>(l) < threshold.load(std::memory_order_relaxed))
     return;
   std::string line = "{\"time\":\"" + timestamp() + "\",\"level\":\"" + names[static_cast<int>(l)] +
-                     "\",\"msg\":" + quoted(msg);
+                     "\",\"message\":" + quoted(msg);
   for (auto& [k, v] : fields)
     line += "," + quoted(k) + ":" + quoted(v);
   line += "}\n";

@@ -16,7 +16,7 @@ bool parse_level(std::string_view text, level& out);
 
 using field = std::pair<std::string_view, std::string_view>;
 
-/// Writes one JSON object per line to stderr: `time`, `level`, `msg` and the given fields
+/// Writes one JSON object per line to stderr: `time`, `level`, `message` and the given fields
 /// (ids such as `run_id`, `event_id`, `endpoint`). Never pass a secret, token or key.
 /// Thread-safe: each line is written with one call.
 void write(level l, std::string_view msg, std::initializer_list<field> fields = {});

@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(logs_are_json_lines_on_stderr) {
   BOOST_TEST(server.terminate() == 0);
   auto text = server.stderr_text();
   BOOST_TEST(text.starts_with("{\"time\":"));
-  BOOST_TEST(text.find("\"msg\":\"listening\"") != std::string::npos);
+  BOOST_TEST(text.find("\"message\":\"listening\"") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(the_data_dir_and_its_files_are_private) {

@@ -209,8 +209,8 @@ BOOST_AUTO_TEST_CASE(each_failed_attempt_is_logged_once_as_a_json_line_with_its_
   for (auto& l : lines) {
     BOOST_TEST(!text(l, "time").empty());
     BOOST_TEST(!text(l, "level").empty());
-    BOOST_TEST(!text(l, "msg").empty());
-    if (text(l, "msg") != "delivery attempt failed")
+    BOOST_TEST(!text(l, "message").empty());
+    if (text(l, "message") != "delivery attempt failed")
       continue;
     BOOST_TEST(text(l, "level") == "info");
     BOOST_TEST(text(l, "run_id").starts_with("r-"));
