@@ -83,10 +83,10 @@ o = load("open-runs.json")
 print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors resident, '
       f'peak RSS {o["rss_mib"]:.0f} MiB (now: heap {o["rss_anon_mib"]:.0f} MiB + LMDB file pages {o["rss_file_mib"]:.0f} MiB)')
 b = load("backlog.json")
-print(f'dead backlog: {b["dead_pending"]} pending, RSS {b["rss_mib_with_backlog"]:.0f} MiB (heap {b["rss_anon_mib_with_backlog"]:.0f} MiB), '
+print(f'dead backlog: {b["dead_pending"]} pending (first attempts all made after {b["first_attempts_done_s"]:.0f} s), RSS {b["rss_mib_with_backlog"]:.0f} MiB (heap {b["rss_anon_mib_with_backlog"]:.0f} MiB), '
       f'healthy beside it {b["healthy_delivered_per_s"]:.0f}/s = {b["healthy_delivered_per_s"] / load("throughput-embedded.json")["delivered_per_s"]:.2f}x scenario 1')
 c = load("recovery.json")
-print(f'recovery: {c["pending"]} overdue retries, /healthz after {c["healthz_s"]:.2f} s, first retry {c["first_retry_after_healthz_s"]:.2f} s later')
+print(f'recovery: {c["pending"]} overdue retries in a {c["data_file_mib"]:.0f} MiB data file, /healthz after {c["healthz_s"]:.2f} s, first retry {c["first_retry_after_healthz_s"]:.2f} s later')
 results = {"limit_req_per_s": limit, **{n: load(n + ".json") for n in
            ["throughput-embedded", "throughput-http", "latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs", "backlog", "recovery"]}}
 json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
