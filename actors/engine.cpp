@@ -377,6 +377,23 @@ outcome<photo_content> engine::get_photo(const photo_id& id) const {
   return photo_content{rec->content_type, std::move(*bytes)};
 }
 
+outcome<photo_content> engine::get_photo_thumbnail(std::string_view token,
+                                                   const photo_id& id) const {
+  auto run = impl_->store->find_run_by_token(token);
+  if (!run)
+    return storage_failure(run.error());
+  if (!*run)
+    return not_found("link_not_found", "no run has this link");
+  auto photo = from_read(impl_->store->photo_thumbnail(id), "photo_not_found",
+                         "no photo of this run has this id");
+  if (!photo)
+    return photo.error();
+  // Another run's photo is as absent as one that does not exist.
+  if (photo->record.run != **run)
+    return not_found("photo_not_found", "no photo of this run has this id");
+  return photo_content{"image/jpeg", std::move(photo->thumbnail_jpeg)};
+}
+
 outcome<run_record> engine::get_run_by_token(std::string_view token) const {
   auto id = impl_->store->find_run_by_token(token);
   if (!id)

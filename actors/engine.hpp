@@ -131,6 +131,9 @@ public:
   outcome<run_record> get_run(const run_id& id) const;
   outcome<run_record> get_run_by_token(std::string_view token) const;
   outcome<photo_content> get_photo(const photo_id& id) const;
+  /// A photo's thumbnail (a JPEG) through the run link `token`: only the link's own run's
+  /// photos; any other id is `404 photo_not_found`.
+  outcome<photo_content> get_photo_thumbnail(std::string_view token, const photo_id& id) const;
   /// A run's events in creation order, with their delivery state.
   outcome<std::vector<event_record>> get_events(const run_id& id) const;
 

@@ -6,7 +6,9 @@
 #   `prometheus` package with `apt-get download` + `dpkg-deb -x`, so that no Prometheus
 #   server is installed or started on the machine.
 # - Node.js and npm (Debian's, when the machine has no node), and the npm packages of the
-#   OpenAPI check (tests/node) and of the Node receiver example, pinned by their lock files.
+#   OpenAPI check and the browser test (tests/node) and of the Node receiver example, pinned
+#   by their lock files.
+# - Debian's chromium, for the executor page's browser test (playwright-core drives it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="build/tools"
@@ -29,6 +31,7 @@ need=()
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v python3 >/dev/null || need+=(python3)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "rundun: installing ${need[*]}"
   sudo=""

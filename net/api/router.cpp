@@ -1,8 +1,8 @@
 #include "net/api/router.hpp"
 
 #include "net/api/api_key.hpp"
-#include "net/api/executor_page.hpp"
 #include "net/api/metrics_text.hpp"
+#include "net/api/page_assets.hpp"
 #include "net/api/request_parsing.hpp"
 #include "net/api/views.hpp"
 
@@ -186,6 +186,29 @@ void router::route(call& c) {
   }
   if (s.size() >= 2 && s[0] == "r")
     return route_link(c);
+  if (s.size() == 2 && s[0] == "assets")
+    return route_asset(c);
+  c.not_found_route();
+}
+
+void router::route_asset(call& c) {
+  c.pattern = "/assets/{file}";
+  std::pair<std::string_view, std::string_view> files[] = {
+      {"executor.js", "text/javascript; charset=utf-8"},
+      {"executor.css", "text/css; charset=utf-8"}};
+  for (auto [name, type] : files) {
+    if (c.seg[1] != name)
+      continue;
+    if (!c.method_is(http::verb::get))
+      return;
+    net::http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, type);
+    // Revalidated on each load, so that a new binary's page never runs with an old script.
+    res.set(http::field::cache_control, "no-cache");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.body() = std::string(name == "executor.js" ? executor_js() : executor_css());
+    return c.send(std::move(res));
+  }
   c.not_found_route();
 }
 
@@ -300,11 +323,15 @@ void router::route_link(call& c) {
       return c.fail(run.error());
     res.set(http::field::content_type, "text/html; charset=utf-8");
     res.set(http::field::cache_control, "no-store");
+    // The token is in the page's address: no referrer leaves it, nothing but this server is
+    // reachable from it (no inline script, no other origin), and no site may frame it.
     res.set("Referrer-Policy", "no-referrer");
     res.set("Content-Security-Policy",
-            "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'");
+            "default-src 'self'; img-src 'self' blob: data:; script-src 'self'; "
+            "style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'");
     res.set("X-Content-Type-Options", "nosniff");
-    res.body() = run ? executor_page(*run) : link_not_found_page();
+    res.body() = std::string(run ? executor_html() : not_found_html());
     return c.send(std::move(res));
   }
   if (n == 3 && s[2] == "state") {
@@ -326,6 +353,20 @@ void router::route_link(call& c) {
     if (!c.method_is(http::verb::post))
       return;
     return act(s[2] == "submit" ? run_action::submit : run_action::exit, {}, {});
+  }
+  if (n == 5 && s[2] == "photos" && s[4] == "thumbnail") {
+    c.pattern = "/r/{token}/photos/{photo_id}/thumbnail";
+    if (!c.method_is(http::verb::get))
+      return;
+    auto thumb = engine_.get_photo_thumbnail(token, photo_id{s[3]});
+    if (!thumb)
+      return c.fail(thumb.error());
+    net::http_response res{http::status::ok, 11};
+    res.set(http::field::content_type, thumb->content_type);
+    res.set(http::field::cache_control, "private, max-age=86400");
+    res.set("X-Content-Type-Options", "nosniff");
+    res.body() = std::move(thumb->bytes);
+    return c.send(std::move(res));
   }
   if (n == 5 && s[2] == "steps") {
     auto& what = s[4];

@@ -59,6 +59,7 @@ private:
   void route(call& c);
   void route_v1(call& c);
   void route_link(call& c);
+  void route_asset(call& c);
   std::string metrics_text();
 
   engine& engine_;

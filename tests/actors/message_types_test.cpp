@@ -34,7 +34,7 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   config cfg;
   caf::actor_system sys{cfg};
 
-  run_command cmd{"r-1", run_action::answer, "kitchen", R"({"value":1})"};
+  run_command cmd{"r-1", run_action::answer, "kitchen", R"({"value":1})", {}, {}, {}};
   auto m1 = round_trip(sys, caf::make_message(command_atom::value, cmd));
   BOOST_REQUIRE((m1.match_elements<command_atom, run_command>()));
   auto& c = m1.get_as<run_command>(1);

@@ -248,9 +248,24 @@ BOOST_AUTO_TEST_CASE(the_link_page_is_html_with_safe_headers) {
   BOOST_TEST(page.headers["content-type"].starts_with("text/html"));
   BOOST_TEST(page.headers["cache-control"] == "no-store");
   BOOST_TEST(page.headers["referrer-policy"] == "no-referrer");
-  BOOST_TEST(page.headers["content-security-policy"].find("frame-ancestors 'none'") !=
-             std::string::npos);
-  BOOST_TEST(page.body.find("Checkout inspection") != std::string::npos);
+  auto csp = page.headers["content-security-policy"];
+  BOOST_TEST(csp.find("default-src 'self'") != std::string::npos);
+  BOOST_TEST(csp.find("img-src 'self' blob: data:") != std::string::npos);
+  BOOST_TEST(csp.find("frame-ancestors 'none'") != std::string::npos);
+  BOOST_TEST(csp.find("unsafe-inline") == std::string::npos);
+  // A static shell: its script comes from /assets, none is inline, and the token is not in
+  // it (the script reads it from the address).
+  BOOST_TEST(page.body.find(R"(<script src="/assets/executor.js")") != std::string::npos);
+  BOOST_TEST(page.body.find("<script>") == std::string::npos);
+  BOOST_TEST(page.body.find(path.substr(3)) == std::string::npos);
+  auto js = link("GET", "/assets/executor.js");
+  BOOST_TEST(js.status == 200);
+  BOOST_TEST(js.headers["content-type"].starts_with("text/javascript"));
+  BOOST_TEST(js.body.find("/state") != std::string::npos);
+  auto css = link("GET", "/assets/executor.css");
+  BOOST_TEST(css.status == 200);
+  BOOST_TEST(css.headers["content-type"].starts_with("text/css"));
+  BOOST_TEST(link("GET", "/assets/other.js").status == 404);
 }
 
 BOOST_AUTO_TEST_CASE(cancel_ends_an_active_run_once) {

@@ -29,6 +29,15 @@ namespace {
 
 constexpr auto secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// A receiver script that answers every request with `status`.
+scripted_receiver::script answering(int status) {
+  return [status](const received&, std::size_t) {
+    reply_plan p;
+    p.status = status;
+    return p;
+  };
+}
+
 /// A loopback port nothing listens on: bound, then closed.
 std::uint16_t closed_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -86,11 +95,14 @@ std::string text(const json::object& o, const char* key) {
 /// A server with one run per kind of endpoint, each exited at once so that it fires one
 /// `run.cancelled`; retries are far away, so each event makes exactly one attempt.
 struct outcomes_fixture {
-  scripted_receiver ok{[](const received&, std::size_t) { return reply_plan{204}; }};
-  scripted_receiver bad_request{[](const received&, std::size_t) { return reply_plan{400}; }};
-  scripted_receiver broken{[](const received&, std::size_t) { return reply_plan{500}; }};
+  scripted_receiver ok{answering(204)};
+  scripted_receiver bad_request{answering(400)};
+  scripted_receiver broken{answering(500)};
   scripted_receiver moved{[](const received&, std::size_t) {
-    return reply_plan{302, {{"Location", "http://example.com/"}}};
+    reply_plan p;
+    p.status = 302;
+    p.headers = {{"Location", "http://example.com/"}};
+    return p;
   }};
   scripted_receiver hanging{[](const received&, std::size_t) {
     reply_plan p;
@@ -98,8 +110,7 @@ struct outcomes_fixture {
     return p;
   }};
   // HTTPS with a certificate nobody trusts: the handshake fails verification.
-  scripted_receiver untrusted{[](const received&, std::size_t) { return reply_plan{204}; },
-                              self_signed("localhost")};
+  scripted_receiver untrusted{answering(204), self_signed("localhost")};
   temp_dir dir;
   server_process server{dir.str(), {"--retry-schedule", "10m", "--delivery-timeout", "500ms"}};
   api_client api = server.api();
@@ -231,7 +242,7 @@ BOOST_AUTO_TEST_CASE(each_failed_attempt_is_logged_once_as_a_json_line_with_its_
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_CASE(a_name_that_resolves_to_a_private_address_counts_as_refused) {
-  scripted_receiver ok{[](const received&, std::size_t) { return reply_plan{204}; }};
+  scripted_receiver ok{answering(204)};
   temp_dir dir;
   server_process server{dir.str(), {"--retry-schedule", "10m"}, true, {}, false};
   auto api = server.api();
@@ -251,7 +262,7 @@ BOOST_AUTO_TEST_CASE(a_name_that_resolves_to_a_private_address_counts_as_refused
 }
 
 BOOST_AUTO_TEST_CASE(the_log_level_flag_leaves_out_the_lower_levels) {
-  scripted_receiver broken{[](const received&, std::size_t) { return reply_plan{500}; }};
+  scripted_receiver broken{answering(500)};
   temp_dir dir;
   server_process server{dir.str(), {"--retry-schedule", "10m", "--log-level", "warn"}};
   auto api = server.api();

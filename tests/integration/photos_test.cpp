@@ -142,6 +142,30 @@ BOOST_AUTO_TEST_CASE(bad_uploads_are_refused_and_change_nothing) {
   BOOST_TEST(run.at("steps").at(0).at("photos").as_array().empty());
 }
 
+BOOST_AUTO_TEST_CASE(the_link_shows_its_own_photos_thumbnails_and_no_others) {
+  auto id = std::string(upload("door", "image/jpeg", make_jpeg(quadrants(800, 600)))
+                            .json()
+                            .at("photo_id")
+                            .as_string());
+  auto thumb = http_call(server.port(), "GET", path + "/photos/" + id + "/thumbnail");
+  BOOST_TEST(thumb.status == 200);
+  BOOST_TEST(thumb.headers["content-type"] == "image/jpeg");
+  auto decoded = media::decode_jpeg(
+      {reinterpret_cast<const std::uint8_t*>(thumb.body.data()), thumb.body.size()}, 4096);
+  BOOST_REQUIRE(decoded);
+  BOOST_TEST(decoded->width == 256);
+  BOOST_TEST(decoded->height == 192);
+  // Another run's link does not reach this photo, and an unknown id is 404 too.
+  auto t = api.make_template(json::parse(R"({"name":"Other","steps":[{"id":"a","title":"A"}]})"));
+  auto other = link_path(std::string(
+      api.make_run(json::parse(R"({"template_id":")" + t + R"("})")).at("link").as_string()));
+  auto foreign = http_call(server.port(), "GET", other + "/photos/" + id + "/thumbnail");
+  BOOST_TEST(foreign.status == 404);
+  BOOST_TEST(foreign.error_code() == "photo_not_found");
+  BOOST_TEST(http_call(server.port(), "GET", path + "/photos/p-nope/thumbnail").status == 404);
+  BOOST_TEST(http_call(server.port(), "GET", "/r/nope/photos/" + id + "/thumbnail").status == 404);
+}
+
 BOOST_AUTO_TEST_CASE(a_step_holds_at_most_20_photos) {
   auto jpeg = make_jpeg(quadrants(32, 32));
   for (int i = 0; i < 20; ++i)

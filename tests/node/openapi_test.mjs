@@ -130,6 +130,12 @@ try {
   await expect('/r/{token}/steps/{step_id}/photos', 'post', `${link}/steps/kitchen/photos`, 400,
     { body: 'not a jpeg', headers: { 'content-type': 'image/jpeg' }, auth: false });
   await expect('/v1/photos/{photo_id}', 'get', `/v1/photos/${photo.json.photo_id}`, 200);
+  await expect('/r/{token}/photos/{photo_id}/thumbnail', 'get',
+    `${link}/photos/${photo.json.photo_id}/thumbnail`, 200, { auth: false });
+  await expect('/r/{token}/photos/{photo_id}/thumbnail', 'get', `${link}/photos/p-nope/thumbnail`, 404,
+    { auth: false });
+  await expect('/assets/{file}', 'get', '/assets/executor.js', 200, { auth: false });
+  await expect('/assets/{file}', 'get', '/assets/executor.css', 200, { auth: false });
   await expect('/v1/photos/{photo_id}', 'get', '/v1/photos/p-nope', 404);
 
   await expect('/r/{token}/submit', 'post', `${link}/submit`, 409, { body: {}, auth: false });

@@ -1,0 +1,249 @@
+// The executor's page in a real browser (Debian's chromium, headless, driven by
+// playwright-core) at a phone's viewport, against a real rundund and a receiver that
+// verifies every webhook.
+//
+//   node executor_page_test.mjs <rundund> <photo.jpg> <screenshot dir>
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { Webhook } from 'standardwebhooks';
+import { call, eventually, linkPath, startServer } from './harness.mjs';
+
+const [rundund, photoPath, shotDir] = process.argv.slice(2);
+fs.mkdirSync(shotDir, { recursive: true });
+const browserPath = process.env.RUNDUN_CHROMIUM || '/usr/bin/chromium';
+const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+// A receiver that verifies every delivery with the stock Standard Webhooks library.
+const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const verifier = new Webhook(secret);
+const received = [];
+const rejected = [];
+const receiver = http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      received.push(verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers));
+      res.writeHead(204).end();
+    } catch (err) {
+      rejected.push(err.message);
+      res.writeHead(400).end();
+    }
+  });
+});
+await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+
+const { server, base } = await startServer(rundund);
+const browser = await chromium.launch({ executablePath: browserPath, headless: true });
+let passed = 0;
+
+/// A fresh page that records console errors, page errors and every request it makes.
+async function open(link) {
+  const context = await browser.newContext(phone);
+  const page = await context.newPage();
+  const problems = [];
+  const requests = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`response ${r.status()} ${r.url()}`); });
+  const response = await page.goto(link);
+  return { context, page, problems, requests, response };
+}
+
+async function test(name, body) {
+  await body();
+  passed += 1;
+  console.log(`executor page: ${name}: ok`);
+}
+
+const template = (await call(base, 'POST', '/v1/templates', {
+  body: {
+    name: 'Checkout inspection',
+    steps: [
+      { id: 'kitchen', title: 'Kitchen is clean', photos_required: 1 },
+      { id: 'notes', title: 'Anything broken?', required: false },
+      { id: 'keys', title: 'Keys on the table', required: true },
+    ],
+  },
+})).json.id;
+
+async function newRun(extra = {}) {
+  const r = await call(base, 'POST', '/v1/runs', {
+    body: { template_id: template, webhook: { url: hook, secret }, metadata: { booking: 'B-1234' }, ...extra },
+  });
+  assert.equal(r.status, 201, r.text);
+  return { id: r.json.id, link: r.json.link };
+}
+
+try {
+  await test('a whole run is completed through the page', async () => {
+    const run = await newRun();
+    const { context, page, problems, requests, response } = await open(run.link);
+    assert.equal(response.status(), 200);
+    await page.getByRole('heading', { level: 1, name: 'Checkout inspection' }).waitFor();
+    await page.getByText('0 of 3 done').waitFor();
+    assert.match(await page.locator('#time-left').textContent(), /^Link expires in 23 hours/);
+    const kitchen = page.getByRole('region', { name: 'Kitchen is clean' });
+    const notes = page.getByRole('region', { name: 'Anything broken?' });
+    const keys = page.getByRole('region', { name: 'Keys on the table' });
+    // Required and optional, photos taken and needed, each step's status.
+    await kitchen.getByText('Required · Photos: 0 of 1 needed').waitFor();
+    await notes.getByText('Optional', { exact: true }).waitFor();
+    assert.equal(await keys.getByText('To do').count(), 1);
+    // Mark done waits for the photo, and says how many are missing; Skip is for optional steps.
+    assert.ok(await kitchen.getByRole('button', { name: 'Mark done' }).isDisabled());
+    await kitchen.getByText('Add 1 more photo to mark this step done.').waitFor();
+    assert.equal(await kitchen.getByRole('button', { name: 'Skip' }).count(), 0);
+    assert.equal(await notes.getByRole('button', { name: 'Skip' }).count(), 1);
+    assert.ok(await page.getByRole('button', { name: 'Submit' }).isDisabled());
+    await page.getByText('To submit, finish: Kitchen is clean, Keys on the table.').waitFor();
+    // Touch targets of at least 44 px.
+    for (const b of await page.getByRole('button').all()) {
+      const box = await b.boundingBox();
+      assert.ok(box.height >= 44 && box.width >= 44, `a button is ${box.width}x${box.height}`);
+    }
+    await page.screenshot({ path: path.join(shotDir, '1-active.png') });
+
+    // A photo from the camera input: a real JPEG, uploaded and shown as a preview.
+    const chooser = page.waitForEvent('filechooser');
+    await kitchen.getByRole('button', { name: 'Add photo' }).click();
+    await (await chooser).setFiles(photoPath);
+    await kitchen.getByText('Required · Photos: 1 of 1 needed').waitFor();
+    await kitchen.getByRole('img', { name: 'Photo 1 of Kitchen is clean' }).waitFor();
+    await page.getByText('Photo added.').waitFor();
+    await page.screenshot({ path: path.join(shotDir, '2-photo-added.png') });
+
+    // By keyboard: the note, then Mark done.
+    await kitchen.getByLabel('Note (optional)').fill('Spotless');
+    await kitchen.getByRole('button', { name: 'Mark done' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('1 of 3 done').waitFor();
+    await kitchen.getByText('Note: Spotless').waitFor();
+    await notes.getByRole('button', { name: 'Skip' }).click();
+    await page.getByText('2 of 3 done').waitFor();
+
+    // A flaky network: the first try to mark "keys" done is cut off; the page says it waits,
+    // tries again, and the step is done once.
+    let cut = 0;
+    await page.route('**/steps/keys/answer', (route) => (cut++ === 0 ? route.abort('failed') : route.continue()));
+    await keys.getByRole('button', { name: 'Mark done' }).click();
+    await page.getByText(/No connection: waiting to save “Keys on the table” \(trying again in 1 s\)/).waitFor();
+    await page.getByText('3 of 3 done').waitFor();
+    assert.equal(cut, 2);
+    await page.getByText('Every required step is done. You can submit.').waitFor();
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('This checklist is submitted. Thank you!').waitFor();
+    assert.equal(await page.getByRole('button').count(), 0, 'a submitted run shows no actions');
+    await page.screenshot({ path: path.join(shotDir, '3-completed.png') });
+
+    // The receiver got the run's webhooks, verified, with the photo's thumbnail inline.
+    await eventually(() => received.filter((e) => e.run_id === run.id).length >= 4, 10000, 'the webhooks');
+    const events = received.filter((e) => e.run_id === run.id);
+    assert.deepEqual(events.map((e) => e.event), ['step.completed', 'step.skipped', 'step.completed', 'run.completed']);
+    const photo = events[0].data.photos[0];
+    assert.equal(events[0].data.answer.note, 'Spotless');
+    assert.equal(photo.thumbnail.content_type, 'image/jpeg');
+    assert.ok(Math.max(photo.thumbnail.width, photo.thumbnail.height) <= 256);
+    assert.ok(Buffer.from(photo.thumbnail.data, 'base64').subarray(0, 2).equals(Buffer.from([0xff, 0xd8])));
+    assert.equal(events[2].data.step.id, 'keys');
+    assert.deepEqual(rejected, []);
+
+    // No console error but the request we cut off; every request went to the server itself.
+    assert.deepEqual(problems.filter((p) => !p.includes('ERR_FAILED')), []);
+    const origin = new URL(base).origin;
+    for (const url of requests) assert.ok(url.startsWith(origin + '/') || url.startsWith('blob:'), `a request to ${url}`);
+    await context.close();
+  });
+
+  await test('a cancelled run shows its final state and no actions', async () => {
+    const run = await newRun();
+    assert.equal((await call(base, 'POST', `/v1/runs/${run.id}/cancel`)).status, 200);
+    const { context, page, problems } = await open(run.link);
+    await page.getByText('This checklist was cancelled. There is nothing left to do.').waitFor();
+    assert.equal(await page.getByRole('button').count(), 0);
+    await page.screenshot({ path: path.join(shotDir, '4-cancelled.png') });
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  await test('leaving asks first, then shows the run cancelled', async () => {
+    const run = await newRun();
+    const { context, page, problems } = await open(run.link);
+    await page.getByText('0 of 3 done').waitFor();
+    page.once('dialog', (d) => d.dismiss());
+    await page.getByRole('button', { name: 'Leave' }).click();
+    await page.waitForTimeout(200);
+    assert.equal((await call(base, 'GET', `/v1/runs/${run.id}`)).json.status, 'active');
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Leave' }).click();
+    await page.getByText('This checklist was cancelled. There is nothing left to do.').waitFor();
+    const state = (await call(base, 'GET', `/v1/runs/${run.id}`)).json;
+    assert.equal(state.status, 'cancelled');
+    assert.equal(state.cancel_reason, 'executor_exit');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  await test('an expired run shows its final state, also to a page opened before', async () => {
+    const run = await newRun({ expires_in_hours: 0.001 }); // 3.6 s
+    const { context, page, problems } = await open(run.link);
+    await page.getByText('0 of 3 done').waitFor();
+    await page.getByText('Link expires in less than a minute.').waitFor();
+    await eventually(async () => (await call(base, 'GET', `/v1/runs/${run.id}`)).json.status === 'expired',
+      10000, 'the run to expire');
+    // The page learns it on its next action: the server's words, then the final state.
+    await page.getByRole('region', { name: 'Anything broken?' }).getByRole('button', { name: 'Skip' }).click();
+    await page.getByText('This link has expired. Ask the sender for a new one if work remains.').waitFor();
+    await page.getByText('This link has expired.', { exact: true }).waitFor();
+    assert.equal(await page.getByRole('button').count(), 0);
+    await page.reload();
+    await page.getByText('This link has expired. Ask the sender for a new one if work remains.').waitFor();
+    await page.screenshot({ path: path.join(shotDir, '5-expired.png') });
+    assert.deepEqual(problems.filter((p) => !p.includes('410')), []);
+    await context.close();
+  });
+
+  await test('an unknown link is a plain 404 page', async () => {
+    const { context, page, response, problems } = await open(`${base}/r/no-such-token`);
+    assert.equal(response.status(), 404);
+    await page.getByRole('heading', { name: 'Link not found' }).waitFor();
+    await page.screenshot({ path: path.join(shotDir, '6-not-found.png') });
+    assert.deepEqual(problems.filter((p) => !p.includes('404')), []);
+    await context.close();
+  });
+
+  await test('the page sends its safety headers and its CSP holds without errors', async () => {
+    const run = await newRun();
+    const { context, page, problems, response } = await open(run.link);
+    const h = response.headers();
+    assert.match(h['content-security-policy'], /default-src 'self'/);
+    assert.match(h['content-security-policy'], /img-src 'self' blob: data:/);
+    assert.match(h['content-security-policy'], /frame-ancestors 'none'/);
+    assert.doesNotMatch(h['content-security-policy'], /unsafe-inline|unsafe-eval/);
+    assert.equal(h['referrer-policy'], 'no-referrer');
+    assert.equal(h['cache-control'], 'no-store');
+    await page.getByText('0 of 3 done').waitFor();
+    // An inline script is refused by the policy: the page's own code runs from /assets only.
+    const ran = await page.evaluate(() => new Promise((resolve) => {
+      document.addEventListener('securitypolicyviolation', () => resolve('blocked'), { once: true });
+      const s = document.createElement('script');
+      s.textContent = 'window.__inline = 1';
+      document.body.append(s);
+      setTimeout(() => resolve(window.__inline ? 'ran' : 'blocked'), 500);
+    }));
+    assert.equal(ran, 'blocked');
+    assert.deepEqual(problems.filter((p) => !p.includes('Content Security Policy')), []);
+    await context.close();
+  });
+
+  console.log(`executor page: ${passed} tests passed; screenshots in ${shotDir}`);
+} finally {
+  await browser.close();
+  server.stop();
+  receiver.close();
+}
