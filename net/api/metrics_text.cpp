@@ -40,6 +40,13 @@ public:
     out_.push_back('\n');
   }
 
+  /// A family with one unlabelled sample: a plain counter or gauge.
+  template <class T>
+  void single(std::string_view name, std::string_view type, std::string_view help, T value) {
+    family(name, type, help);
+    sample(name, {}, value);
+  }
+
   /// A histogram's buckets (cumulative, `+Inf` last), `_sum` and `_count`, with an optional
   /// extra label.
   void histogram(std::string_view name, const latency_histogram::snapshot& h,
@@ -119,43 +126,37 @@ std::string render_metrics(const engine_figures& f, const api_figures& api) {
   for (auto& [label, n] : outcomes)
     x.sample("rundun_delivery_attempts_total", {{"outcome", label}}, n);
 
-  x.family("rundun_deliveries_delivered_total", "counter", "Events delivered (a 2xx).");
-  x.sample("rundun_deliveries_delivered_total", {}, f.delivered);
-  x.family("rundun_deliveries_failed_total", "counter",
-           "Events that failed for good: retries exhausted, or the endpoint answered 410.");
-  x.sample("rundun_deliveries_failed_total", {}, f.failed);
+  x.single("rundun_deliveries_delivered_total", "counter", "Events delivered (a 2xx).",
+           f.delivered);
+  x.single("rundun_deliveries_failed_total", "counter",
+           "Events that failed for good: retries exhausted, or the endpoint answered 410.",
+           f.failed);
   x.family("rundun_delivery_latency_seconds", "histogram",
            "From an event's creation to the 2xx that delivered it, retries included.");
   x.histogram("rundun_delivery_latency_seconds", f.delivery_latency);
-  x.family("rundun_deliveries_pending", "gauge",
-           "Deliveries waiting for their next attempt or in flight.");
-  x.sample("rundun_deliveries_pending", {}, f.pending_total);
+  x.single("rundun_deliveries_pending", "gauge",
+           "Deliveries waiting for their next attempt or in flight.", f.pending_total);
   x.family("rundun_endpoint_backlog", "gauge",
            "Pending deliveries of the hosts with the largest backlogs (at most 10 hosts).");
   for (auto& [host, n] : f.largest_backlogs)
     x.sample("rundun_endpoint_backlog", {{"host", host}}, n);
-  x.family("rundun_deliveries_in_flight", "gauge", "Delivery requests in flight.");
-  x.sample("rundun_deliveries_in_flight", {}, f.in_flight);
+  x.single("rundun_deliveries_in_flight", "gauge", "Delivery requests in flight.", f.in_flight);
 
-  x.family("rundun_active_runs", "gauge", "Runs with a live run actor.");
-  x.sample("rundun_active_runs", {}, f.active_runs);
-  x.family("rundun_endpoint_actors", "gauge", "Live endpoint delivery actors.");
-  x.sample("rundun_endpoint_actors", {}, f.endpoint_actors);
-  x.family("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.");
-  x.sample("rundun_live_actors", {}, f.live_actors);
+  x.single("rundun_active_runs", "gauge", "Runs with a live run actor.", f.active_runs);
+  x.single("rundun_endpoint_actors", "gauge", "Live endpoint delivery actors.", f.endpoint_actors);
+  x.single("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.",
+           f.live_actors);
 
-  x.family("rundun_lmdb_commit_batches_total", "counter", "LMDB group commits.");
-  x.sample("rundun_lmdb_commit_batches_total", {}, f.commit_batches);
-  x.family("rundun_lmdb_commit_writes_total", "counter", "Writes in LMDB group commits.");
-  x.sample("rundun_lmdb_commit_writes_total", {}, f.commit_writes);
-  x.family("rundun_lmdb_commit_failures_total", "counter", "Writes that failed to commit.");
-  x.sample("rundun_lmdb_commit_failures_total", {}, f.commit_failures);
+  x.single("rundun_lmdb_commit_batches_total", "counter", "LMDB group commits.", f.commit_batches);
+  x.single("rundun_lmdb_commit_writes_total", "counter", "Writes in LMDB group commits.",
+           f.commit_writes);
+  x.single("rundun_lmdb_commit_failures_total", "counter", "Writes that failed to commit.",
+           f.commit_failures);
   x.family("rundun_lmdb_commit_duration_seconds", "histogram",
            "Time of one group commit, fsync included.");
   x.histogram("rundun_lmdb_commit_duration_seconds", f.commit_latency);
 
-  x.family("rundun_open_connections", "gauge", "Open API connections.");
-  x.sample("rundun_open_connections", {}, api.open_connections);
+  x.single("rundun_open_connections", "gauge", "Open API connections.", api.open_connections);
   x.family("rundun_api_requests_total", "counter", "API requests, by route and status.");
   for (auto& r : api.requests)
     x.sample("rundun_api_requests_total",

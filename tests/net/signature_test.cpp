@@ -1,28 +1,16 @@
 #include "net/signature.hpp"
 
 #include "net/base64.hpp"
+#include "tests/support/vectors.hpp"
 
 #define BOOST_TEST_MODULE signature
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
-#include <fstream>
-#include <sstream>
 
 using namespace rundun::net;
 
-namespace {
-
-boost::json::array load_vectors() {
-  std::ifstream in{RUNDUN_TEST_DATA "/standard-webhooks.json"};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return boost::json::parse(ss.str()).as_array();
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(every_standard_webhooks_vector_matches) {
-  auto vectors = load_vectors();
+  auto vectors = rundun::test::standard_webhooks_vectors();
   BOOST_REQUIRE_GE(vectors.size(), 9u);
   for (auto& v : vectors) {
     auto& o = v.as_object();

@@ -1,10 +1,10 @@
 #include "net/webhook_verifier.hpp"
 
+#include "tests/support/vectors.hpp"
+
 #define BOOST_TEST_MODULE webhook_verifier
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
-#include <fstream>
-#include <sstream>
 
 using namespace rundun::net;
 using namespace std::chrono_literals;
@@ -16,13 +16,6 @@ std::ostream& operator<<(std::ostream& os, verify_failure f) {
 } // namespace rundun::net
 
 namespace {
-
-boost::json::array load_vectors() {
-  std::ifstream in{RUNDUN_TEST_DATA "/standard-webhooks.json"};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return boost::json::parse(ss.str()).as_array();
-}
 
 std::chrono::system_clock::time_point at(std::int64_t unix_seconds) {
   return std::chrono::system_clock::time_point{std::chrono::seconds{unix_seconds}};
@@ -38,7 +31,7 @@ constexpr auto good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
 } // namespace
 
 BOOST_AUTO_TEST_CASE(every_standard_webhooks_vector_verifies) {
-  auto vectors = load_vectors();
+  auto vectors = rundun::test::standard_webhooks_vectors();
   BOOST_REQUIRE_GE(vectors.size(), 9u);
   for (auto& v : vectors) {
     auto& o = v.as_object();

@@ -5,11 +5,9 @@
 //   node executor_page_test.mjs <rundund> <photo.jpg> <screenshot dir>
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { Webhook } from 'standardwebhooks';
-import { call, eventually, linkPath, startServer } from './harness.mjs';
+import { call, eventually, linkPath, startReceiver, startServer } from './harness.mjs';
 
 const [rundund, photoPath, shotDir] = process.argv.slice(2);
 fs.mkdirSync(shotDir, { recursive: true });
@@ -18,24 +16,9 @@ const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isM
 
 // A receiver that verifies every delivery with the stock Standard Webhooks library.
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const verifier = new Webhook(secret);
-const received = [];
-const rejected = [];
-const receiver = http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    try {
-      received.push(verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers));
-      res.writeHead(204).end();
-    } catch (err) {
-      rejected.push(err.message);
-      res.writeHead(400).end();
-    }
-  });
-});
-await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+const receiver = await startReceiver(secret);
+const { received, failures: rejected } = receiver;
+const hook = receiver.url;
 
 const { server, base } = await startServer(rundund);
 const browser = await chromium.launch({ executablePath: browserPath, headless: true });

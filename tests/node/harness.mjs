@@ -2,9 +2,11 @@
 // JSON lines, and a small API client.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { Webhook } from 'standardwebhooks';
 
 export const apiKey = 'node-test-api-key-0123456789';
 
@@ -85,4 +87,35 @@ export async function eventually(check, ms = 10000, what = 'a condition') {
 /// The path part of a run's link.
 export function linkPath(link) {
   return new URL(link).pathname;
+}
+
+/// A webhook receiver on loopback that verifies every delivery with the stock Standard
+/// Webhooks library, then lets `check(event, req)` look further (it throws to refuse).
+/// Resolves with { url, received, failures, close }.
+export async function startReceiver(secret, check = () => {}) {
+  const verifier = new Webhook(secret);
+  const received = [];
+  const failures = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      try {
+        const event = verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers);
+        check(event, req);
+        received.push(event);
+        res.writeHead(204).end();
+      } catch (err) {
+        failures.push(err.message);
+        res.writeHead(400).end();
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hook`,
+    received,
+    failures,
+    close: () => server.close(),
+  };
 }

@@ -5,12 +5,10 @@
 //   node openapi_test.mjs <rundund> <openapi.yaml> <photo.jpg>
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { Webhook } from 'standardwebhooks';
-import { call, eventually, linkPath, startServer } from './harness.mjs';
+import { call, eventually, linkPath, startReceiver, startServer } from './harness.mjs';
 
 const [rundund, specPath, photoPath] = process.argv.slice(2);
 
@@ -52,35 +50,19 @@ async function expect(route, method, target, status, opts = {}) {
 
 // A receiver that verifies each webhook and checks it against its `webhooks` schema.
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const verifier = new Webhook(secret);
-const received = [];
-const failures = [];
-const receiver = http.createServer((req, res) => {
-  const chunks = [];
-  req.on('data', (c) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks).toString('utf8');
-    try {
-      const event = verifier.verify(body, req.headers);
-      const op = api.webhooks[event.event]?.post;
-      if (!op) throw new Error(`no webhook ${event.event} in the document`);
-      const validate = ajv.compile(op.requestBody.content['application/json'].schema);
-      if (!validate(event)) throw new Error(`${event.event}: ${ajv.errorsText(validate.errors)}`);
-      for (const p of op.parameters) {
-        if (p.in === 'header' && !ajv.validate(p.schema, req.headers[p.name])) {
-          throw new Error(`${event.event}: header ${p.name} '${req.headers[p.name]}' does not match`);
-        }
-      }
-      received.push(event);
-      res.writeHead(204).end();
-    } catch (err) {
-      failures.push(err.message);
-      res.writeHead(400).end();
+const receiver = await startReceiver(secret, (event, req) => {
+  const op = api.webhooks[event.event]?.post;
+  if (!op) throw new Error(`no webhook ${event.event} in the document`);
+  const validate = ajv.compile(op.requestBody.content['application/json'].schema);
+  if (!validate(event)) throw new Error(`${event.event}: ${ajv.errorsText(validate.errors)}`);
+  for (const p of op.parameters) {
+    if (p.in === 'header' && !ajv.validate(p.schema, req.headers[p.name])) {
+      throw new Error(`${event.event}: header ${p.name} '${req.headers[p.name]}' does not match`);
     }
-  });
+  }
 });
-await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
-const hook = `http://127.0.0.1:${receiver.address().port}/hook`;
+const { received, failures } = receiver;
+const hook = receiver.url;
 
 const { server, base } = await startServer(rundund, ['--retry-schedule', '100ms']);
 try {
