@@ -6,6 +6,8 @@
 #include "net/retry_after.hpp"
 #include "net/retry_policy.hpp"
 
+#include <limits>
+
 #include <caf/all.hpp>
 
 namespace rundun {
@@ -353,6 +355,12 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
       break;
     }
   });
+  // With a backlog on disk, a job whose retry is far off leaves the window: the store has it,
+  // with its new due time once `record` commits, and until then the page-in skips it as
+  // settling. So due work pages in at once; before, a dead endpoint's window filled with
+  // hour-away retries and its backlog's first attempts went at one window a second.
+  if (st.backlog && retry_at && *retry_at > now() + refill_interval)
+    st.queue->evict_later_than(now() + refill_interval, std::numeric_limits<std::uint64_t>::max());
   if (what == net::verdict::gone && !webhook_off) {
     // 410: the run's webhook is off. Its other waiting events fail now, unsent.
     st.disabled_runs.insert(run.value);

@@ -90,6 +90,43 @@ try {
       const box = await b.boundingBox();
       assert.ok(box.height >= 44 && box.width >= 44, `a button is ${box.width}x${box.height}`);
     }
+    // WCAG AA contrast of every visible text against its effective background (disabled
+    // controls are exempt in WCAG and here).
+    const lowContrast = await page.evaluate(() => {
+      const parse = (c) => {
+        const m = c.match(/rgba?\(([^)]+)\)/);
+        if (!m) return null;
+        const p = m[1].split(',').map(Number);
+        return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+      };
+      const lum = ({ r, g, b }) => {
+        const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+      };
+      const background = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+          const c = parse(getComputedStyle(e).backgroundColor);
+          if (c && c.a > 0) return c;
+        }
+        return { r: 255, g: 255, b: 255, a: 1 };
+      };
+      const out = [];
+      let checked = 0;
+      for (const el of document.querySelectorAll('body *')) {
+        if (el.disabled || !el.offsetParent) continue;
+        if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+        const s = getComputedStyle(el);
+        const [hi, lo] = [lum(parse(s.color)), lum(background(el))].sort((a, b) => b - a);
+        const ratio = (hi + 0.05) / (lo + 0.05);
+        const size = parseFloat(s.fontSize);
+        const large = size >= 24 || (Number(s.fontWeight) >= 700 && size >= 18.66);
+        checked += 1;
+        if (ratio < (large ? 3 : 4.5)) out.push(`${el.tagName} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+      }
+      return { out, checked };
+    });
+    assert.ok(lowContrast.checked >= 20, `only ${lowContrast.checked} texts checked`);
+    assert.deepEqual(lowContrast.out, []);
     await page.screenshot({ path: path.join(shotDir, '1-active.png') });
 
     // A photo from the camera input: a real JPEG, uploaded and shown as a preview.
