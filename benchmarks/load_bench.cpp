@@ -103,6 +103,16 @@ double status_mib(const std::string& field) {
   return 0;
 }
 
+/// Bytes this process has written with write(2) and friends so far (`wchar` of
+/// /proc/self/io): the store's page writes, plus sockets.
+double bytes_written() {
+  std::ifstream in{"/proc/self/io"};
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("wchar:", 0) == 0)
+      return std::stod(line.substr(6));
+  return 0;
+}
+
 double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
@@ -628,11 +638,13 @@ json::object run_backlog(const options& opt) {
   receivers rx{opt.endpoints, 0, 0};
   auto jobs = make_runs_embedded(*eng, rx, 20000);
   pacer pace{0};
+  auto written_before = bytes_written();
   auto t0 = steady::now();
   drive_embedded(*eng, jobs, 512, pace);
   while (unique_healthy(rx) < jobs.size() && steady::now() < t0 + 120s)
     std::this_thread::sleep_for(1ms);
   auto healthy_s = seconds_between(t0, steady::now());
+  auto healthy_kib_written = (bytes_written() - written_before) / 1024.0 / jobs.size();
   json::object out{{"scenario", "backlog"},
                    {"dead_pending", opt.events},
                    {"populated_per_s", opt.events / populate_s},
@@ -643,6 +655,7 @@ json::object run_backlog(const options& opt) {
                    {"healthy_events", jobs.size()},
                    {"healthy_delivered", unique_healthy(rx)},
                    {"healthy_delivered_per_s", unique_healthy(rx) / healthy_s},
+                   {"healthy_kib_written_per_event", healthy_kib_written},
                    {"peak_rss_mib", peak_rss_mib()}};
   eng.reset();
   std::filesystem::remove_all(dir);

@@ -248,6 +248,19 @@ try {
     assert.equal(h['referrer-policy'], 'no-referrer');
     assert.equal(h['cache-control'], 'no-store');
     await page.getByText('0 of 3 done').waitFor();
+    // Usable by keyboard: Tab reaches every enabled control, in order.
+    const reached = [];
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => {
+        const a = document.activeElement;
+        return a && a.tagName === 'BUTTON' ? a.textContent.trim() : a && a.tagName;
+      }));
+    }
+    for (const name of ['Add photo', 'Mark done', 'Skip', 'Leave']) {
+      assert.ok(reached.includes(name), `Tab never reaches ${name}: ${reached.join(', ')}`);
+    }
+    assert.ok(reached.includes('TEXTAREA'), 'Tab never reaches a note');
     // An inline script is refused by the policy: the page's own code runs from /assets only.
     const ran = await page.evaluate(() => new Promise((resolve) => {
       document.addEventListener('securitypolicyviolation', () => resolve('blocked'), { once: true });
