@@ -21,6 +21,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -383,28 +384,87 @@ std::vector<job> make_runs_http(std::uint16_t port, const receivers& rx, std::si
   return jobs;
 }
 
-steady::time_point drive_http(std::uint16_t port, const std::vector<job>& jobs, std::size_t threads,
-                              pacer& pace) {
-  namespace http = boost::beast::http;
-  std::atomic<std::size_t> next{0}, failed{0};
-  std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      http_client c{port};
-      for (std::size_t i; (i = next++) < jobs.size();) {
-        pace.wait();
-        auto& j = jobs[i];
-        auto [s, b] = c.call(http::verb::post,
-                             "/r/" + j.token + "/steps/s" + std::to_string(j.step) + "/answer",
-                             R"({"value":1})");
-        if (s != 200)
-          ++failed;
-      }
+/// Adds `pacer`'s due time to the async driver: when job `n` may be sent (now if unpaced).
+steady::time_point due_time(const pacer& pace, std::uint64_t n) {
+  if (pace.rate <= 0)
+    return steady::now();
+  return pace.start + std::chrono::duration_cast<steady::duration>(
+                          std::chrono::duration<double>(n / pace.rate));
+}
+
+/// One keep-alive connection of the HTTP driver: takes the next job, POSTs its answer,
+/// reads the response, and goes on until the jobs run out. Async, so that 64 connections
+/// cost one thread, as in wrk, and the driver does not eat the cores it measures.
+class driver_connection : public std::enable_shared_from_this<driver_connection> {
+public:
+  struct shared {
+    const std::vector<job>& jobs;
+    pacer& pace;
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> failed{0};
+  };
+
+  driver_connection(asio::io_context& io, shared& sh) : stream_(io), timer_(io), sh_(sh) {}
+
+  void start(std::uint16_t port) {
+    stream_.socket().connect({asio::ip::make_address("127.0.0.1"), port});
+    stream_.socket().set_option(asio::ip::tcp::no_delay{true});
+    next();
+  }
+
+private:
+  void next() {
+    auto i = sh_.next++;
+    if (i >= sh_.jobs.size())
+      return; // done: the connection closes when the last reference goes
+    sh_.pace.issued++;
+    timer_.expires_at(due_time(sh_.pace, i));
+    timer_.async_wait([self = shared_from_this(), i](boost::system::error_code) { self->send(i); });
+  }
+
+  void send(std::size_t i) {
+    namespace http = boost::beast::http;
+    auto& j = sh_.jobs[i];
+    req_ = {http::verb::post, "/r/" + j.token + "/steps/s" + std::to_string(j.step) + "/answer",
+            11};
+    req_.set(http::field::host, "127.0.0.1");
+    req_.body() = R"({"value":1})";
+    req_.prepare_payload();
+    http::async_write(stream_, req_, [self = shared_from_this()](boost::system::error_code ec,
+                                                                  std::size_t) {
+      if (ec)
+        return self->fail();
+      self->res_ = {};
+      http::async_read(self->stream_, self->buffer_, self->res_,
+                       [self](boost::system::error_code ec, std::size_t) {
+                         if (ec)
+                           return self->fail();
+                         if (self->res_.result_int() != 200)
+                           ++self->sh_.failed;
+                         self->next();
+                       });
     });
-  for (auto& t : pool)
-    t.join();
-  if (failed)
-    std::fprintf(stderr, "warning: %zu requests failed\n", failed.load());
+  }
+
+  void fail() { ++sh_.failed; }
+
+  boost::beast::tcp_stream stream_;
+  asio::steady_timer timer_;
+  shared& sh_;
+  boost::beast::flat_buffer buffer_;
+  boost::beast::http::request<boost::beast::http::string_body> req_;
+  boost::beast::http::response<boost::beast::http::string_body> res_;
+};
+
+steady::time_point drive_http(std::uint16_t port, const std::vector<job>& jobs,
+                              std::size_t connections, pacer& pace) {
+  asio::io_context io;
+  driver_connection::shared sh{jobs, pace};
+  for (std::size_t c = 0; c < connections; ++c)
+    std::make_shared<driver_connection>(io, sh)->start(port);
+  io.run(); // returns when every connection has run out of jobs
+  if (sh.failed)
+    std::fprintf(stderr, "warning: %zu requests failed\n", sh.failed.load());
   return steady::now();
 }
 
