@@ -388,8 +388,8 @@ std::vector<job> make_runs_http(std::uint16_t port, const receivers& rx, std::si
 steady::time_point due_time(const pacer& pace, std::uint64_t n) {
   if (pace.rate <= 0)
     return steady::now();
-  return pace.start + std::chrono::duration_cast<steady::duration>(
-                          std::chrono::duration<double>(n / pace.rate));
+  return pace.start +
+         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(n / pace.rate));
 }
 
 /// One keep-alive connection of the HTTP driver: takes the next job, POSTs its answer,
@@ -430,20 +430,20 @@ private:
     req_.set(http::field::host, "127.0.0.1");
     req_.body() = R"({"value":1})";
     req_.prepare_payload();
-    http::async_write(stream_, req_, [self = shared_from_this()](boost::system::error_code ec,
-                                                                  std::size_t) {
-      if (ec)
-        return self->fail();
-      self->res_ = {};
-      http::async_read(self->stream_, self->buffer_, self->res_,
-                       [self](boost::system::error_code ec, std::size_t) {
-                         if (ec)
-                           return self->fail();
-                         if (self->res_.result_int() != 200)
-                           ++self->sh_.failed;
-                         self->next();
-                       });
-    });
+    http::async_write(stream_, req_,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (ec)
+                          return self->fail();
+                        self->res_ = {};
+                        http::async_read(self->stream_, self->buffer_, self->res_,
+                                         [self](boost::system::error_code ec, std::size_t) {
+                                           if (ec)
+                                             return self->fail();
+                                           if (self->res_.result_int() != 200)
+                                             ++self->sh_.failed;
+                                           self->next();
+                                         });
+                      });
   }
 
   void fail() { ++sh_.failed; }
