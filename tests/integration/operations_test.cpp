@@ -16,10 +16,6 @@
 #include <set>
 #include <sstream>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 using namespace rundun;
 using namespace rundun::test;
 using namespace std::chrono_literals;
@@ -38,17 +34,11 @@ scripted_receiver::script answering(int status) {
   };
 }
 
-/// A loopback port nothing listens on: bound, then closed.
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+/// The URL of a receiver that is gone: nothing listens on its port any more (the idiom of
+/// the delivery and client suites).
+std::string gone_url() {
+  scripted_receiver gone;
+  return gone.url();
 }
 
 /// Runs promtool's own check of the text exposition; returns its exit code and output.
@@ -149,7 +139,7 @@ struct outcomes_fixture {
     dispatch(moved.url());
     dispatch(hanging.url());
     dispatch(untrusted.url());
-    dispatch("http://127.0.0.1:" + std::to_string(closed_port()) + "/hook");
+    dispatch(gone_url());
   }
 };
 
