@@ -104,7 +104,8 @@ private:
 class endpoint_client_impl final : public endpoint_client {
 public:
   endpoint_client_impl(asio::io_context& io, url target, client_options opts)
-      : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)) {}
+      : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)),
+        reaper_(strand_) {}
 
   void post(outgoing_request req, completion done) override {
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
@@ -117,7 +118,7 @@ public:
     auto self = shared_from_this();
     asio::post(strand_, [this, self] {
       for (auto& c : idle_)
-        discard(std::move(c), true);
+        discard(std::move(c.conn), true);
       idle_.clear();
     });
   }
@@ -128,9 +129,10 @@ public:
   // -- used by exchanges, on the strand --
 
   std::unique_ptr<connection> take_idle() {
+    close_expired();
     if (idle_.empty())
       return nullptr;
-    auto c = std::move(idle_.back());
+    auto c = std::move(idle_.back().conn); // the most recently used: least likely stale
     idle_.pop_back();
     return c;
   }
@@ -166,10 +168,12 @@ public:
       if (auto* s = SSL_get1_session(native))
         session_.reset(s);
     }
-    if (idle_.size() < opts_.max_idle)
-      idle_.push_back(std::move(c));
-    else
+    if (idle_.size() < opts_.max_idle) {
+      idle_.push_back({std::move(c), steady::now()});
+      arm_reaper();
+    } else {
       --open_;
+    }
   }
 
   /// Drops a connection. `clean`: it ended normally (the receiver closed it), so its TLS
@@ -188,10 +192,45 @@ public:
   const client_options& options() const { return opts_; }
 
 private:
+  struct idle_connection {
+    std::unique_ptr<connection> conn;
+    steady::time_point since;
+  };
+
+  /// Closes the connections idle for longer than the idle timeout (oldest first in `idle_`).
+  void close_expired() {
+    auto cutoff = steady::now() - opts_.idle_timeout;
+    std::size_t n = 0;
+    while (n < idle_.size() && idle_[n].since <= cutoff)
+      discard(std::move(idle_[n++].conn), true);
+    idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+
+  /// Wakes up when the oldest idle connection expires. The wait holds only a weak
+  /// reference: a client that is dropped closes its connections with it.
+  void arm_reaper() {
+    if (reaper_armed_ || idle_.empty())
+      return;
+    reaper_armed_ = true;
+    reaper_.expires_at(idle_.front().since + opts_.idle_timeout);
+    std::weak_ptr<endpoint_client> weak = shared_from_this();
+    reaper_.async_wait([this, weak](error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec == asio::error::operation_aborted)
+        return;
+      reaper_armed_ = false;
+      close_expired();
+      arm_reaper();
+    });
+  }
+
   asio::strand<asio::io_context::executor_type> strand_;
   url target_;
   client_options opts_;
-  std::vector<std::unique_ptr<connection>> idle_;
+  /// Least recently used first.
+  std::vector<idle_connection> idle_;
+  asio::steady_timer reaper_;
+  bool reaper_armed_ = false;
   session_ptr session_;
   std::atomic<std::size_t> open_{0};
   std::atomic<std::size_t> resumed_{0};

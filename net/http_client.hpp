@@ -39,6 +39,10 @@ struct client_options {
   std::chrono::milliseconds timeout{10'000};
   /// Most idle keep-alive connections kept for reuse.
   std::size_t max_idle = 16;
+  /// A kept-alive connection unused for this long is closed, as every client pool does:
+  /// receivers close theirs after a while anyway, and an endpoint that went quiet should
+  /// not hold sockets.
+  std::chrono::milliseconds idle_timeout{30'000};
   /// TLS settings for https endpoints (see tls_context.hpp); required for them.
   std::shared_ptr<boost::asio::ssl::context> tls;
   /// Connect to loopback, private and other non-public addresses too.

@@ -2,9 +2,15 @@
 
 #include "tests/support/io_thread.hpp"
 #include "tests/support/scripted_receiver.hpp"
+#include "tests/support/server_process.hpp"
 
 #define BOOST_TEST_MODULE http_client
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
 #include <future>
 #include <thread>
@@ -18,9 +24,11 @@ namespace {
 /// An io_context on its own thread, as the engine runs it.
 struct io_fixture : test::io_thread {
   std::shared_ptr<endpoint_client> client(const std::string& u,
-                                          std::chrono::milliseconds timeout = 2s) {
+                                          std::chrono::milliseconds timeout = 2s,
+                                          std::chrono::milliseconds idle_timeout = 30s) {
     client_options opts;
     opts.timeout = timeout;
+    opts.idle_timeout = idle_timeout;
     opts.max_idle = 4;
     opts.allow_private_destinations = true; // the receivers here are on loopback
     return endpoint_client::make(io, *parse_url(u), opts);
@@ -158,6 +166,96 @@ BOOST_AUTO_TEST_CASE(loopback_is_refused_without_the_private_flag) {
     BOOST_TEST(r.error == "destination_not_allowed");
   }
   BOOST_TEST(rx.requests().empty());
+}
+
+BOOST_AUTO_TEST_CASE(idle_keep_alive_connections_are_closed_after_the_idle_timeout) {
+  test::scripted_receiver rx;
+  auto c = client(rx.url(), 2s, 200ms);
+  BOOST_TEST(post(*c).status.value_or(0) == 200);
+  BOOST_TEST(post(*c).status.value_or(0) == 200);
+  BOOST_TEST(rx.connections() == 1u); // kept alive and reused
+  BOOST_TEST(c->open_connections() == 1u);
+  // Unused past the idle timeout, it is closed by the client itself, with nothing posted.
+  BOOST_TEST(test::eventually([&] { return c->open_connections() == 0u; }, 5s));
+  BOOST_TEST(post(*c).status.value_or(0) == 200);
+  BOOST_TEST(rx.connections() == 2u); // a fresh one
+}
+
+namespace {
+
+/// A receiver that accepts, reads the request, then answers one byte at a time, a byte every
+/// `gap`: a response that never finishes in time. Counts its connections.
+class dribbling_receiver {
+public:
+  explicit dribbling_receiver(std::chrono::milliseconds gap)
+      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), gap_(gap) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~dribbling_receiver() {
+    stop_ = true;
+    // A blocking accept() is not woken by closing the acceptor: connect to wake it.
+    boost::system::error_code ignored;
+    boost::asio::ip::tcp::socket wake{io_};
+    wake.connect(acceptor_.local_endpoint(), ignored);
+    thread_.join();
+    for (auto& t : handlers_)
+      t.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/hook";
+  }
+  std::size_t connections() const { return connections_.load(); }
+
+private:
+  void serve() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto sock = std::make_shared<boost::asio::ip::tcp::socket>(io_);
+      acceptor_.accept(*sock, ec);
+      if (ec || stop_)
+        return;
+      ++connections_;
+      handlers_.emplace_back([this, sock] {
+        boost::asio::streambuf buf;
+        boost::system::error_code ec;
+        boost::asio::read_until(*sock, buf, "\r\n\r\n", ec);
+        std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        for (char ch : reply) {
+          if (stop_ || ec)
+            return;
+          boost::asio::write(*sock, boost::asio::buffer(&ch, 1), ec);
+          std::this_thread::sleep_for(gap_);
+        }
+      });
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::chrono::milliseconds gap_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> connections_{0};
+  std::thread thread_;
+  std::vector<std::thread> handlers_;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_response_dribbled_a_byte_at_a_time_ends_at_the_timeout_and_is_not_reused) {
+  dribbling_receiver rx{200ms}; // 40 bytes at 5 a second: 8 s, far past the timeout
+  auto c = client(rx.url(), 1s);
+  auto started = std::chrono::steady_clock::now();
+  auto r = post(*c);
+  auto took = std::chrono::steady_clock::now() - started;
+  BOOST_TEST(!r.status);
+  BOOST_TEST((r.failure == failure_kind::timeout));
+  BOOST_TEST(r.error == "timeout");
+  // The whole attempt is bounded, not each read: it ends near the timeout, not at 8 s.
+  BOOST_TEST(took < 5s);
+  BOOST_TEST(c->open_connections() == 0u); // closed, not kept for reuse
+  auto again = post(*c);
+  BOOST_TEST((again.failure == failure_kind::timeout));
+  BOOST_TEST(rx.connections() == 2u); // the second attempt had a fresh connection
 }
 
 BOOST_AUTO_TEST_SUITE_END()
