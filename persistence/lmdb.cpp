@@ -89,6 +89,13 @@ boost::system::error_code txn::del(MDB_dbi db, std::string_view key) {
   return rc == 0 || rc == MDB_NOTFOUND ? boost::system::error_code{} : from_mdb(rc);
 }
 
+result<std::size_t> txn::count(MDB_dbi db) const {
+  MDB_stat st{};
+  if (int rc = mdb_stat(handle_, db, &st))
+    return from_mdb(rc);
+  return static_cast<std::size_t>(st.ms_entries);
+}
+
 result<cursor> cursor::open(const txn& t, MDB_dbi db) {
   MDB_cursor* h = nullptr;
   if (int rc = mdb_cursor_open(t.handle(), db, &h); rc != 0)

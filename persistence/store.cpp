@@ -565,6 +565,13 @@ store::runs_expiring_by(time_point until, std::size_t limit) const {
   });
 }
 
+result<std::size_t> store::active_run_count() const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  return t->count(db_.expiries);
+}
+
 result<std::optional<time_point>> store::next_expiry() const {
   using next = std::optional<time_point>;
   return scan<next>(db_.expiries, [](lmdb::txn&, lmdb::cursor& c) -> result<next> {

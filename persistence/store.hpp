@@ -119,6 +119,8 @@ public:
   /// Up to `limit` active runs whose expiry is at or before `until`, earliest first.
   result<std::vector<std::pair<run_id, time_point>>> runs_expiring_by(time_point until,
                                                                       std::size_t limit) const;
+  /// The number of active runs (the expiry index holds each active run once): constant time.
+  result<std::size_t> active_run_count() const;
   /// The earliest expiry of any active run, if there is one.
   result<std::optional<time_point>> next_expiry() const;
   /// Up to `limit` pending deliveries of one endpoint, earliest due first.
