@@ -2,6 +2,7 @@
 
 #include "actors/endpoint_actor.hpp"
 #include "actors/messages.hpp"
+#include "net/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -10,6 +11,11 @@ namespace rundun {
 namespace {
 
 using self_ptr = caf::stateful_actor<delivery_directory_state>*;
+using entry = delivery_directory_state::endpoint_entry;
+
+/// How long a failed endpoint waits before it starts again: a bug that fails on the same
+/// stored event every time does not spin.
+constexpr auto restart_delay = std::chrono::seconds{1};
 
 /// Collects the answers of all endpoint actors to one broadcast request.
 template <class T>
@@ -19,33 +25,85 @@ struct gather {
   T result{};
 };
 
-caf::actor endpoint_for(self_ptr self, const std::shared_ptr<const engine_context>& ctx,
-                        const std::string& key, const std::string& url) {
+/// The endpoint's entry, with an actor spawned for it if it has none. `spawned` tells which.
+entry& endpoint_for(self_ptr self, const std::shared_ptr<const engine_context>& ctx,
+                    const std::string& key, const std::string& url, bool* spawned = nullptr) {
   auto& eps = self->state.endpoints;
-  if (auto it = eps.find(key); it != eps.end())
+  if (auto it = eps.find(key); it != eps.end()) {
+    if (spawned)
+      *spawned = false;
     return it->second;
+  }
+  if (spawned)
+    *spawned = true;
   // Linked: when the directory stops, its endpoint actors stop with it.
   auto a = self->spawn<caf::linked>(endpoint_actor, ctx, key, url);
-  eps.emplace(key, a);
-  return a;
+  return eps.emplace(key, entry{a, url, 0}).first->second;
+}
+
+/// Sends `xs` to the endpoint's actor as work: the idle handshake counts it.
+template <class... Ts>
+void send_work(self_ptr self, entry& e, Ts&&... xs) {
+  ++e.work_sent;
+  self->send(e.actor, std::forward<Ts>(xs)...);
 }
 
 } // namespace
 
 caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
+  // An endpoint actor that ended with an error (it answered its waiters and logged why) is
+  // counted, forgotten, and started again a moment later from the store; the others never
+  // notice. The exit the engine sends the directory itself (shutdown) stops it and, through
+  // the links, every endpoint actor.
+  self->set_exit_handler([self, ctx](caf::exit_msg& msg) {
+    if (msg.source == self->address())
+      return self->quit(msg.reason);
+    if (!msg.reason)
+      return; // an idle endpoint that left; already forgotten
+    ctx->counters->endpoint_actor_failures.fetch_add(1, std::memory_order_relaxed);
+    auto& eps = self->state.endpoints;
+    for (auto it = eps.begin(); it != eps.end(); ++it)
+      if (it->second.actor.address() == msg.source) {
+        self->delayed_send(self, restart_delay, wake_atom::value, it->first, it->second.url);
+        eps.erase(it);
+        return;
+      }
+  });
   return {
       [=](deliver_atom, delivery_order& order) {
-        auto target = endpoint_for(self, ctx, order.endpoint, order.url);
-        self->send(target, deliver_atom::value, std::move(order));
+        auto& e = endpoint_for(self, ctx, order.endpoint, order.url);
+        send_work(self, e, deliver_atom::value, std::move(order));
       },
       [=](wake_atom, const std::string& key, const std::string& url) {
-        endpoint_for(self, ctx, key, url);
+        bool spawned = false;
+        auto& e = endpoint_for(self, ctx, key, url, &spawned);
+        if (!spawned) // a new actor pages in on its own
+          send_work(self, e, wake_atom::value);
       },
       [=](redeliver_atom, const std::string& key, const std::string& url,
           const std::string& event) -> caf::result<redeliver_reply> {
         auto rp = self->make_response_promise();
-        rp.delegate(endpoint_for(self, ctx, key, url), redeliver_atom::value, event);
+        auto& e = endpoint_for(self, ctx, key, url);
+        ++e.work_sent;
+        rp.delegate(e.actor, redeliver_atom::value, event);
         return rp;
+      },
+      [=](idle_atom, std::uint64_t work_taken) {
+        auto& sender = self->current_sender();
+        if (!sender)
+          return;
+        auto& eps = self->state.endpoints;
+        for (auto it = eps.begin(); it != eps.end(); ++it) {
+          if (it->second.actor.address() != sender->address())
+            continue;
+          if (it->second.work_sent != work_taken)
+            return self->send(it->second.actor, idle_atom::value, true); // stay
+          // Nothing is on its way to it: forget it first, so that new work spawns a fresh
+          // actor, then let it go.
+          auto a = it->second.actor;
+          eps.erase(it);
+          return self->send(a, leave_atom::value);
+        }
       },
       [=](drain_atom) -> caf::result<bool> {
         auto& eps = self->state.endpoints;
@@ -54,8 +112,8 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
         auto g = std::make_shared<gather<bool>>();
         g->promise = self->make_response_promise();
         g->outstanding = eps.size();
-        for (auto& [key, a] : eps)
-          self->request(a, caf::infinite, drain_atom::value)
+        for (auto& [key, e] : eps)
+          self->request(e.actor, caf::infinite, drain_atom::value)
               .then(
                   [g](bool) {
                     if (--g->outstanding == 0)
@@ -74,8 +132,8 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
         auto g = std::make_shared<gather<std::vector<endpoint_stats>>>();
         g->promise = self->make_response_promise();
         g->outstanding = eps.size();
-        for (auto& [key, a] : eps)
-          self->request(a, std::chrono::seconds{1}, stats_atom::value)
+        for (auto& [key, e] : eps)
+          self->request(e.actor, std::chrono::seconds{1}, stats_atom::value)
               .then(
                   [g](endpoint_stats& s) {
                     g->result.push_back(std::move(s));

@@ -1,16 +1,20 @@
 #pragma once
 
-// The directory of endpoint actors: one per endpoint key, spawned on first use.
+// The directory of endpoint actors: one per endpoint key, spawned on first use, gone again
+// once idle. It supervises them: one that fails is counted and started again from the store.
 //
 // Receives:
 //   (deliver_atom, delivery_order)                     forwarded to the endpoint's actor
-//   (wake_atom, std::string key, std::string url)      spawn an endpoint with work on disk
+//   (wake_atom, std::string key, std::string url)      spawn an endpoint with work on disk, or
+//                                                      make a live one look at the disk
 //   (redeliver_atom, std::string key, std::string url, std::string event_id)
 //                                                      -> redeliver_reply, from the endpoint
+//   (idle_atom, uint64_t work_taken)                   from an idle endpoint actor
 //   (drain_atom)                                       -> bool, once no attempt is in flight
 //   (stats_atom)                                       -> std::vector<endpoint_stats>
 // Sends:
-//   the same messages to endpoint actors.
+//   the same messages to endpoint actors; to an idle one, leave_atom when it has taken all
+//   the work sent to it (the directory forgets it first), else (idle_atom, true): stay.
 
 #include "actors/engine_context.hpp"
 
@@ -25,7 +29,13 @@ namespace rundun {
 
 struct delivery_directory_state {
   static inline const char* name = "rundun.delivery_directory";
-  std::unordered_map<std::string, caf::actor> endpoints;
+  struct endpoint_entry {
+    caf::actor actor;
+    std::string url;
+    /// Messages with work sent to the actor: deliver, redeliver, wake.
+    std::uint64_t work_sent = 0;
+  };
+  std::unordered_map<std::string, endpoint_entry> endpoints;
 };
 
 caf::behavior delivery_directory(caf::stateful_actor<delivery_directory_state>* self,

@@ -1,5 +1,6 @@
 #include "actors/endpoint_actor.hpp"
 
+#include "actors/actor_failure.hpp"
 #include "actors/messages.hpp"
 #include "net/envelope.hpp"
 #include "net/log.hpp"
@@ -101,13 +102,23 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
       {to_string(job.type), job.id.value, attempt, job.run.value, created, job.data_json});
   auto at = now();
   auto ts = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-  auto signer = st.signers.find(job.secret);
-  if (signer == st.signers.end())
-    signer =
-        st.signers.emplace(job.secret, net::webhook_signer{*net::parse_secret(job.secret)}).first;
+  auto* signer = st.signers.get(job.secret);
+  if (!signer) {
+    // A run's secret is checked when the run is made; one that does not parse here is a
+    // corrupted record. The event cannot be signed, so it is never sent.
+    log::error("an event's secret is malformed", {{"event_id", job.id.value}});
+    auto id = job.id;
+    st.queue->finish(id, std::nullopt);
+    ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+    return record(self, ctx, id, [](event_record& e) {
+      e.delivery.status = delivery_status::failed;
+      e.delivery.next_attempt_at.reset();
+      e.delivery.error = "invalid_secret";
+    });
+  }
   req.headers = {{"webhook-id", job.id.value},
                  {"webhook-timestamp", std::to_string(ts)},
-                 {"webhook-signature", signer->second.sign(job.id.value, ts, req.body)},
+                 {"webhook-signature", signer->sign(job.id.value, ts, req.body)},
                  {"content-type", "application/json"},
                  {"user-agent", net::user_agent()}};
   ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -265,6 +276,7 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
 
 void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   auto& st = self->state;
+  st.last_activity = std::chrono::steady_clock::now();
   ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
   count_attempt(*ctx.counters, rep);
   event_id id{rep.event};
@@ -371,6 +383,36 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   pump(self, ctx);
 }
 
+/// True when the endpoint has nothing to do: nothing in memory, on disk or being stored.
+bool idle(const endpoint_actor_state& st) {
+  return st.queue->size() == 0 && !st.backlog && st.settling.empty() &&
+         st.redeliver_waiters.empty() && !st.draining && !st.refill_now_pending &&
+         !st.refill_later_pending;
+}
+
+/// Marks work taken from the directory: the idle handshake counts it.
+void took_work(self_ptr self) {
+  auto& st = self->state;
+  ++st.work_taken;
+  st.last_activity = std::chrono::steady_clock::now();
+}
+
+void check_idle(self_ptr self, const engine_context& ctx) {
+  auto& st = self->state;
+  auto quiet = std::chrono::steady_clock::now() - st.last_activity;
+  if (idle(st) && quiet >= ctx.endpoint_idle_timeout && !st.asked_to_leave) {
+    // The directory lets it go only if it has sent nothing since `work_taken`; else the
+    // work is on its way here, and the timer asks again later.
+    st.asked_to_leave = true;
+    self->send(ctx.delivery_directory, idle_atom::value, st.work_taken);
+  }
+  auto wait = std::max<std::chrono::steady_clock::duration>(
+      ctx.endpoint_idle_timeout - (idle(st) ? quiet : std::chrono::steady_clock::duration{0}),
+      std::chrono::milliseconds{10});
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                     idle_atom::value);
+}
+
 } // namespace
 
 caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context> ctx,
@@ -383,16 +425,39 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   opts.max_idle = ctx->endpoint_concurrency;
   opts.tls = ctx->tls;
   opts.allow_private_destinations = ctx->allow_private_destinations;
+  opts.idle_timeout = ctx->connection_idle_timeout;
   st.client = net::endpoint_client::make(*ctx->io, st.target, opts);
   st.queue.emplace(ctx->endpoint_concurrency, ctx->window);
   ctx->counters->live_endpoint_actors.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
       [c = ctx->counters] { c->live_endpoint_actors.fetch_sub(1, std::memory_order_relaxed); });
+  // A bug that throws here ends this endpoint's actor only: its waiters get an answer, and
+  // the directory starts the endpoint again, which pages its backlog in from the store.
+  self->set_exception_handler([ctx](caf::scheduled_actor* p, std::exception_ptr& e) {
+    auto* self = static_cast<self_ptr>(p);
+    auto& st = self->state;
+    auto reason = describe_exception(e);
+    log::error("an endpoint actor failed", {{"endpoint", st.target.host}, {"reason", reason}});
+    // Its attempts in flight finish on the io thread, but nobody takes their reports.
+    ctx->counters->in_flight.fetch_sub(static_cast<std::int64_t>(st.queue->in_flight()),
+                                       std::memory_order_relaxed);
+    for (auto& [id, rp] : st.redeliver_waiters)
+      rp.deliver(redeliver_reply{"engine_error", "the endpoint failed; try again"});
+    st.redeliver_waiters.clear();
+    for (auto& rp : st.drain_waiters)
+      rp.deliver(true);
+    st.drain_waiters.clear();
+    return caf::make_error(caf::sec::runtime_error, std::move(reason));
+  });
   // Start by paging in whatever this endpoint has pending on disk (after a restart).
   schedule_refill(self);
+  self->delayed_send(self, ctx->endpoint_idle_timeout, idle_atom::value);
   return {
       [=](deliver_atom, delivery_order& order) {
         auto& st = self->state;
+        took_work(self);
+        if (ctx->faults.on_message)
+          ctx->faults.on_message("endpoint", order.url);
         // With a backlog on disk, a new event waits its turn there, behind older ones; the
         // page-in does the checks below when it loads it. This keeps a dead endpoint's
         // intake cheap, so its mailbox does not grow with its backlog.
@@ -442,6 +507,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
       },
       [=](redeliver_atom, const std::string& id) -> caf::result<redeliver_reply> {
         auto& st = self->state;
+        took_work(self);
         event_id eid{id};
         if (st.queue->contains(eid) || st.settling.count(id))
           return redeliver_reply{"delivery_in_progress", "the event is being delivered right now"};
@@ -472,6 +538,23 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         auto rp = self->make_response_promise();
         st.drain_waiters.push_back(rp);
         return rp;
+      },
+      [=](wake_atom) {
+        // Deliveries may be on disk that no order announced (their run's actor failed
+        // before it could send them): look.
+        took_work(self);
+        self->state.backlog = true;
+        schedule_refill(self);
+      },
+      [=](idle_atom) { check_idle(self, *ctx); },
+      [=](idle_atom, bool) {
+        // The directory's "stay" to (idle_atom, n): it sent more work after all, which is on
+        // its way here. The idle timer asks again later.
+        self->state.asked_to_leave = false;
+      },
+      [=](leave_atom) {
+        // The directory has forgotten this endpoint and sent it nothing it has not taken.
+        self->quit();
       },
       [=](stats_atom) {
         auto& st = self->state;

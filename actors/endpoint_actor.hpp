@@ -11,15 +11,25 @@
 //   (refill_atom, bool periodic)             page the on-disk backlog into the window
 //   (committed_atom, std::string event_id, bool ok)  a delivery-state change is durable
 //   (redeliver_atom, std::string event_id)   -> redeliver_reply
+//   (wake_atom)                              look at the disk for pending deliveries again
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
 //   (stats_atom)                             -> endpoint_stats
+//   (idle_atom)                              its idle timer
+//   (leave_atom)                             the directory's go-ahead after (idle_atom, n): quit
 // Sends:
-//   nothing to other actors: HTTP requests go to net::endpoint_client, results to the store.
+//   (idle_atom, uint64_t work_taken)         to the delivery directory, once it has had nothing
+//                                            to do for endpoint_idle_timeout; the directory
+//                                            answers leave_atom only if it has sent it no
+//                                            more work than `work_taken`, so no order is lost
+//   HTTP requests go to net::endpoint_client, results to the store.
+// Fails:
+//   an exception in a handler answers its waiters and ends the actor with that error; the
+//   directory counts it and starts the endpoint again from the store a moment later.
 
 #include "actors/delivery_queue.hpp"
 #include "actors/engine_context.hpp"
 #include "net/http_client.hpp"
-#include "net/signature.hpp"
+#include "net/signer_cache.hpp"
 #include "net/url.hpp"
 
 #include <memory>
@@ -41,8 +51,8 @@ struct endpoint_actor_state {
   net::url target;
   std::shared_ptr<net::endpoint_client> client;
   std::optional<delivery_queue> queue;
-  /// Signers by secret: the HMAC key is set up once per secret, not per attempt.
-  std::unordered_map<std::string, net::webhook_signer> signers;
+  /// Signers by secret: the HMAC key is set up once per recent secret, not per attempt.
+  net::signer_cache signers;
   /// Events whose latest result is not yet durable: a page-in must not load them again.
   std::unordered_set<std::string> settling;
   /// Runs whose webhook answered 410 Gone.
@@ -58,6 +68,11 @@ struct endpoint_actor_state {
   /// Redeliver requests waiting for their state change to be durable, by event id.
   std::unordered_map<std::string, caf::response_promise> redeliver_waiters;
   std::mt19937_64 rng{std::random_device{}()};
+  /// Messages with work taken from the directory (deliver, redeliver, wake), for the idle
+  /// handshake.
+  std::uint64_t work_taken = 0;
+  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
+  bool asked_to_leave = false;
 };
 
 /// Spawned by the delivery directory for the endpoint `key` at `url`.

@@ -175,6 +175,9 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   ctx->tls = std::move(*tls);
   ctx->run_idle_timeout = opts.run_idle_timeout;
   ctx->allow_private_destinations = opts.allow_private_destinations;
+  ctx->endpoint_idle_timeout = opts.endpoint_idle_timeout;
+  ctx->connection_idle_timeout = opts.connection_idle_timeout;
+  ctx->faults = opts.faults;
   std::shared_ptr<const engine_context> shared = ctx;
   ctx->run_directory = p->system->spawn(run_directory, shared);
   ctx->delivery_directory = p->system->spawn(delivery_directory, shared);
@@ -432,7 +435,11 @@ engine_figures engine::figures() const {
   f.attempts_other = c.attempts_other;
   f.delivered = c.delivered;
   f.failed = c.failed;
-  f.active_runs = c.active_runs;
+  f.run_actors = c.run_actors;
+  f.run_actor_failures = c.run_actor_failures;
+  f.endpoint_actor_failures = c.endpoint_actor_failures;
+  if (auto n = impl_->store->active_run_count())
+    f.active_runs = *n;
   f.endpoint_actors = c.live_endpoint_actors;
   f.in_flight = c.in_flight;
   f.commit_batches = s.batches;

@@ -3,6 +3,7 @@
 // The delivery engine as a C++ library: what rundund's HTTP API calls, what a backend embeds,
 // and what the benchmarks drive. This header does not include CAF.
 
+#include "actors/fault_injection.hpp"
 #include "actors/run_logic.hpp"
 #include "actors/specs.hpp"
 #include "net/retry_policy.hpp"
@@ -40,6 +41,13 @@ struct engine_options {
   /// A run's actor leaves after this long without a command, and comes back with the next
   /// one: open runs cost memory only while someone works on them.
   std::chrono::milliseconds run_idle_timeout{60'000};
+  /// An endpoint's actor with nothing to do for this long leaves (its keep-alive
+  /// connections and signers with it); the endpoint's next event brings one back.
+  std::chrono::milliseconds endpoint_idle_timeout{300'000};
+  /// A keep-alive connection to an endpoint unused for this long is closed.
+  std::chrono::milliseconds connection_idle_timeout{30'000};
+  /// Test hooks that make a write fail or an actor throw; empty in production.
+  fault_injection faults;
   /// Threads of the actor scheduler and of the HTTP client.
   std::size_t actor_threads = 2;
   std::size_t io_threads = 1;
@@ -71,7 +79,12 @@ struct engine_figures {
                 attempts_timeout = 0, attempts_connect = 0, attempts_tls = 0, attempts_refused = 0,
                 attempts_other = 0;
   std::uint64_t delivered = 0, failed = 0;
-  std::int64_t active_runs = 0, endpoint_actors = 0, in_flight = 0;
+  /// Run actors resident now (a run's actor lives only while the run is worked on).
+  std::int64_t run_actors = 0, endpoint_actors = 0, in_flight = 0;
+  /// Runs whose status is active, from the store.
+  std::uint64_t active_runs = 0;
+  /// Actors that failed (threw) and were contained, by kind.
+  std::uint64_t run_actor_failures = 0, endpoint_actor_failures = 0;
   /// Every actor of the engine's actor system that is running.
   std::size_t live_actors = 0;
   std::uint64_t commit_batches = 0, commit_writes = 0, commit_failures = 0, commit_micros = 0;

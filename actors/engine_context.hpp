@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/fault_injection.hpp"
 #include "net/retry_policy.hpp"
 #include "persistence/store.hpp"
 
@@ -20,7 +21,9 @@ struct engine_counters {
       attempts_timeout{0}, attempts_connect{0}, attempts_tls{0}, attempts_refused{0},
       attempts_other{0};
   std::atomic<std::uint64_t> delivered{0}, failed{0};
-  std::atomic<std::int64_t> active_runs{0}, live_endpoint_actors{0}, in_flight{0};
+  std::atomic<std::int64_t> run_actors{0}, live_endpoint_actors{0}, in_flight{0};
+  /// Actors that ended with an exception, by kind; their siblings went on.
+  std::atomic<std::uint64_t> run_actor_failures{0}, endpoint_actor_failures{0};
   /// From an event's creation to the 2xx that delivered it, retries included.
   latency_histogram delivery_latency{delivery_latency_bounds};
 };
@@ -42,6 +45,12 @@ struct engine_context {
   engine_counters* counters = nullptr;
   /// A run actor with no command for this long leaves; its run stays in the store.
   std::chrono::milliseconds run_idle_timeout{60'000};
+  /// An endpoint actor with nothing to do for this long leaves.
+  std::chrono::milliseconds endpoint_idle_timeout{300'000};
+  /// Keep-alive connections unused for this long are closed.
+  std::chrono::milliseconds connection_idle_timeout{30'000};
+  /// Test hooks at the failure points; empty in production.
+  fault_injection faults;
   caf::actor run_directory;
   caf::actor delivery_directory;
   caf::actor expiry_scheduler;

@@ -31,6 +31,7 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
 
 // -- run commands ---------------------------------------------------------------
 

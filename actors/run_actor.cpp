@@ -1,5 +1,6 @@
 #include "actors/run_actor.hpp"
 
+#include "actors/actor_failure.hpp"
 #include "actors/run_logic.hpp"
 #include "net/log.hpp"
 #include "net/url.hpp"
@@ -83,18 +84,16 @@ std::vector<event_record> make_records(self_ptr self, const engine_context& ctx,
   return out;
 }
 
-/// Persists the run with the command's events; the answer goes out once it is durable.
+/// Persists the run with the events of one change; its answer (if it has a promise) and its
+/// delivery orders go out once it is durable. Only one write of a run is in flight.
 void persist(self_ptr self, const engine_context& ctx, const std::vector<new_event>& events,
-             caf::response_promise* promise, const run_command* photo = nullptr) {
+             std::optional<caf::response_promise> promise, const run_command* cmd = nullptr) {
   auto& st = self->state;
   auto ticket = ++st.next_ticket;
-  auto& pw = st.pending[ticket];
-  if (promise) {
-    pw.promise = std::move(*promise);
-    pw.has_promise = true;
-  }
-  pw.ends_run = !st.run.active();
-  auto records = make_records(self, ctx, events, pw.orders);
+  st.writing.emplace();
+  st.writing->ticket = ticket;
+  st.writing->promise = std::move(promise);
+  auto records = make_records(self, ctx, events, st.writing->orders);
   std::vector<std::string> data;
   for (auto& e : events)
     data.push_back(e.data_json);
@@ -106,13 +105,20 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
     std::string thumbnail;
   };
   std::shared_ptr<photo_payload> upload;
-  if (photo)
+  if (cmd && cmd->action == run_action::add_photo)
     upload = std::make_shared<photo_payload>(
-        photo_payload{*decode_photo(photo->photo_json), photo->photo_bytes, photo->thumbnail_jpeg});
+        photo_payload{*decode_photo(cmd->photo_json), cmd->photo_bytes, cmd->thumbnail_jpeg});
+  std::function<bool()> injected_failure;
+  if (cmd && ctx.faults.fail_run_write)
+    injected_failure = [f = ctx.faults.fail_run_write, id = st.run.id.value,
+                        action = to_string(cmd->action),
+                        step = cmd->step_id] { return f(id, action, step); };
   auto handle = caf::actor_cast<caf::actor>(self);
   ctx.store->write(
-      [run = st.run, records = std::move(records), data = std::move(data), url,
-       upload](persistence::write_batch& b) -> boost::system::error_code {
+      [run = st.run, records = std::move(records), data = std::move(data), url, upload,
+       injected_failure](persistence::write_batch& b) -> boost::system::error_code {
+        if (injected_failure && injected_failure())
+          return make_error_code(boost::system::errc::io_error);
         if (auto ec = b.put_run(run))
           return ec;
         if (upload)
@@ -139,6 +145,100 @@ void schedule_expiry(self_ptr self, std::chrono::milliseconds horizon) {
   self->delayed_send(self, std::max(left, std::chrono::milliseconds{0}), expire_atom::value);
 }
 
+void leave(self_ptr self, const engine_context& ctx) {
+  auto& st = self->state;
+  if (st.ended)
+    return;
+  st.ended = true;
+  self->send(ctx.run_directory, ended_atom::value, st.run.id.value);
+  self->quit();
+}
+
+/// Applies one piece of work to the run: a command (answered now when refused, else once its
+/// change is durable) or the expiry. Called only while no write is in flight.
+void process(self_ptr self, const engine_context& ctx, run_actor_state::waiting_work work) {
+  auto& st = self->state;
+  auto at = now();
+  // Work that arrives after expires_at finds the run expired, even if the timer has not
+  // fired yet; a command waits for the expiry's write and is then refused.
+  if (expiry_due(st.run, at)) {
+    auto expired = expire_run(st.run);
+    persist(self, ctx, *expired, std::nullopt);
+    if (work.command)
+      st.waiting.push_front(std::move(work));
+    return;
+  }
+  if (!work.command) {
+    if (st.run.active())
+      schedule_expiry(self, ctx.run_idle_timeout); // the timer came early: wait for the rest
+    return;
+  }
+  auto& cmd = *work.command;
+  if (auto refusal = refuse_on_ended(st.run, cmd.action))
+    return work.promise.deliver(command_reply::refusal(*refusal));
+  // The logic leaves the run untouched when it refuses: no copy to roll back to.
+  auto result = apply(ctx, st.run, cmd, at);
+  if (!result)
+    return work.promise.deliver(command_reply::refusal(result.error()));
+  persist(self, ctx, *result, std::move(work.promise), &cmd);
+}
+
+/// Works through what waited for the last write, then leaves if the run has ended.
+void resume(self_ptr self, const engine_context& ctx) {
+  auto& st = self->state;
+  while (!st.writing && !st.waiting.empty()) {
+    auto next = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    process(self, ctx, std::move(next));
+  }
+  if (!st.writing && st.waiting.empty() && !st.run.active())
+    leave(self, ctx);
+}
+
+/// Takes new work: now if no write is in flight, else after it.
+void submit(self_ptr self, const engine_context& ctx, run_actor_state::waiting_work work) {
+  auto& st = self->state;
+  if (st.writing) {
+    st.waiting.push_back(std::move(work));
+    return;
+  }
+  process(self, ctx, std::move(work));
+  resume(self, ctx);
+}
+
+void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket, bool ok) {
+  auto& st = self->state;
+  if (!st.writing || st.writing->ticket != ticket)
+    return;
+  auto done = std::move(*st.writing);
+  st.writing.reset();
+  if (ok) {
+    for (auto& order : done.orders)
+      self->send(ctx.delivery_directory, deliver_atom::value, std::move(order));
+    if (done.promise)
+      done.promise->deliver(command_reply::success(encode(st.run)));
+    return resume(self, ctx);
+  }
+  // The store refused the write, and nothing of it is on disk: the run in memory is ahead
+  // of the store. Answer with the failure, and go on from the run as the store has it.
+  log::error("a run's change could not be stored", {{"run_id", st.run.id.value}});
+  if (done.promise)
+    done.promise->deliver(command_reply::refusal(
+        {error_kind::storage, "storage_error", "the change could not be stored", {}}));
+  auto stored = ctx.store->find_run(st.run.id);
+  if (!stored || !*stored) {
+    // Not even readable: refuse what waits and leave; the next command tries the store again.
+    for (auto& w : st.waiting)
+      if (w.command)
+        w.promise.deliver(command_reply::refusal(
+            {error_kind::storage, "storage_error", "the run could not be read back", {}}));
+    st.waiting.clear();
+    return leave(self, ctx);
+  }
+  st.run = std::move(**stored);
+  resume(self, ctx);
+}
+
 } // namespace
 
 caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx, run_record run) {
@@ -148,30 +248,53 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
       self->state.endpoint = net::endpoint_key(*u);
       self->state.endpoint_url = u->normalized();
     }
-  ctx->counters->active_runs.fetch_add(1, std::memory_order_relaxed);
+  ctx->counters->run_actors.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
-      [c = ctx->counters] { c->active_runs.fetch_sub(1, std::memory_order_relaxed); });
+      [c = ctx->counters] { c->run_actors.fetch_sub(1, std::memory_order_relaxed); });
+  // A bug that throws in this actor ends this actor only. Everything that waits on it gets
+  // an answer first; the directory counts the failure and forgets the actor, and the next
+  // command reads the run from the store into a fresh one.
+  self->set_exception_handler([ctx](caf::scheduled_actor* p, std::exception_ptr& e) {
+    auto* self = static_cast<self_ptr>(p);
+    auto& st = self->state;
+    auto reason = describe_exception(e);
+    log::error("a run actor failed", {{"run_id", st.run.id.value}, {"reason", reason}});
+    auto failure = command_reply::refusal(
+        {error_kind::storage,
+         "engine_error",
+         "the run failed while taking the command; read the run to see its state",
+         {}});
+    if (st.writing && st.writing->promise)
+      st.writing->promise->deliver(failure);
+    for (auto& w : st.waiting)
+      if (w.command)
+        w.promise.deliver(failure);
+    st.waiting.clear();
+    if (st.writing && !st.endpoint.empty()) {
+      // The write in flight may still commit, and its events' delivery orders die with this
+      // actor: once it is done (the store commits in order), the endpoint pages them in.
+      ctx->store->write([](persistence::write_batch&) { return boost::system::error_code{}; },
+                        [dd = ctx->delivery_directory, key = st.endpoint,
+                         url = st.run.webhook->url](boost::system::error_code) {
+                          caf::anon_send(dd, wake_atom::value, key, url);
+                        });
+    }
+    st.writing.reset();
+    st.ended = true;
+    self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
+    return caf::make_error(caf::sec::runtime_error, std::move(reason));
+  });
   schedule_expiry(self, ctx->run_idle_timeout);
   self->state.last_activity = std::chrono::steady_clock::now();
   self->delayed_send(self, ctx->run_idle_timeout, idle_atom::value);
   return {
-      [=](command_atom, const run_command& cmd) -> caf::result<command_reply> {
+      [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
         auto& st = self->state;
+        if (ctx->faults.on_message)
+          ctx->faults.on_message("run", st.run.id.value);
         st.last_activity = std::chrono::steady_clock::now();
-        auto at = now();
-        // A command that arrives after expires_at finds the run expired, even if the timer
-        // has not fired yet.
-        if (expiry_due(st.run, at)) {
-          auto expired = expire_run(st.run);
-          persist(self, *ctx, *expired, nullptr);
-        }
-        // The logic leaves the run untouched when it refuses: no copy to roll back to.
-        auto result = apply(*ctx, st.run, cmd, at);
-        if (!result)
-          return command_reply::refusal(result.error());
         auto promise = self->make_response_promise();
-        persist(self, *ctx, *result, &promise,
-                cmd.action == run_action::add_photo ? &cmd : nullptr);
+        submit(self, *ctx, {std::move(cmd), promise});
         return promise;
       },
       [=](idle_atom) {
@@ -179,7 +302,7 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         auto idle = std::chrono::steady_clock::now() - st.last_activity;
         if (st.ended)
           return;
-        if (idle < ctx->run_idle_timeout || !st.pending.empty()) {
+        if (idle < ctx->run_idle_timeout || st.writing || !st.waiting.empty()) {
           auto left =
               std::chrono::duration_cast<std::chrono::milliseconds>(ctx->run_idle_timeout - idle);
           return self->delayed_send(self, std::max(left, std::chrono::milliseconds{1}),
@@ -187,48 +310,13 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         }
         // Nobody works on this run: leave. Its state is on disk, and the next command (or the
         // expiry scheduler) brings an actor back.
-        st.ended = true;
-        self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
-        self->quit();
+        leave(self, *ctx);
       },
       [=](expire_atom) {
-        auto& st = self->state;
-        if (!st.run.active())
-          return;
-        if (!expiry_due(st.run, now()))
-          return schedule_expiry(self,
-                                 ctx->run_idle_timeout); // the timer came early: wait for the rest
-        auto expired = expire_run(st.run);
-        persist(self, *ctx, *expired, nullptr);
+        if (self->state.run.active())
+          submit(self, *ctx, {std::nullopt, {}});
       },
-      [=](committed_atom, std::uint64_t ticket, bool ok) {
-        auto& st = self->state;
-        auto it = st.pending.find(ticket);
-        if (it == st.pending.end())
-          return;
-        auto pw = std::move(it->second);
-        st.pending.erase(it);
-        if (!ok) {
-          // The store refused the write: memory is now ahead of the disk. Answer with the
-          // failure and leave; the next command reloads the run from the store.
-          if (pw.has_promise)
-            pw.promise.deliver(command_reply::refusal(
-                {error_kind::storage, "storage_error", "the change could not be stored", {}}));
-          st.ended = true;
-          self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
-          self->quit();
-          return;
-        }
-        for (auto& order : pw.orders)
-          self->send(ctx->delivery_directory, deliver_atom::value, std::move(order));
-        if (pw.has_promise)
-          pw.promise.deliver(command_reply::success(encode(st.run)));
-        if (pw.ends_run && st.pending.empty() && !st.ended) {
-          st.ended = true;
-          self->send(ctx->run_directory, ended_atom::value, st.run.id.value);
-          self->quit();
-        }
-      },
+      [=](committed_atom, std::uint64_t ticket, bool ok) { on_committed(self, *ctx, ticket, ok); },
   };
 }
 

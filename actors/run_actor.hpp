@@ -2,24 +2,34 @@
 
 // The actor of one active run: it owns the run's step state machine and its expiry timer.
 //
+// One write per run is in flight at a time. A command that arrives while the run's previous
+// change is being committed waits in the actor, and is applied to the run once that change
+// is durable, or, if it failed, to the run as the store has it. So a change whose client
+// was told `500` is never on disk, and every command gets an answer.
+//
 // Receives:
 //   (command_atom, run_command)              -> command_reply, once the change is durable
 //   (expire_atom)                            its own expiry timer, or the expiry scheduler's
 //   (idle_atom)                              its idle timer: leave after run_idle_timeout
-//   (committed_atom, uint64_t ticket, bool ok)  the store's answer to one of its writes
+//   (committed_atom, uint64_t ticket, bool ok)  the store's answer to its write
 // Sends:
 //   (deliver_atom, delivery_order)           to the delivery directory, per subscribed event,
 //                                            after the event is on disk
 //   (ended_atom, std::string run_id)         to the run directory when the run has ended or
 //                                            the actor has been idle; then it quits, so
 //                                            finished and untouched runs cost no memory.
+// Fails:
+//   an exception in a handler answers every waiting command with `500 engine_error` and
+//   ends the actor with that error; the run directory counts it, and the next command
+//   brings a fresh actor that reads the run from the store.
 
 #include "actors/engine_context.hpp"
 #include "actors/messages.hpp"
 #include "persistence/model.hpp"
 
-#include <map>
+#include <deque>
 #include <memory>
+#include <optional>
 
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
@@ -29,18 +39,26 @@ namespace rundun {
 struct run_actor_state {
   static inline const char* name = "rundun.run";
 
+  /// The write in flight: its answer and its events' delivery orders wait for the commit.
   struct pending_write {
-    caf::response_promise promise;
+    std::uint64_t ticket = 0;
+    std::optional<caf::response_promise> promise;
     std::vector<delivery_order> orders;
-    bool ends_run = false;
-    bool has_promise = false;
+  };
+
+  /// Work that waits for the write in flight: a command with its promise, or (no command)
+  /// the expiry.
+  struct waiting_work {
+    std::optional<run_command> command;
+    caf::response_promise promise;
   };
 
   run_record run;
   std::string endpoint;     ///< endpoint key of the run's webhook, empty without one
   std::string endpoint_url; ///< the webhook URL, normalised
   std::uint64_t next_ticket = 0;
-  std::map<std::uint64_t, pending_write> pending;
+  std::optional<pending_write> writing;
+  std::deque<waiting_work> waiting;
   bool ended = false;
   std::chrono::steady_clock::time_point last_activity;
 };

@@ -17,13 +17,38 @@ caf::actor spawn_run(self_ptr self, const std::shared_ptr<const engine_context>&
   auto id = run.id.value;
   // Linked: when the directory stops, its run actors stop with it (see engine::shutdown).
   auto a = self->spawn<caf::linked>(run_actor, ctx, std::move(run));
-  self->state.runs.emplace(std::move(id), a);
+  self->state.runs.insert_or_assign(std::move(id), a);
   return a;
+}
+
+/// Forgets the actor of `run`, but only if it is still `a`: a fresh actor may have taken
+/// the run's place already.
+void forget(self_ptr self, const std::string& run, const caf::actor_addr& a) {
+  auto& runs = self->state.runs;
+  if (auto it = runs.find(run); it != runs.end() && it->second.address() == a)
+    runs.erase(it);
 }
 
 } // namespace
 
 caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
+  // The directory supervises its run actors. A child that ended with an error (an exception:
+  // it answered its commands and logged why) is counted and forgotten; its siblings never
+  // notice, and its run's next command reads the run from the store into a fresh actor. The
+  // exit the engine sends the directory itself (shutdown) stops it and, through the links,
+  // every run actor.
+  self->set_exit_handler([self, ctx](caf::exit_msg& msg) {
+    if (msg.source == self->address())
+      return self->quit(msg.reason); // anon_send_exit from the engine: shutdown
+    auto& runs = self->state.runs;
+    for (auto it = runs.begin(); it != runs.end(); ++it)
+      if (it->second.address() == msg.source) {
+        runs.erase(it);
+        break;
+      }
+    if (msg.reason)
+      ctx->counters->run_actor_failures.fetch_add(1, std::memory_order_relaxed);
+  });
   return {
       [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
         auto& runs = self->state.runs;
@@ -41,20 +66,18 @@ caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context>
           if (!*stored)
             return command_reply::refusal(not_found("run_not_found", "no run has this id"));
           auto& run = **stored;
-          if (!run.active()) {
-            if (cmd.action == run_action::cancel)
-              return command_reply::refusal(
-                  conflict("run_not_active",
-                           "the run is " + std::string(to_string(run.status)) + ", not active"));
-            return command_reply::refusal(*refuse_if_ended(run));
-          }
+          if (auto refusal = refuse_on_ended(run, cmd.action))
+            return command_reply::refusal(*refusal);
           target = spawn_run(self, ctx, std::move(run));
         }
         auto rp = self->make_response_promise();
         rp.delegate(target, command_atom::value, std::move(cmd));
         return rp;
       },
-      [=](ended_atom, const std::string& run) { self->state.runs.erase(run); },
+      [=](ended_atom, const std::string& run) {
+        if (auto& sender = self->current_sender())
+          forget(self, run, sender->address());
+      },
       [=](expire_atom, const std::string& id) {
         auto& runs = self->state.runs;
         if (auto it = runs.find(id); it != runs.end())

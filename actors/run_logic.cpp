@@ -42,6 +42,33 @@ std::optional<domain_error> refuse_if_ended(const run_record& run) {
   return std::nullopt;
 }
 
+std::optional<domain_error> refuse_on_ended(const run_record& run, run_action action) {
+  if (run.active())
+    return std::nullopt;
+  if (action == run_action::cancel)
+    return conflict("run_not_active",
+                    "the run is " + std::string(to_string(run.status)) + ", not active");
+  return refuse_if_ended(run);
+}
+
+std::string_view to_string(run_action a) {
+  switch (a) {
+  case run_action::answer:
+    return "answer";
+  case run_action::skip:
+    return "skip";
+  case run_action::submit:
+    return "submit";
+  case run_action::exit:
+    return "exit";
+  case run_action::cancel:
+    return "cancel";
+  case run_action::add_photo:
+    return "add_photo";
+  }
+  return "unknown";
+}
+
 transition expire_run(run_record& run) {
   if (auto refusal = refuse_if_ended(run))
     return *refusal;

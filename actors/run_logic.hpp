@@ -12,6 +12,9 @@ namespace rundun {
 /// What an executor or the API asks of a run.
 enum class run_action : std::uint8_t { answer, skip, submit, exit, cancel, add_photo };
 
+/// The action's name, for logs and fault injection: `answer`, `skip`, ...
+std::string_view to_string(run_action a);
+
 /// An event the run logic created, before it gets an id and a sequence number.
 struct new_event {
   event_type type;
@@ -57,5 +60,10 @@ transition cancel_run(run_record& run, cancel_reason reason, time_point now);
 /// The refusal for an action on a run that is not active: `410 link_expired` when it
 /// expired, `409 run_not_active` otherwise. Empty for an active run.
 std::optional<domain_error> refuse_if_ended(const run_record& run);
+
+/// The refusal of `action` on a run that is not active: the API's cancel is `409
+/// run_not_active` even for an expired run (it is not a link action); the others are as
+/// `refuse_if_ended`. Empty for an active run.
+std::optional<domain_error> refuse_on_ended(const run_record& run, run_action action);
 
 } // namespace rundun

@@ -597,7 +597,7 @@ json::object run_open_runs(const options& opt) {
                    {"runs", opt.runs},
                    {"failed", failed},
                    {"created_per_s", opt.runs / secs},
-                   {"active_run_actors", eng->figures().active_runs},
+                   {"active_run_actors", eng->figures().run_actors},
                    {"rss_mib", peak_rss_mib()},
                    // Of the resident memory now: the heap, and LMDB's memory-mapped file pages
                    // (clean pages the kernel may drop under pressure).
@@ -693,7 +693,7 @@ json::object run_backlog(const options& opt) {
   std::this_thread::sleep_for(2s); // the last attempts' results are committed
   auto rss_backlog = status_mib("VmRSS");
   auto anon_backlog = status_mib("RssAnon");
-  auto resident_runs = eng->figures().active_runs;
+  auto resident_runs = eng->figures().run_actors;
   // Healthy traffic beside the backlog, on the same engine.
   receivers rx{opt.endpoints, 0, 0};
   auto jobs = make_runs_embedded(*eng, rx, 20000);

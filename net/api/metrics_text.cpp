@@ -142,7 +142,16 @@ std::string render_metrics(const engine_figures& f, const api_figures& api) {
     x.sample("rundun_endpoint_backlog", {{"host", host}}, n);
   x.single("rundun_deliveries_in_flight", "gauge", "Delivery requests in flight.", f.in_flight);
 
-  x.single("rundun_active_runs", "gauge", "Runs with a live run actor.", f.active_runs);
+  x.family("rundun_runs", "gauge", "Runs by status (the active ones; ended runs are history).");
+  x.sample("rundun_runs", {{"status", "active"}}, f.active_runs);
+  x.single("rundun_run_actors", "gauge",
+           "Resident run actors: runs worked on right now (an idle run's actor leaves).",
+           f.run_actors);
+  x.family("rundun_actor_failures_total", "counter",
+           "Actors that threw and were contained (their run or endpoint restarted from the "
+           "store), by kind.");
+  x.sample("rundun_actor_failures_total", {{"kind", "run"}}, f.run_actor_failures);
+  x.sample("rundun_actor_failures_total", {{"kind", "endpoint"}}, f.endpoint_actor_failures);
   x.single("rundun_endpoint_actors", "gauge", "Live endpoint delivery actors.", f.endpoint_actors);
   x.single("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.",
            f.live_actors);

@@ -191,7 +191,11 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_every_attempt_outcome) {
   BOOST_TEST(m.types["rundun_api_request_duration_seconds"] == "histogram");
   BOOST_TEST(m.types["rundun_lmdb_commit_duration_seconds"] == "histogram");
   BOOST_TEST(m.types["rundun_deliveries_failed_total"] == "counter");
-  BOOST_TEST(m.types["rundun_active_runs"] == "gauge");
+  BOOST_TEST(m.types["rundun_run_actors"] == "gauge");
+  BOOST_TEST(m.types["rundun_runs"] == "gauge");
+  BOOST_TEST(m.value("rundun_runs", {{"status", "active"}}) == 0); // all seven were cancelled
+  BOOST_TEST(m.value("rundun_actor_failures_total", {{"kind", "run"}}) == 0);
+  BOOST_TEST(m.value("rundun_actor_failures_total", {{"kind", "endpoint"}}) == 0);
   // No ids, tokens, paths or secrets.
   for (auto& id : runs)
     BOOST_TEST(scrape.body.find(id) == std::string::npos);

@@ -1,0 +1,260 @@
+#include "actors/engine.hpp"
+
+#include "tests/support/scripted_receiver.hpp"
+#include "tests/support/server_process.hpp"
+
+#define BOOST_TEST_MODULE engine_faults
+#include <atomic>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <set>
+
+// Faults injected into a real engine (real LMDB, real actors, real HTTP receivers): a write
+// that fails, an actor that throws, and endpoints that go idle. Each case fails without the
+// fix it covers: commands hung, changes a client was told had failed reached the disk, one
+// throwing actor took its siblings down, and endpoint actors lived forever.
+
+using namespace rundun;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// An engine command's answer, or `no_answer` after 30 s instead of a hung suite.
+template <class T>
+class pending_answer {
+public:
+  template <class F>
+  explicit pending_answer(F&& start) : state_(std::make_shared<std::promise<outcome<T>>>()) {
+    future_ = state_->get_future();
+    start([s = state_](outcome<T> r) { s->set_value(std::move(r)); });
+  }
+  outcome<T> get() {
+    if (future_.wait_for(30s) != std::future_status::ready)
+      return domain_error{error_kind::storage, "no_answer", "no answer in 30 s", {}};
+    return future_.get();
+  }
+
+private:
+  std::shared_ptr<std::promise<outcome<T>>> state_;
+  std::future<outcome<T>> future_;
+};
+
+template <class T, class F>
+outcome<T> wait(F&& start) {
+  return pending_answer<T>{std::forward<F>(start)}.get();
+}
+
+engine_options options(const test::temp_dir& dir) {
+  engine_options o;
+  o.data_dir = dir.path();
+  o.retry = *net::parse_retry_schedule("100ms,100ms");
+  o.delivery_timeout = 2s;
+  o.allow_private_destinations = true; // the receivers here are on loopback
+  return o;
+}
+
+template_spec checklist() {
+  return {"Checkout",
+          {{std::string("kitchen"), "Kitchen", std::nullopt, std::nullopt},
+           {std::string("notes"), "Notes", false, std::nullopt}}};
+}
+
+created_run make_run(engine& eng, const template_id& t, const std::string& url = "") {
+  std::optional<webhook_spec> hook;
+  if (!url.empty())
+    hook = webhook_spec{url, std::nullopt, std::nullopt};
+  return *wait<created_run>([&](auto cb) { eng.create_run({t, hook, 1, "{}"}, cb); });
+}
+
+std::vector<std::string> event_types(const std::vector<test::received>& got) {
+  std::vector<std::string> out;
+  for (auto& r : got)
+    out.emplace_back(r.json().at("event").as_string());
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_failed_write_answers_every_waiting_command_and_stores_none_of_its_change) {
+  test::temp_dir dir;
+  test::scripted_receiver rx;
+  auto opts = options(dir);
+  // The write of the answer to "kitchen" fails as a full disk would, once the run's actor
+  // has taken all three commands below: the writer waits for that, so the two later
+  // commands are certain to be waiting in the actor when the failure comes back.
+  struct gate {
+    std::mutex mtx;
+    std::condition_variable cv;
+    int taken = 0;
+  };
+  auto g = std::make_shared<gate>();
+  opts.faults.on_message = [g](std::string_view actor, std::string_view) {
+    if (actor != "run")
+      return;
+    std::lock_guard lock{g->mtx};
+    ++g->taken;
+    g->cv.notify_all();
+  };
+  opts.faults.fail_run_write = [g](std::string_view, std::string_view action,
+                                   std::string_view step) {
+    if (action != "answer" || step != "kitchen")
+      return false;
+    std::unique_lock lock{g->mtx};
+    g->cv.wait_for(lock, 10s, [&] { return g->taken >= 3; });
+    return true;
+  };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto run = make_run(*eng, tmpl.id, rx.url());
+  auto token = run.run.token;
+  // Three commands of one run in flight at once: the two after the failing one wait for it.
+  pending_answer<run_record> answer{
+      [&](auto cb) { eng->act(token, run_action::answer, "kitchen", R"({"value":1})", cb); }};
+  pending_answer<run_record> skip{
+      [&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }};
+  pending_answer<run_record> submit{
+      [&](auto cb) { eng->act(token, run_action::submit, "", "", cb); }};
+
+  auto a = answer.get();
+  BOOST_REQUIRE(!a);
+  BOOST_TEST(a.error().code == "storage_error");
+  auto s = skip.get();
+  BOOST_TEST_REQUIRE(s.has_value(), (s ? "" : s.error().code));
+  // The skip was applied to the run as stored: kitchen is still pending in its answer.
+  BOOST_TEST((s->steps[0].status == step_status::pending));
+  BOOST_TEST((s->steps[1].status == step_status::skipped));
+  auto sub = submit.get();
+  BOOST_REQUIRE(!sub);
+  BOOST_TEST(sub.error().code == "steps_missing");
+  BOOST_TEST(sub.error().steps == std::vector<std::string>{"kitchen"});
+
+  // On disk: nothing of the failed answer, all of the skip.
+  auto stored = *eng->get_run(run.run.id);
+  BOOST_TEST((stored.steps[0].status == step_status::pending));
+  BOOST_TEST((stored.steps[1].status == step_status::skipped));
+  BOOST_TEST(stored.active());
+  auto events = *eng->get_events(run.run.id);
+  BOOST_REQUIRE(events.size() == 1u);
+  BOOST_TEST((events[0].type == event_type::step_skipped));
+  // The skip's event, written after the failure, is delivered.
+  BOOST_REQUIRE(rx.wait_for(1, 10s));
+  BOOST_TEST(event_types(rx.requests()) == std::vector<std::string>{"step.skipped"});
+
+  // The run goes on: a later answer is stored and delivered.
+  auto later = wait<run_record>([&](auto cb) {
+    eng->act(token, run_action::submit, "", "", cb); // still missing kitchen
+  });
+  BOOST_TEST(later.error().code == "steps_missing");
+}
+
+BOOST_AUTO_TEST_CASE(a_run_actor_that_throws_fails_its_commands_and_no_other_run) {
+  test::temp_dir dir;
+  test::scripted_receiver rx;
+  auto opts = options(dir);
+  auto victim = std::make_shared<std::string>();
+  auto throws = std::make_shared<std::atomic<bool>>(true);
+  opts.faults.on_message = [victim, throws](std::string_view actor, std::string_view id) {
+    if (actor == "run" && id == *victim && throws->exchange(false))
+      throw std::runtime_error("injected fault");
+  };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto bad = make_run(*eng, tmpl.id, rx.url());
+  auto good = make_run(*eng, tmpl.id, rx.url());
+  *victim = bad.run.id.value;
+
+  // The good run has a resident actor before the fault, to prove it survives it.
+  BOOST_REQUIRE(wait<run_record>(
+      [&](auto cb) { eng->act(good.run.token, run_action::skip, "notes", "", cb); }));
+  auto failed = wait<run_record>(
+      [&](auto cb) { eng->act(bad.run.token, run_action::skip, "notes", "", cb); });
+  BOOST_REQUIRE(!failed);
+  BOOST_TEST(failed.error().code == "engine_error");
+  // The directory counts the failure when the actor's exit reaches it, just after the answer.
+  BOOST_TEST(test::eventually([&] { return eng->figures().run_actor_failures == 1u; }));
+
+  // The sibling never noticed: its actor is the same one, and it goes on.
+  auto good_done = wait<run_record>(
+      [&](auto cb) { eng->act(good.run.token, run_action::answer, "kitchen", "{}", cb); });
+  BOOST_REQUIRE(good_done);
+  // The failed run comes back from the store in a fresh actor: the skip never happened.
+  auto bad_again = wait<run_record>(
+      [&](auto cb) { eng->act(bad.run.token, run_action::skip, "notes", "", cb); });
+  BOOST_TEST_REQUIRE(bad_again.has_value(), (bad_again ? "" : bad_again.error().code));
+  BOOST_TEST((bad_again->steps[1].status == step_status::skipped));
+  BOOST_REQUIRE(rx.wait_for(3, 10s));
+  auto types = event_types(rx.requests());
+  BOOST_TEST(std::count(types.begin(), types.end(), "step.skipped") == 2);
+  BOOST_TEST(std::count(types.begin(), types.end(), "step.completed") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_endpoint_actor_that_throws_is_restarted_from_the_store) {
+  test::temp_dir dir;
+  test::scripted_receiver hit, bystander;
+  auto opts = options(dir);
+  auto throws = std::make_shared<std::atomic<bool>>(true);
+  auto target = hit.url();
+  opts.faults.on_message = [throws, target](std::string_view actor, std::string_view url) {
+    if (actor == "endpoint" && url == target && throws->exchange(false))
+      throw std::runtime_error("injected fault");
+  };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto a = make_run(*eng, tmpl.id, hit.url());
+  auto b = make_run(*eng, tmpl.id, bystander.url());
+  // The bystander's endpoint is live before the fault.
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(b.run.token, run_action::skip, "notes", "", cb); }));
+  BOOST_REQUIRE(bystander.wait_for(1, 10s));
+  // The first delivery order to `hit` throws in its endpoint actor: the event is on disk, and
+  // the restarted actor pages it in.
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(a.run.token, run_action::skip, "notes", "", cb); }));
+  BOOST_TEST(hit.wait_for(1, 15s));
+  BOOST_TEST(test::eventually([&] { return eng->figures().endpoint_actor_failures == 1u; }));
+  BOOST_TEST(test::eventually([&] {
+    auto ev = *eng->get_events(a.run.id);
+    return ev.size() == 1u && ev[0].delivery.status == delivery_status::delivered;
+  }));
+  // The bystander never noticed.
+  BOOST_REQUIRE(wait<run_record>(
+      [&](auto cb) { eng->act(b.run.token, run_action::answer, "kitchen", "{}", cb); }));
+  BOOST_TEST(bystander.wait_for(2, 10s));
+  BOOST_TEST(bystander.requests().size() == 2u);
+  BOOST_TEST(hit.requests().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_endpoint_actors_leave_and_come_back_with_the_next_event) {
+  test::temp_dir dir;
+  std::vector<std::unique_ptr<test::scripted_receiver>> rxs;
+  for (int i = 0; i < 3; ++i)
+    rxs.push_back(std::make_unique<test::scripted_receiver>());
+  auto opts = options(dir);
+  opts.endpoint_idle_timeout = 200ms;
+  opts.run_idle_timeout = 200ms;
+  auto eng = std::move(*engine::open(opts));
+  auto baseline = eng->figures().live_actors;
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  std::vector<created_run> runs;
+  for (auto& rx : rxs) {
+    runs.push_back(make_run(*eng, tmpl.id, rx->url()));
+    BOOST_REQUIRE(wait<run_record>(
+        [&](auto cb) { eng->act(runs.back().run.token, run_action::skip, "notes", "", cb); }));
+  }
+  for (auto& rx : rxs)
+    BOOST_REQUIRE(rx->wait_for(1, 10s));
+  BOOST_TEST(eng->figures().endpoint_actors >= 1);
+  // Nothing to do: every endpoint and run actor leaves, and the actor count is back where it
+  // started.
+  BOOST_TEST(test::eventually([&] { return eng->figures().endpoint_actors == 0; }, 10s));
+  BOOST_TEST(test::eventually([&] { return eng->figures().live_actors == baseline; }, 10s),
+             "live actors " << eng->figures().live_actors << ", baseline " << baseline);
+  // The next event of an endpoint brings its actor back, and it is delivered.
+  BOOST_REQUIRE(wait<run_record>(
+      [&](auto cb) { eng->act(runs[1].run.token, run_action::answer, "kitchen", "{}", cb); }));
+  BOOST_TEST(rxs[1]->wait_for(2, 10s));
+  BOOST_TEST(test::eventually([&] { return eng->figures().endpoint_actors == 0; }, 10s));
+}
