@@ -59,10 +59,12 @@ private:
       return on_read_error(ec);
     auto limit = state_->opts.body_limit(parser_->get().target());
     auto length = parser_->content_length();
-    if (length && *length > limit)
+    if (length && *length > limit) {
+      linger_ = true; // the body is still coming
       return reply_error(413, "body_too_large",
                          "the request body is larger than " + std::to_string(limit) + " bytes",
                          false);
+    }
     parser_->body_limit(limit);
     stream_.expires_after(state_->opts.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
@@ -89,8 +91,10 @@ private:
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
       return close();
-    if (ec == http::error::body_limit)
+    if (ec == http::error::body_limit) {
+      linger_ = true;
       return reply_error(413, "body_too_large", "the request body is too large", false);
+    }
     if (ec == http::error::header_limit)
       return reply_error(431, "headers_too_large", "the request headers are too large", false);
     // Anything else is a client that does not speak HTTP/1.1 properly.
@@ -113,10 +117,38 @@ private:
   }
 
   void on_write(error_code ec, std::size_t) {
+    if (!ec && linger_)
+      return start_linger();
     if (ec || !keep_alive_)
       return close();
     response_.reset();
     do_read();
+  }
+
+  /// The answer is out; the client may still be sending the body it was answered about.
+  /// Closing now would reset the connection under it, and a client that writes its whole
+  /// body before reading would see the reset, not the answer. So: no more sending, and what
+  /// still arrives is read and dropped, within a time and a byte budget, until the client
+  /// closes.
+  void start_linger() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    linger_left_ = state_->opts.linger_bytes;
+    discard_ = std::make_unique<char[]>(discard_chunk);
+    stream_.expires_after(state_->opts.linger_timeout);
+    do_discard();
+  }
+
+  void do_discard() {
+    stream_.async_read_some(asio::buffer(discard_.get(), discard_chunk),
+                            beast::bind_front_handler(&session::on_discard, shared_from_this()));
+  }
+
+  void on_discard(error_code ec, std::size_t n) {
+    if (ec || n >= linger_left_)
+      return close();
+    linger_left_ -= n;
+    do_discard();
   }
 
   void close() {
@@ -131,6 +163,11 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http_response> response_;
   bool keep_alive_ = true;
+  /// Lingering close: on after an answer given before the body was read.
+  static constexpr std::size_t discard_chunk = 16 * 1024;
+  bool linger_ = false;
+  std::uint64_t linger_left_ = 0;
+  std::unique_ptr<char[]> discard_;
 };
 
 class server_impl final : public http_server {

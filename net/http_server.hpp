@@ -41,6 +41,12 @@ struct server_options {
   /// The body must arrive within this time after the headers, and a response must be taken
   /// within it.
   std::chrono::milliseconds read_timeout{30'000};
+  /// After an error answered before the request's body was read (a 413), the connection is
+  /// closed only once the client stops sending, or after this long, or after
+  /// `linger_bytes` more bytes (read and discarded): a client that sends its whole body
+  /// before it reads then gets the answer instead of a reset, as nginx's lingering close does.
+  std::chrono::milliseconds linger_timeout{5'000};
+  std::uint64_t linger_bytes = std::uint64_t{32} << 20;
   /// Open connections at most; more are answered 503 and closed.
   std::size_t max_connections = 4096;
   /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP).

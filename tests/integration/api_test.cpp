@@ -6,6 +6,8 @@
 #define BOOST_TEST_MODULE api
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <sys/wait.h>
 
 using namespace rundun::test;
 namespace json = boost::json;
@@ -190,6 +192,63 @@ BOOST_AUTO_TEST_CASE(bodies_over_one_mebibyte_are_413) {
   auto r = api.post("/v1/templates", big);
   BOOST_TEST(r.status == 413);
   BOOST_TEST(r.error_code() == "body_too_large");
+}
+
+namespace {
+
+/// Runs a shell command and returns its exit code and what it printed.
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p)
+    return {-1, {}};
+  char buf[4096];
+  while (auto n = std::fread(buf, 1, sizeof buf, p))
+    out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+/// A file of `n` bytes, removed with the temp dir.
+std::string big_file(const temp_dir& dir, const std::string& name, std::size_t n) {
+  auto path = (dir.path() / name).string();
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  std::string chunk(1 << 20, 'x');
+  for (std::size_t left = n; left > 0;) {
+    auto k = std::min(left, chunk.size());
+    std::fwrite(chunk.data(), 1, k, f);
+    left -= k;
+  }
+  std::fclose(f);
+  return path;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(curl_sending_a_whole_oversized_body_gets_the_413_not_a_reset) {
+  // curl --data-binary sends the whole body; the server answers 413 after the headers and
+  // drains the rest, so curl reads the JSON error instead of failing on a reset.
+  temp_dir files;
+  auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto json_body = big_file(files, "2mib.json", 2 << 20);
+  auto [code, out] =
+      shell("curl -sS --max-time 20 -w '\\n%{http_code}' -H 'Authorization: Bearer " +
+            server_process::test_key() + "' -H 'Content-Type: application/json' " +
+            "--data-binary @" + json_body + " " + base + "/v1/runs 2>&1");
+  BOOST_TEST(code == 0, "curl failed: " << out);
+  BOOST_TEST(out.ends_with("\n413"), out);
+  BOOST_TEST(out.find("\"body_too_large\"") != std::string::npos, out);
+
+  // The same for a photo over 10 MiB, on the link's photo route.
+  auto [run, path] = dispatch();
+  auto photo = big_file(files, "11mib.jpg", 11 << 20);
+  auto [pcode, pout] =
+      shell("curl -sS --max-time 20 -w '\\n%{http_code}' -H 'Content-Type: image/jpeg' "
+            "--data-binary @" +
+            photo + " " + base + path + "/steps/door/photos 2>&1");
+  BOOST_TEST(pcode == 0, "curl failed: " << pout);
+  BOOST_TEST(pout.ends_with("\n413"), pout);
+  BOOST_TEST(pout.find("\"body_too_large\"") != std::string::npos, pout);
 }
 
 BOOST_AUTO_TEST_CASE(the_executor_drives_a_run_through_its_link) {

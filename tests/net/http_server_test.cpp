@@ -34,6 +34,8 @@ struct server_fixture {
     opts.max_connections = 3;
     opts.max_header_bytes = 1024;
     opts.body_limit = [](std::string_view) { return std::uint64_t{64}; };
+    opts.linger_bytes = 4 << 20;
+    opts.linger_timeout = 5s;
     opts.error_response = [](unsigned status, std::string code, std::string) {
       http_response res{static_cast<http::status>(status), 11};
       res.body() = code;
@@ -128,6 +130,42 @@ BOOST_AUTO_TEST_CASE(a_body_over_the_limit_is_413_before_it_is_read) {
                           "64\r\n" +
                           std::string(100, 'a') + "\r\n0\r\n\r\n");
   BOOST_TEST(chunked.starts_with("HTTP/1.1 413"));
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_sends_its_whole_body_before_reading_gets_the_413) {
+  // As Node's fetch and curl --data-binary do: the whole 2 MiB body, then the response. The
+  // server answers 413 after the headers; closing then would reset the connection under the
+  // client's write. It reads and drops the rest instead, so every write succeeds.
+  auto s = connect();
+  std::string body(2 << 20, 'x');
+  std::string head =
+      "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  boost::system::error_code ec;
+  asio::write(s, asio::buffer(head), ec);
+  BOOST_TEST(!ec);
+  asio::write(s, asio::buffer(body), ec);
+  BOOST_TEST(!ec, "writing the body failed: " << ec.message());
+  auto out = read_all(s);
+  BOOST_TEST(out.starts_with("HTTP/1.1 413"));
+  BOOST_TEST(out.find("body_too_large") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(lingering_is_bounded_by_bytes) {
+  // A client that never stops sending is cut off once it has sent the linger budget (4 MiB
+  // here) past the answer.
+  auto s = connect();
+  std::string head = "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n";
+  asio::write(s, asio::buffer(head));
+  std::string chunk(1 << 20, 'x');
+  boost::system::error_code ec;
+  std::size_t sent = 0;
+  while (!ec && sent < (64u << 20)) {
+    asio::write(s, asio::buffer(chunk), ec);
+    if (!ec)
+      sent += chunk.size();
+  }
+  BOOST_TEST(ec); // reset or broken pipe: the server closed
+  BOOST_TEST(sent < (64u << 20));
 }
 
 BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431) {
