@@ -5,6 +5,7 @@
 #include "actors/expiry_scheduler.hpp"
 #include "actors/message_types.hpp"
 #include "actors/messages.hpp"
+#include "actors/retention.hpp"
 #include "actors/run_directory.hpp"
 #include "media/thumbnail.hpp"
 #include "net/tls_context.hpp"
@@ -66,6 +67,7 @@ struct engine::impl {
   std::unique_ptr<engine_config> cfg;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<engine_context> ctx;
+  caf::actor retention;
   bool stopped = false;
 
   ~impl() {
@@ -182,6 +184,10 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   ctx->run_directory = p->system->spawn(run_directory, shared);
   ctx->delivery_directory = p->system->spawn(delivery_directory, shared);
   ctx->expiry_scheduler = p->system->spawn(expiry_scheduler, shared);
+  if (opts.retention.count() > 0)
+    p->retention = p->system->spawn(
+        retention, shared,
+        retention_settings{opts.retention, retention_check_interval(opts.retention)});
   p->ctx = std::move(ctx);
   p->recover();
   return std::unique_ptr<engine>{new engine(std::move(p))};
@@ -203,6 +209,8 @@ void engine::shutdown() {
   caf::anon_send_exit(p.ctx->run_directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.ctx->delivery_directory, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.ctx->expiry_scheduler, caf::exit_reason::user_shutdown);
+  if (p.retention)
+    caf::anon_send_exit(p.retention, caf::exit_reason::user_shutdown);
   // Every actor must have terminated before the actor system goes: a pending timer (a run's
   // expiry) that held the last reference to a live actor would otherwise destroy it on CAF
   // 0.17's clock thread, which deadlocks. The directories' children are linked to them.
@@ -438,6 +446,8 @@ engine_figures engine::figures() const {
   f.run_actors = c.run_actors;
   f.run_actor_failures = c.run_actor_failures;
   f.endpoint_actor_failures = c.endpoint_actor_failures;
+  f.retention_runs_removed = c.retention_runs_removed;
+  f.retention_events_removed = c.retention_events_removed;
   if (auto n = impl_->store->active_run_count())
     f.active_runs = *n;
   f.endpoint_actors = c.live_endpoint_actors;

@@ -46,6 +46,9 @@ struct engine_options {
   std::chrono::milliseconds endpoint_idle_timeout{300'000};
   /// A keep-alive connection to an endpoint unused for this long is closed.
   std::chrono::milliseconds connection_idle_timeout{30'000};
+  /// Ended runs (with their events, attempts and photos) are removed this long after they
+  /// ended; zero keeps everything.
+  std::chrono::milliseconds retention{std::chrono::hours{24 * 30}};
   /// Test hooks that make a write fail or an actor throw; empty in production.
   fault_injection faults;
   /// Threads of the actor scheduler and of the HTTP client.
@@ -85,6 +88,8 @@ struct engine_figures {
   std::uint64_t active_runs = 0;
   /// Actors that failed (threw) and were contained, by kind.
   std::uint64_t run_actor_failures = 0, endpoint_actor_failures = 0;
+  /// What retention removed so far: ended runs and their events.
+  std::uint64_t retention_runs_removed = 0, retention_events_removed = 0;
   /// Every actor of the engine's actor system that is running.
   std::size_t live_actors = 0;
   std::uint64_t commit_batches = 0, commit_writes = 0, commit_failures = 0, commit_micros = 0;

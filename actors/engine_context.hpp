@@ -24,6 +24,8 @@ struct engine_counters {
   std::atomic<std::int64_t> run_actors{0}, live_endpoint_actors{0}, in_flight{0};
   /// Actors that ended with an exception, by kind; their siblings went on.
   std::atomic<std::uint64_t> run_actor_failures{0}, endpoint_actor_failures{0};
+  /// What retention removed: ended runs, and their events.
+  std::atomic<std::uint64_t> retention_runs_removed{0}, retention_events_removed{0};
   /// From an event's creation to the 2xx that delivered it, retries included.
   latency_histogram delivery_latency{delivery_latency_bounds};
 };

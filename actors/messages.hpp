@@ -32,6 +32,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using pruned_atom = caf::atom_constant<caf::atom("pruned")>;
 
 // -- run commands ---------------------------------------------------------------
 

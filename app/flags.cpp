@@ -1,11 +1,13 @@
 #include "app/flags.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
+#include <thread>
 
 namespace rundun::app {
 
@@ -101,6 +103,28 @@ std::string set_map_size(flags& f, std::string_view v) {
   return {};
 }
 
+std::string set_http_threads(flags& f, std::string_view v) {
+  constexpr unsigned max_http_threads = 256;
+  unsigned n = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_http_threads)
+    return "--http-threads must be 1 to 256, got '" + std::string(v) + "'";
+  f.http_threads = n;
+  return {};
+}
+
+std::string set_retention_days(flags& f, std::string_view v) {
+  constexpr double max_retention_days = 36500; // a century: "keep" is 0, not a huge number
+  double d = -1;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+  if (ec != std::errc{} || end != v.data() + v.size() || !(d >= 0) || d > max_retention_days)
+    return "--retention-days must be a number of days from 0 (keep everything) to 36500, like "
+           "30 or 0.5, got '" +
+           std::string(v) + "'";
+  f.retention_days = d;
+  return {};
+}
+
 const std::vector<option>& options() {
   static const std::vector<option> all = {
       {"--listen", "RUNDUN_LISTEN", true,
@@ -143,11 +167,22 @@ const std::vector<option>& options() {
       {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
       {"--map-size", "RUNDUN_MAP_SIZE", true,
        "most the LMDB data file may grow to; units K, M, G, T (64G)", set_map_size},
+      {"--http-threads", "RUNDUN_HTTP_THREADS", true,
+       "threads serving the HTTP API (the core count, at most 16)", set_http_threads},
+      {"--retention-days", "RUNDUN_RETENTION_DAYS", true,
+       "remove ended runs, their events and photos this many days after they ended; "
+       "fractional allowed, 0 keeps everything (30)",
+       set_retention_days},
   };
   return all;
 }
 
 } // namespace
+
+std::size_t flags::default_http_threads() {
+  auto cores = static_cast<std::size_t>(std::thread::hardware_concurrency());
+  return std::clamp<std::size_t>(cores, 1, max_default_http_threads);
+}
 
 std::optional<std::size_t> parse_byte_size(std::string_view text) {
   std::size_t n = 0;

@@ -26,6 +26,13 @@ struct flags {
   log::level log_level = log::level::info;
   /// The most the LMDB data file may grow to. It only reserves address space.
   std::size_t map_size = std::size_t{64} << 30;
+  /// Threads serving the HTTP API: the core count, at most `max_default_http_threads`.
+  std::size_t http_threads = default_http_threads();
+  /// Ended runs are removed this many days after they ended; 0 keeps everything.
+  double retention_days = 30;
+
+  static constexpr std::size_t max_default_http_threads = 16;
+  static std::size_t default_http_threads();
 };
 
 /// Parses a byte size with an optional unit: `512M`, `64G`, `1T` (powers of 1024).

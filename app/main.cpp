@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
   opts.allow_private_destinations = f.allow_private_destinations;
   opts.ca_file = f.ca_file;
   opts.map_size = f.map_size;
+  opts.retention =
+      std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
   auto eng = engine::open(opts);
   if (!eng) {
     std::cerr << "rundund: " << eng.error().message << "\n";
@@ -129,9 +131,18 @@ int main(int argc, char** argv) {
       **eng, api::router_config{*key_hash, f.public_url.value_or(base)});
   router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
   router->set_ready(true);
-  std::thread io_thread{[&io] { io.run(); }};
+  // The API's threads: routing, JSON and the engine's synchronous reads run on them; each
+  // connection is on its own strand.
+  std::vector<std::thread> io_threads;
+  for (std::size_t i = 0; i < f.http_threads; ++i)
+    io_threads.emplace_back([&io] {
+      pthread_setname_np(pthread_self(), "rundun-api");
+      io.run();
+    });
   std::cout << "rundund listening on " << base << std::endl;
-  log::info("listening", {{"address", base}, {"data_dir", f.data_dir}});
+  log::info("listening", {{"address", base},
+                          {"data_dir", f.data_dir},
+                          {"http_threads", std::to_string(f.http_threads)}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -140,7 +151,8 @@ int main(int argc, char** argv) {
   (*eng)->shutdown();
   work.reset();
   io.stop();
-  io_thread.join();
+  for (auto& t : io_threads)
+    t.join();
   eng->reset();
   log::info("stopped");
   return 0;

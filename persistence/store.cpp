@@ -37,6 +37,15 @@ std::string expiry_key(const run_record& r) {
   return big_endian(static_cast<std::uint64_t>(to_unix_ms(r.expires_at))) + r.id.value;
 }
 
+/// The key of an ended run in the index retention walks: by end time, oldest first.
+std::string ended_key(const run_record& r) {
+  auto ms = std::max<std::int64_t>(0, to_unix_ms(r.ended_at.value_or(r.created_at)));
+  return big_endian(static_cast<std::uint64_t>(ms)) + r.id.value;
+}
+
+/// Marks a store whose ended runs are all in the `ended` index.
+constexpr std::string_view ended_index_meta_key = "ended_index";
+
 /// The "decoder" of values stored as plain text (ids, URLs, bytes): a copy.
 std::optional<std::string> as_text(std::string_view s) {
   return std::string(s);
@@ -99,7 +108,73 @@ boost::system::error_code write_batch::put_run(const run_record& x) {
   RUNDUN_TRY(put_if_absent(store_.db_.tokens, x.token, x.id.value));
   if (x.active())
     return put_if_absent(store_.db_.expiries, expiry_key(x), {});
+  RUNDUN_TRY(put_if_absent(store_.db_.ended, ended_key(x), {}));
   return txn_.del(store_.db_.expiries, expiry_key(x));
+}
+
+boost::system::error_code write_batch::remove_run(const run_id& id, run_removal& out) {
+  out = {};
+  auto spec = txn_.get(store_.db_.run_specs, id.value);
+  if (!spec)
+    return spec.error();
+  auto state = txn_.get(store_.db_.runs, id.value);
+  if (!state)
+    return state.error();
+  if (!*spec || !*state)
+    return {};
+  auto run = decode_run(**spec, **state);
+  if (!run)
+    return errc::corrupted;
+  if (run->active())
+    return {};
+  // The run's events, found through its index; a pending one keeps the whole run.
+  struct doomed_event {
+    std::string index_key, seq_key, id;
+  };
+  std::vector<doomed_event> events;
+  {
+    auto c = lmdb::cursor::open(txn_, store_.db_.run_events);
+    if (!c)
+      return c.error();
+    auto prefix = id.value + '/';
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
+      std::string seq_key{c->key().substr(prefix.size())};
+      auto text = txn_.get(store_.db_.events, seq_key);
+      if (!text)
+        return text.error();
+      if (!*text)
+        continue;
+      auto ev = decode_event(**text);
+      if (!ev)
+        return errc::corrupted;
+      if (ev->delivery.status == delivery_status::pending) {
+        out.kept = true;
+        return {};
+      }
+      events.push_back({std::string(c->key()), std::move(seq_key), ev->id.value});
+    }
+  }
+  for (auto& e : events) {
+    RUNDUN_TRY(txn_.del(store_.db_.events, e.seq_key));
+    RUNDUN_TRY(txn_.del(store_.db_.event_data, e.seq_key));
+    RUNDUN_TRY(txn_.del(store_.db_.event_ids, e.id));
+    RUNDUN_TRY(txn_.del(store_.db_.run_events, e.index_key));
+  }
+  for (auto& step : run->steps)
+    for (auto& photo : step.photos) {
+      RUNDUN_TRY(txn_.del(store_.db_.photos, photo));
+      RUNDUN_TRY(txn_.del(store_.db_.photo_bytes, photo));
+      RUNDUN_TRY(txn_.del(store_.db_.photo_thumbs, photo));
+      ++out.photos;
+    }
+  RUNDUN_TRY(txn_.del(store_.db_.tokens, run->token));
+  RUNDUN_TRY(txn_.del(store_.db_.disabled, id.value));
+  RUNDUN_TRY(txn_.del(store_.db_.ended, ended_key(*run)));
+  RUNDUN_TRY(txn_.del(store_.db_.runs, id.value));
+  RUNDUN_TRY(txn_.del(store_.db_.run_specs, id.value));
+  out.removed = true;
+  out.events = events.size();
+  return {};
 }
 
 boost::system::error_code write_batch::put_if_absent(MDB_dbi db, std::string_view key,
@@ -180,6 +255,36 @@ boost::system::error_code write_batch::put_meta(std::string_view key, std::strin
 
 // -- store: opening and the writer ---------------------------------------------
 
+boost::system::error_code store::index_ended_runs(lmdb::txn& t, const dbs& d) {
+  // Stores written before retention existed have ended runs outside the `ended` index: put
+  // them in once, so that retention finds them too.
+  auto done = t.get(d.meta, ended_index_meta_key);
+  if (!done)
+    return done.error();
+  if (*done)
+    return {};
+  std::vector<std::string> keys;
+  {
+    auto c = lmdb::cursor::open(t, d.runs);
+    if (!c)
+      return c.error();
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto spec = t.get(d.run_specs, c->key());
+      if (!spec)
+        return spec.error();
+      if (!*spec)
+        continue;
+      auto run = decode_run(**spec, c->value());
+      if (run && !run->active())
+        keys.push_back(ended_key(*run));
+    }
+  }
+  for (auto& k : keys)
+    if (auto ec = t.put(d.ended, k, {}))
+      return ec;
+  return t.put(d.meta, ended_index_meta_key, "1");
+}
+
 result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std::size_t map_size) {
   auto e = lmdb::env::open(dir, map_size, max_dbs);
   if (!e)
@@ -203,7 +308,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
                                               {&d.meta, "meta"},
                                               {&d.photos, "photos"},
                                               {&d.photo_bytes, "photo_bytes"},
-                                              {&d.photo_thumbs, "photo_thumbs"}};
+                                              {&d.photo_thumbs, "photo_thumbs"},
+                                              {&d.ended, "ended"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(*t, name);
     if (!db)
@@ -214,6 +320,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   if (!seq)
     return seq.error();
   if (auto ec = check_format(*t, d.meta, d.runs))
+    return ec;
+  if (auto ec = index_ended_runs(*t, d))
     return ec;
   if (auto ec = t->commit())
     return ec;
@@ -560,6 +668,20 @@ store::runs_expiring_by(time_point until, std::size_t limit) const {
       if (at > until)
         break;
       out.emplace_back(run_id{std::string(k.substr(8))}, at);
+    }
+    return out;
+  });
+}
+
+result<std::vector<run_id>> store::runs_ended_by(time_point until, std::size_t limit) const {
+  using ids = std::vector<run_id>;
+  return scan<ids>(db_.ended, [&](lmdb::txn&, lmdb::cursor& c) -> result<ids> {
+    ids out;
+    for (bool ok = c.first(); ok && out.size() < limit; ok = c.next()) {
+      auto k = c.key();
+      if (from_unix_ms(static_cast<std::int64_t>(read_big_endian(k))) > until)
+        break;
+      out.push_back(run_id{std::string(k.substr(8))});
     }
     return out;
   });

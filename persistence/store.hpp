@@ -27,6 +27,15 @@ struct pending_entry {
   std::uint64_t seq = 0;
 };
 
+/// What removing one ended run did (see write_batch::remove_run).
+struct run_removal {
+  /// The run has an event still waiting for delivery: nothing was removed.
+  bool kept = false;
+  bool removed = false;
+  std::size_t events = 0;
+  std::size_t photos = 0;
+};
+
 /// Counters of the group-commit writer, read by /metrics.
 struct commit_stats {
   std::atomic<std::uint64_t> batches{0};
@@ -69,6 +78,11 @@ public:
   /// Stores a photo: its record, its original bytes and its thumbnail.
   boost::system::error_code put_photo(const photo_record& x, std::string_view bytes,
                                       std::string_view thumbnail_jpeg);
+  /// Removes an ended run: its spec and state, token, events with their data and attempts,
+  /// photos, and every index entry of them. A run with an event still pending delivery is
+  /// kept whole (`out.kept`), to be removed once its deliveries have ended; an active or
+  /// absent run is left alone.
+  boost::system::error_code remove_run(const run_id& id, run_removal& out);
   /// Marks a run's webhook as turned off (after a `410 Gone`).
   boost::system::error_code disable_webhook(const run_id& run);
   boost::system::error_code put_meta(std::string_view key, std::string_view value);
@@ -119,6 +133,8 @@ public:
   /// Up to `limit` active runs whose expiry is at or before `until`, earliest first.
   result<std::vector<std::pair<run_id, time_point>>> runs_expiring_by(time_point until,
                                                                       std::size_t limit) const;
+  /// Up to `limit` ended runs whose end is at or before `until`, earliest end first.
+  result<std::vector<run_id>> runs_ended_by(time_point until, std::size_t limit) const;
   /// The number of active runs (the expiry index holds each active run once): constant time.
   result<std::size_t> active_run_count() const;
   /// The earliest expiry of any active run, if there is one.
@@ -161,7 +177,7 @@ private:
   friend class write_batch;
   struct dbs {
     MDB_dbi templates, runs, run_specs, tokens, events, event_ids, event_data, run_events, pending,
-        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs;
+        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended;
   };
   struct queued {
     write_fn work;
@@ -169,6 +185,8 @@ private:
   };
 
   store(lmdb::env e, dbs d) : env_(std::move(e)), db_(d) {}
+  /// Puts the ended runs of a store written before the `ended` index into it, once.
+  static boost::system::error_code index_ended_runs(lmdb::txn& t, const dbs& d);
   template <class T, class Decode>
   result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
   /// Runs `body(txn, cursor)` over `db` in a read transaction.

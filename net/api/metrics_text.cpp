@@ -156,6 +156,12 @@ std::string render_metrics(const engine_figures& f, const api_figures& api) {
   x.single("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.",
            f.live_actors);
 
+  x.single("rundun_retention_removed_runs_total", "counter",
+           "Ended runs removed by retention, with their events, attempts and photos.",
+           f.retention_runs_removed);
+  x.single("rundun_retention_removed_events_total", "counter",
+           "Events removed by retention (with their runs).", f.retention_events_removed);
+
   x.single("rundun_lmdb_commit_batches_total", "counter", "LMDB group commits.", f.commit_batches);
   x.single("rundun_lmdb_commit_writes_total", "counter", "Writes in LMDB group commits.",
            f.commit_writes);

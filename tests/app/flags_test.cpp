@@ -34,6 +34,20 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(f.endpoint_concurrency == 16u);
   BOOST_TEST(!f.allow_private_destinations);
   BOOST_TEST(f.map_size == std::size_t{64} << 30);
+  BOOST_TEST(f.http_threads >= 1u);
+  BOOST_TEST(f.http_threads <= flags::max_default_http_threads);
+  BOOST_TEST(f.retention_days == 30.0);
+}
+
+BOOST_AUTO_TEST_CASE(http_threads_and_retention_are_checked) {
+  BOOST_TEST(std::get<flags>(parse({"--http-threads", "4"})).http_threads == 4u);
+  BOOST_TEST(std::get<flags>(parse({"--retention-days", "0"})).retention_days == 0.0);
+  BOOST_TEST(std::get<flags>(parse({"--retention-days=0.5"})).retention_days == 0.5);
+  BOOST_TEST(error_of({"--http-threads", "0"}) == "--http-threads must be 1 to 256, got '0'");
+  BOOST_TEST(error_of({"--http-threads", "many"}).starts_with("--http-threads must be"));
+  BOOST_TEST(error_of({"--retention-days", "-1"}).starts_with("--retention-days must be"));
+  BOOST_TEST(error_of({"--retention-days", "nan"}).starts_with("--retention-days must be"));
+  BOOST_TEST(error_of({"--retention-days", "7d"}).find("got '7d'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(flags_take_values_both_ways) {

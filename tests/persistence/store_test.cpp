@@ -1,5 +1,7 @@
 #include "persistence/store.hpp"
 
+#include "persistence/lmdb.hpp"
+
 #include "tests/support/server_process.hpp"
 
 #define BOOST_TEST_MODULE store
@@ -268,4 +270,119 @@ BOOST_AUTO_TEST_CASE(a_full_map_is_a_clear_error_not_a_crash) {
   BOOST_TEST(last.message().find("map is full") != std::string::npos);
   // The store still reads and still takes small writes that fit.
   BOOST_TEST(s->meta("blob-0")->has_value());
+}
+
+namespace {
+
+run_record ended_run(const std::string& id, std::int64_t ended_ms,
+                     std::vector<std::string> photos = {}) {
+  auto r = active_run(id, ended_ms + 1000);
+  r.status = run_status::completed;
+  r.ended_at = from_unix_ms(ended_ms);
+  step_state step;
+  step.def.id = "s";
+  step.photos = std::move(photos);
+  r.steps.push_back(step);
+  return r;
+}
+
+event_record settled_event(const std::string& id, const std::string& run, std::uint64_t seq,
+                           delivery_status status) {
+  auto e = pending_event(id, run, seq, 100);
+  e.delivery.status = status;
+  e.delivery.next_attempt_at.reset();
+  return e;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(removing_an_ended_run_removes_its_events_photos_and_indexes) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  photo_record photo;
+  photo.id = {"p-1"};
+  photo.run = {"r-old"};
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) {
+    if (auto ec = b.put_run(ended_run("r-old", 1000, {"p-1"})))
+      return ec;
+    if (auto ec = b.put_photo(photo, "bytes", "thumb"))
+      return ec;
+    if (auto ec =
+            b.put_event(settled_event("evt-1", "r-old", 1, delivery_status::delivered), "{}", "u"))
+      return ec;
+    if (auto ec =
+            b.put_event(settled_event("evt-2", "r-old", 2, delivery_status::failed), "{}", "u"))
+      return ec;
+    if (auto ec = b.put_run(ended_run("r-newer", 5000)))
+      return ec;
+    return b.put_run(active_run("r-active", 9000));
+  }));
+  // Ended runs in the order they ended; an active run is not among them.
+  auto due = *s->runs_ended_by(from_unix_ms(6000), 10);
+  BOOST_REQUIRE(due.size() == 2u);
+  BOOST_TEST(due[0].value == "r-old");
+  BOOST_TEST(due[1].value == "r-newer");
+  BOOST_TEST(s->runs_ended_by(from_unix_ms(2000), 10)->size() == 1u);
+
+  run_removal r;
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.remove_run({"r-old"}, r); }));
+  BOOST_TEST(r.removed);
+  BOOST_TEST(r.events == 2u);
+  BOOST_TEST(r.photos == 1u);
+  BOOST_TEST(!s->find_run({"r-old"})->has_value());
+  BOOST_TEST(!s->find_run_by_token("token-r-old")->has_value());
+  BOOST_TEST(!s->find_event({"evt-1"})->has_value());
+  BOOST_TEST(!s->event_data({"evt-2"})->has_value());
+  BOOST_TEST(s->run_events({"r-old"})->empty());
+  BOOST_TEST(!s->find_photo({"p-1"})->has_value());
+  BOOST_TEST(!s->photo_bytes({"p-1"})->has_value());
+  BOOST_TEST(s->runs_ended_by(from_unix_ms(6000), 10)->size() == 1u);
+
+  // An active run is never removed.
+  run_removal active;
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.remove_run({"r-active"}, active); }));
+  BOOST_TEST(!active.removed);
+  BOOST_TEST(s->find_run({"r-active"})->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_run_with_a_delivery_still_pending_is_kept_whole) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) {
+    if (auto ec = b.put_run(ended_run("r-1", 1000)))
+      return ec;
+    if (auto ec =
+            b.put_event(settled_event("evt-1", "r-1", 1, delivery_status::delivered), "{}", "u"))
+      return ec;
+    return b.put_event(pending_event("evt-2", "r-1", 2, 100), "{}", "u");
+  }));
+  run_removal r;
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.remove_run({"r-1"}, r); }));
+  BOOST_TEST(r.kept);
+  BOOST_TEST(!r.removed);
+  BOOST_TEST(s->run_events({"r-1"})->size() == 2u);
+  BOOST_TEST(s->find_run({"r-1"})->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(ended_runs_of_an_older_store_are_indexed_once_at_open) {
+  test::temp_dir dir;
+  {
+    auto s = std::move(*store::open(dir.path()));
+    BOOST_REQUIRE(
+        !s->write_sync([&](write_batch& b) { return b.put_run(ended_run("r-1", 1000)); }));
+  }
+  {
+    // Made into a store from before the index: no entries, no mark.
+    auto e = std::move(*lmdb::env::open(dir.path(), std::size_t{1} << 30, 24));
+    auto t = std::move(*lmdb::txn::begin(e, 0));
+    auto ended = *lmdb::open_db(t, "ended");
+    auto meta = *lmdb::open_db(t, "meta");
+    BOOST_REQUIRE(mdb_drop(t.handle(), ended, 0) == 0);
+    BOOST_REQUIRE(!t.del(meta, "ended_index"));
+    BOOST_REQUIRE(!t.commit());
+  }
+  auto s = std::move(*store::open(dir.path()));
+  auto due = *s->runs_ended_by(from_unix_ms(2000), 10);
+  BOOST_REQUIRE(due.size() == 1u);
+  BOOST_TEST(due[0].value == "r-1");
 }
