@@ -65,6 +65,8 @@ struct engine::impl {
   std::vector<std::thread> io_threads;
   /// Decoding uploads and making thumbnails: CPU work kept off the actor and io threads.
   boost::asio::thread_pool media{1};
+  /// Uploads posted to `media` and not finished: bounded by opts.media_queue_limit.
+  std::atomic<std::size_t> media_queued{0};
   std::unique_ptr<engine_config> cfg;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<engine_context> ctx;
@@ -93,17 +95,34 @@ struct engine::impl {
   /// or the error to `on_error`. Callable from any thread.
   template <class Reply, class OnReply, class OnError, class... Ts>
   void ask(caf::actor dest, OnReply on_reply, OnError on_error, Ts... xs) {
-    system->spawn([=](caf::event_based_actor* self) {
-      // No timeout: CAF keeps a request's timeout timer, and with it the requesting actor and
-      // its captures, alive until the timer fires, even after the answer came: at thousands
-      // of commands a second that held hundreds of MiB. Every request here is answered, with
-      // a reply or with an error when its receiver is gone.
-      self->request(dest, caf::infinite, xs...)
-          .then([=](Reply& r) { on_reply(r); }, [=](caf::error& e) { on_error(e); });
-    });
+    // The arguments are moved into the request, not copied: a photo command carries up to
+    // 10 MiB.
+    system->spawn(
+        [dest, on_reply, on_error, ... xs = std::move(xs)](caf::event_based_actor* self) mutable {
+          // No timeout: CAF keeps a request's timeout timer, and with it the requesting actor and
+          // its captures, alive until the timer fires, even after the answer came: at thousands
+          // of commands a second that held hundreds of MiB. Every request here is answered, with
+          // a reply or with an error when its receiver is gone.
+          self->request(dest, caf::infinite, std::move(xs)...)
+              .then([=](Reply& r) { on_reply(r); }, [=](caf::error& e) { on_error(e); });
+        });
+  }
+
+  /// Refuses new work while the store's writer has more queued than it should take.
+  std::optional<domain_error> shed_if_store_busy() const {
+    if (store->queue_depth() <= opts.store_queue_limit)
+      return std::nullopt;
+    return domain_error{error_kind::overloaded,
+                        "overloaded",
+                        "the server is storing too much at once; try again shortly",
+                        {}};
   }
 
   void command(run_command cmd, callback<run_record> done, bool first_try = true) {
+    if (auto busy = shed_if_store_busy())
+      return done(*busy);
+    // Kept for the one retry below; the request gets its own copy (a photo's bytes included).
+    auto kept = std::make_shared<const run_command>(std::move(cmd));
     auto on_reply = [done](command_reply& r) {
       if (!r.ok)
         return done(r.error());
@@ -112,17 +131,18 @@ struct engine::impl {
         return done(storage_failure(persistence::errc::corrupted));
       done(std::move(*run));
     };
-    auto on_error = [this, done, cmd, first_try](const caf::error& e) {
+    auto on_error = [this, done, kept, first_try](const caf::error& e) {
       // The run actor left between the directory's lookup and our command (its run just
       // ended): ask again, and the directory answers from the store.
       if (first_try && e == caf::sec::request_receiver_down)
-        return command(cmd, done, false);
+        return command(*kept, done, false);
       done(domain_error{error_kind::storage,
                         "engine_error",
                         "the run could not take the command: " + system->render(e),
                         {}});
     };
-    ask<command_reply>(ctx->run_directory, on_reply, on_error, command_atom::value, cmd);
+    ask<command_reply>(ctx->run_directory, on_reply, on_error, command_atom::value,
+                       run_command{*kept});
   }
 
   void recover() {
@@ -222,6 +242,8 @@ void engine::shutdown() {
 }
 
 void engine::create_template(const template_spec& spec, callback<template_record> done) {
+  if (auto busy = impl_->shed_if_store_busy())
+    return done(*busy);
   auto rec = make_template(spec, now());
   if (!rec)
     return done(rec.error());
@@ -234,6 +256,8 @@ void engine::create_template(const template_spec& spec, callback<template_record
 }
 
 void engine::create_run(const run_spec& spec, callback<created_run> done) {
+  if (auto busy = impl_->shed_if_store_busy())
+    return done(*busy);
   std::optional<checked_webhook> hook;
   if (spec.webhook) {
     auto checked = check_webhook(*spec.webhook, impl_->opts.allow_private_destinations);
@@ -298,11 +322,23 @@ void engine::add_photo(std::string_view token, std::string step_id, std::string 
   if (!run->find_step(step_id))
     return done(not_found("step_not_found", "step '" + step_id + "' is not in this run"));
   auto& p = *impl_;
+  // A bounded queue: each upload holds up to 10 MiB until its thumbnail is made.
+  if (p.media_queued.fetch_add(1) >= p.opts.media_queue_limit) {
+    p.media_queued.fetch_sub(1);
+    return done(domain_error{error_kind::overloaded,
+                             "overloaded",
+                             "too many photos are being processed; try again shortly",
+                             {}});
+  }
   boost::asio::post(p.media, [&p, id = run->id, step_id = std::move(step_id),
                               content_type = std::move(content_type), bytes = std::move(bytes),
                               format, done = std::move(done)]() mutable {
+    if (p.opts.faults.before_media)
+      p.opts.faults.before_media();
     auto rendered = media::render_photo(
         format, {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+    // Decoded: the queue has room again (the bytes travel on, to the store, without copies).
+    p.media_queued.fetch_sub(1);
     if (!rendered) {
       auto code =
           rendered.error() == media::errc::too_many_pixels ? "image_too_large" : "invalid_image";
@@ -450,6 +486,8 @@ engine_figures engine::figures() const {
   f.run_actors = c.run_actors;
   f.run_actor_failures = c.run_actor_failures;
   f.endpoint_actor_failures = c.endpoint_actor_failures;
+  f.media_queue = impl_->media_queued.load();
+  f.store_queue = impl_->store->queue_depth();
   f.retention_runs_removed = c.retention_runs_removed;
   f.retention_events_removed = c.retention_events_removed;
   if (auto n = impl_->store->active_run_count())

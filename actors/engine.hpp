@@ -49,6 +49,12 @@ struct engine_options {
   /// Ended runs (with their events, attempts and photos) are removed this long after they
   /// ended; zero keeps everything.
   std::chrono::milliseconds retention{std::chrono::hours{24 * 30}};
+  /// Photo uploads waiting for the media thread at most (each up to 10 MiB); more are
+  /// refused with `503 overloaded` and a Retry-After.
+  std::size_t media_queue_limit = 32;
+  /// Writes queued for the store at most before new commands are refused with `503
+  /// overloaded` (deliveries' own writes always go through).
+  std::size_t store_queue_limit = 16384;
   /// Test hooks that make a write fail or an actor throw; empty in production.
   fault_injection faults;
   /// Threads of the actor scheduler and of the HTTP client.
@@ -88,6 +94,8 @@ struct engine_figures {
   std::uint64_t active_runs = 0;
   /// Actors that failed (threw) and were contained, by kind.
   std::uint64_t run_actor_failures = 0, endpoint_actor_failures = 0;
+  /// Photo uploads waiting for (or on) the media thread, and writes queued for the store.
+  std::uint64_t media_queue = 0, store_queue = 0;
   /// What retention removed so far: ended runs and their events.
   std::uint64_t retention_runs_removed = 0, retention_events_removed = 0;
   /// Every actor of the engine's actor system that is running.

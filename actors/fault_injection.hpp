@@ -19,6 +19,9 @@ struct fault_injection {
   /// takes a command, or an endpoint actor (`actor` = "endpoint", `id` = the endpoint's URL)
   /// takes a delivery order; it may throw, as a bug in that actor would.
   std::function<void(std::string_view actor, std::string_view id)> on_message;
+  /// Called on the media thread before it decodes an upload; it may block, to hold the
+  /// thread while the queue behind it fills.
+  std::function<void()> before_media;
 };
 
 } // namespace rundun

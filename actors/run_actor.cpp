@@ -87,7 +87,7 @@ std::vector<event_record> make_records(self_ptr self, const engine_context& ctx,
 /// Persists the run with the events of one change; its answer (if it has a promise) and its
 /// delivery orders go out once it is durable. Only one write of a run is in flight.
 void persist(self_ptr self, const engine_context& ctx, const std::vector<new_event>& events,
-             std::optional<caf::response_promise> promise, const run_command* cmd = nullptr) {
+             std::optional<caf::response_promise> promise, run_command* cmd = nullptr) {
   auto& st = self->state;
   auto ticket = ++st.next_ticket;
   st.writing.emplace();
@@ -98,7 +98,7 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
   for (auto& e : events)
     data.push_back(e.data_json);
   const std::string& url = st.endpoint_url;
-  // An upload's bytes (up to 10 MiB) are shared with the write, not copied into it.
+  // An upload's bytes (up to 10 MiB) move on to the write: the command is done with them.
   struct photo_payload {
     photo_record record;
     std::string bytes;
@@ -106,8 +106,9 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
   };
   std::shared_ptr<photo_payload> upload;
   if (cmd && cmd->action == run_action::add_photo)
-    upload = std::make_shared<photo_payload>(
-        photo_payload{*decode_photo(cmd->photo_json), cmd->photo_bytes, cmd->thumbnail_jpeg});
+    upload = std::make_shared<photo_payload>(photo_payload{*decode_photo(cmd->photo_json),
+                                                           std::move(cmd->photo_bytes),
+                                                           std::move(cmd->thumbnail_jpeg)});
   std::function<bool()> injected_failure;
   if (cmd && ctx.faults.fail_run_write)
     injected_failure = [f = ctx.faults.fail_run_write, id = st.run.id.value,

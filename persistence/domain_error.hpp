@@ -16,6 +16,7 @@ enum class error_kind {
   gone,          ///< 410: the run's link expired
   unsupported,   ///< 415: a photo of a content type other than JPEG or PNG
   storage,       ///< 5xx: the store failed (disk full, I/O)
+  overloaded,    ///< 503 with Retry-After: a bounded queue is full; nothing was changed
 };
 
 /// Why the engine refused a command. `code` is the contract's snake_case error code and

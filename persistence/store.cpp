@@ -362,6 +362,7 @@ void store::write(write_fn work, done_fn done) {
     std::lock_guard guard{mtx_};
     if (!closed_) {
       queue_.push_back({std::move(work), std::move(done)});
+      queued_.store(queue_.size(), std::memory_order_relaxed);
       cv_.notify_one();
       return;
     }
@@ -389,6 +390,7 @@ void store::run_writer() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      queued_.store(queue_.size(), std::memory_order_relaxed);
     }
     commit(batch);
     batch.clear();

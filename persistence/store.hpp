@@ -173,6 +173,9 @@ public:
 
   const commit_stats& stats() const { return stats_; }
 
+  /// Writes queued and not yet taken by the writer. Any thread; approximate.
+  std::size_t queue_depth() const { return queued_.load(std::memory_order_relaxed); }
+
 private:
   friend class write_batch;
   struct dbs {
@@ -220,6 +223,7 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   std::deque<queued> queue_;
+  std::atomic<std::size_t> queued_{0};
   bool stopping_ = false;
   bool closed_ = false;
   std::thread writer_;

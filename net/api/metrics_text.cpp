@@ -156,6 +156,12 @@ std::string render_metrics(const engine_figures& f, const api_figures& api) {
   x.single("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.",
            f.live_actors);
 
+  x.single("rundun_media_queue", "gauge",
+           "Photo uploads waiting for or on the media thread (bounded: more get 503).",
+           f.media_queue);
+  x.single("rundun_store_queue", "gauge",
+           "Writes queued for the store's writer (new commands get 503 past a bound).",
+           f.store_queue);
   x.single("rundun_retention_removed_runs_total", "counter",
            "Ended runs removed by retention, with their events, attempts and photos.",
            f.retention_runs_removed);

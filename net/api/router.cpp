@@ -17,6 +17,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::uint64_t max_photo_body = 10 << 20;
+/// The Retry-After of a 503 for a full queue: queues drain in well under a second.
+constexpr int overloaded_retry_after_seconds = 1;
 
 std::vector<std::string> split_path(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
@@ -50,6 +52,8 @@ unsigned status_of(const domain_error& e) {
     return 415;
   case error_kind::storage:
     return 500;
+  case error_kind::overloaded:
+    return 503;
   }
   return 500;
 }
@@ -96,7 +100,14 @@ struct router::call : std::enable_shared_from_this<call> {
     reply(status, error_body(code, message, steps));
   }
 
-  void fail(const domain_error& e) { error(status_of(e), e.code, e.message, e.steps); }
+  void fail(const domain_error& e) {
+    if (e.kind != error_kind::overloaded)
+      return error(status_of(e), e.code, e.message, e.steps);
+    // Load shed: the client may try again shortly, and nothing was changed.
+    auto res = error_response(503, e.code, e.message);
+    res.set(http::field::retry_after, std::to_string(overloaded_retry_after_seconds));
+    send(std::move(res));
+  }
 
   /// Checks the method; on a mismatch answers 405 with an Allow header.
   bool method_is(http::verb v) {

@@ -8,7 +8,9 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <condition_variable>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <set>
 
@@ -257,4 +259,41 @@ BOOST_AUTO_TEST_CASE(idle_endpoint_actors_leave_and_come_back_with_the_next_even
       [&](auto cb) { eng->act(runs[1].run.token, run_action::answer, "kitchen", "{}", cb); }));
   BOOST_TEST(rxs[1]->wait_for(2, 10s));
   BOOST_TEST(test::eventually([&] { return eng->figures().endpoint_actors == 0; }, 10s));
+}
+
+BOOST_AUTO_TEST_CASE(a_full_media_queue_refuses_uploads_with_overloaded_and_changes_nothing) {
+  test::temp_dir dir;
+  auto opts = options(dir);
+  opts.media_queue_limit = 4;
+  // The media thread is held on the first upload, so the queue behind it fills.
+  auto release = std::make_shared<std::promise<void>>();
+  auto released = release->get_future().share();
+  opts.faults.before_media = [released] { released.wait_for(30s); };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto run = make_run(*eng, tmpl.id);
+  std::ifstream in{std::string(RUNDUN_TEST_DATA) + "/photo.jpg", std::ios::binary};
+  std::string jpeg{std::istreambuf_iterator<char>(in), {}};
+
+  std::vector<std::unique_ptr<pending_answer<uploaded_photo>>> uploads;
+  for (int i = 0; i < 7; ++i)
+    uploads.push_back(std::make_unique<pending_answer<uploaded_photo>>(
+        [&](auto cb) { eng->add_photo(run.run.token, "kitchen", "image/jpeg", jpeg, cb); }));
+  // The three over the limit are refused at once, before anything is released.
+  int refused = 0;
+  for (int i = 4; i < 7; ++i) {
+    auto r = uploads[i]->get();
+    BOOST_REQUIRE(!r);
+    BOOST_TEST(r.error().code == "overloaded");
+    BOOST_TEST((r.error().kind == error_kind::overloaded));
+    ++refused;
+  }
+  BOOST_TEST(refused == 3);
+  BOOST_TEST(eng->figures().media_queue == 4u);
+  release->set_value();
+  for (int i = 0; i < 4; ++i)
+    BOOST_TEST(uploads[i]->get().has_value());
+  BOOST_TEST(eng->figures().media_queue == 0u);
+  // The refused uploads changed nothing: the step holds the four that were taken.
+  BOOST_TEST(eng->get_run(run.run.id)->steps[0].photos.size() == 4u);
 }

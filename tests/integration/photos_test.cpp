@@ -9,6 +9,8 @@
 #define BOOST_TEST_MODULE photos
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <thread>
 
 using namespace rundun;
 using namespace rundun::test;
@@ -184,3 +186,54 @@ BOOST_AUTO_TEST_CASE(photos_go_only_to_pending_steps_of_active_runs) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// A process's peak resident memory (VmHWM) in KiB, from /proc.
+long peak_rss_kib(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("VmHWM:"))
+      return std::stol(line.substr(6));
+  return -1;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(many_concurrent_uploads_are_taken_or_shed_with_retry_after, photo_fixture) {
+  // 48 clients upload a 12-megapixel photo (about 3 MiB) at once. The media queue holds 32:
+  // each upload is either taken (201) or shed (503 with Retry-After), none is lost or hangs,
+  // and what was taken is on the run. Memory stays bounded by the queue, not by the clients.
+  auto jpeg = make_jpeg(quadrants(4000, 3000), 0, 85);
+  constexpr int clients = 48;
+  std::vector<http_result> answers(clients);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] { answers[i] = upload("extra", "image/jpeg", jpeg); });
+  for (auto& t : threads)
+    t.join();
+  // Each answer is one of three: taken (201); shed (503 overloaded, with Retry-After); or,
+  // once the step holds its 20 photos, 409 too_many_photos.
+  int taken = 0, shed = 0, full = 0;
+  for (auto& a : answers) {
+    if (a.status == 201) {
+      ++taken;
+    } else if (a.status == 503) {
+      BOOST_TEST(a.error_code() == "overloaded");
+      BOOST_TEST(a.headers["retry-after"] == "1");
+      ++shed;
+    } else {
+      BOOST_TEST(a.status == 409);
+      BOOST_TEST(a.error_code() == "too_many_photos");
+      ++full;
+    }
+  }
+  BOOST_TEST_MESSAGE("48 concurrent 12 MP uploads: "
+                     << taken << " taken, " << shed << " shed (503), " << full
+                     << " over the step's 20; rundund "
+                     << "peak RSS " << peak_rss_kib(server.pid()) / 1024 << " MiB");
+  BOOST_TEST(taken + shed + full == clients);
+  BOOST_TEST(taken == 20); // shed ones are few at most; 20 fit
+  auto photos = api.get("/v1/runs/" + run_id).json().at("steps").at(1).at("photos");
+  BOOST_TEST(photos.as_array().size() == 20u);
+}

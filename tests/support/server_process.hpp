@@ -50,6 +50,7 @@ public:
   server_process(const server_process&) = delete;
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   api_client api() const { return {port_, key_}; }
   static std::string test_key() { return "test-api-key-0123456789"; }
 
