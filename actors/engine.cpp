@@ -8,6 +8,7 @@
 #include "actors/retention.hpp"
 #include "actors/run_directory.hpp"
 #include "media/thumbnail.hpp"
+#include "net/log.hpp"
 #include "net/tls_context.hpp"
 #include "net/url.hpp"
 #include "persistence/record_codec.hpp"
@@ -173,6 +174,24 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
                             s.error().message(),
                         {}};
   p->store = std::move(*s);
+  // What filled or failed, said once and then at most every 10 s while it lasts: a full
+  // disk fails every commit.
+  p->store->set_failure_observer(
+      [dir = opts.data_dir.string(), last = std::chrono::steady_clock::time_point{},
+       suppressed = std::size_t{0}](boost::system::error_code ec, std::size_t writes) mutable {
+        constexpr auto quiet = std::chrono::seconds{10};
+        auto t = std::chrono::steady_clock::now();
+        if (last != std::chrono::steady_clock::time_point{} && t - last < quiet) {
+          suppressed += writes;
+          return;
+        }
+        last = t;
+        log::error("the store could not commit",
+                   {{"reason", ec.message()},
+                    {"data_dir", dir},
+                    {"writes_failed", std::to_string(writes)},
+                    {"failed_since_last_line", std::to_string(std::exchange(suppressed, 0))}});
+      });
   auto tls = net::make_client_tls_context(opts.ca_file);
   if (!tls)
     return domain_error{error_kind::invalid_input,

@@ -131,7 +131,7 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
         return {};
       },
       [handle, ticket](boost::system::error_code ec) {
-        caf::anon_send(handle, committed_atom::value, ticket, !ec);
+        caf::anon_send(handle, committed_atom::value, ticket, ec ? ec.message() : std::string{});
       });
 }
 
@@ -207,7 +207,9 @@ void submit(self_ptr self, const engine_context& ctx, run_actor_state::waiting_w
   resume(self, ctx);
 }
 
-void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket, bool ok) {
+void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket,
+                  const std::string& failure) {
+  bool ok = failure.empty();
   auto& st = self->state;
   if (!st.writing || st.writing->ticket != ticket)
     return;
@@ -222,10 +224,11 @@ void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket
   }
   // The store refused the write, and nothing of it is on disk: the run in memory is ahead
   // of the store. Answer with the failure, and go on from the run as the store has it.
-  log::error("a run's change could not be stored", {{"run_id", st.run.id.value}});
+  log::error("a run's change could not be stored",
+             {{"run_id", st.run.id.value}, {"reason", failure}});
   if (done.promise)
     done.promise->deliver(command_reply::refusal(
-        {error_kind::storage, "storage_error", "the change could not be stored", {}}));
+        {error_kind::storage, "storage_error", "the change could not be stored: " + failure, {}}));
   auto stored = ctx.store->find_run(st.run.id);
   if (!stored || !*stored) {
     // Not even readable: refuse what waits and leave; the next command tries the store again.
@@ -317,7 +320,9 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         if (self->state.run.active())
           submit(self, *ctx, {std::nullopt, {}});
       },
-      [=](committed_atom, std::uint64_t ticket, bool ok) { on_committed(self, *ctx, ticket, ok); },
+      [=](committed_atom, std::uint64_t ticket, const std::string& failure) {
+        on_committed(self, *ctx, ticket, failure);
+      },
   };
 }
 

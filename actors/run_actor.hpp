@@ -11,7 +11,8 @@
 //   (command_atom, run_command)              -> command_reply, once the change is durable
 //   (expire_atom)                            its own expiry timer, or the expiry scheduler's
 //   (idle_atom)                              its idle timer: leave after run_idle_timeout
-//   (committed_atom, uint64_t ticket, bool ok)  the store's answer to its write
+//   (committed_atom, uint64_t ticket, std::string failure)  the store's answer to its write
+//                                            (empty: durable; else why it failed)
 // Sends:
 //   (deliver_atom, delivery_order)           to the delivery directory, per subscribed event,
 //                                            after the event is on disk

@@ -16,7 +16,13 @@ public:
     case errc::map_full:
       return "the LMDB map is full: restart with a larger map size or free space";
     case errc::io_error:
-      return "the disk refused a write (disk full or I/O error)";
+      return "the disk failed a read or write (I/O error)";
+    case errc::disk_full:
+      return "the disk holding the data dir is full (no space left on device): free space; "
+             "writes resume by themselves";
+    case errc::read_only:
+      return "the data file cannot be written (read-only file system or not permitted): make "
+             "it writable; writes resume by themselves";
     case errc::corrupted:
       return "a stored record does not decode";
     case errc::lmdb_error:
@@ -47,8 +53,13 @@ boost::system::error_code from_mdb(int rc) {
   case MDB_MAP_FULL:
     return errc::map_full;
   case ENOSPC:
-  case EIO:
   case EDQUOT:
+    return errc::disk_full;
+  case EROFS:
+  case EPERM:
+  case EACCES:
+    return errc::read_only;
+  case EIO:
     return errc::io_error;
   case MDB_CORRUPTED:
   case MDB_PAGE_NOTFOUND:

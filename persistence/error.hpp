@@ -16,6 +16,8 @@ enum class errc {
   lmdb_error,         ///< any other LMDB failure; the message carries LMDB's text
   closed,             ///< the store is shutting down and takes no more writes
   unsupported_format, ///< the data was written in a storage layout this version does not read
+  disk_full,          ///< the file system holding the data dir has no space (ENOSPC, EDQUOT)
+  read_only,          ///< the data file cannot be written (read-only file system, EPERM)
 };
 
 const boost::system::error_category& category();

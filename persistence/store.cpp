@@ -6,6 +6,7 @@
 #include <future>
 
 #include <pthread.h>
+#include <sys/statvfs.h>
 
 namespace rundun::persistence {
 
@@ -469,6 +470,20 @@ void store::adopt(commit_effects&& effects) {
   }
 }
 
+boost::system::error_code store::explain(boost::system::error_code ec) const {
+  // LMDB reports a short write as EIO: a disk that filled in the middle of a commit. Say so
+  // when the file system is in fact (nearly) out of space.
+  constexpr std::uint64_t nearly_full = 4 << 20;
+  if (ec != errc::io_error)
+    return ec;
+  const char* path = nullptr;
+  struct statvfs fs {};
+  if (mdb_env_get_path(env_.handle(), &path) == 0 && path && ::statvfs(path, &fs) == 0 &&
+      static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < nearly_full)
+    return errc::disk_full;
+  return ec;
+}
+
 void store::commit(std::vector<queued>& batch) {
   auto started = std::chrono::steady_clock::now();
   // Writes share one transaction. Nested transactions would isolate them, but LMDB copies
@@ -478,6 +493,7 @@ void store::commit(std::vector<queued>& batch) {
   auto out = apply_batch(batch, false);
   if (out.batch_error && batch.size() > 1)
     out = apply_batch(batch, true);
+  out.batch_error = explain(out.batch_error);
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   auto micros = elapsed.count();
@@ -486,13 +502,20 @@ void store::commit(std::vector<queued>& batch) {
   stats_.writes.fetch_add(batch.size(), std::memory_order_relaxed);
   stats_.commit_micros_total.fetch_add(static_cast<std::uint64_t>(micros),
                                        std::memory_order_relaxed);
+  boost::system::error_code first_failure;
+  std::size_t failed = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto ec = out.batch_error ? out.batch_error : out.writes[i];
-    if (ec)
+    if (ec) {
       stats_.failures.fetch_add(1, std::memory_order_relaxed);
+      if (!failed++)
+        first_failure = ec;
+    }
     if (batch[i].done)
       batch[i].done(ec);
   }
+  if (failed && on_failure_)
+    on_failure_(first_failure, failed);
 }
 
 // -- store: reads --------------------------------------------------------------

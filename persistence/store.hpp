@@ -165,6 +165,11 @@ public:
   /// destroys the actors that the `done` callbacks talk to.
   void close_writer();
 
+  /// Called on the writer thread when a group commit (or a write in it) fails, with the
+  /// reason and the writes it took down. Set it before the first write.
+  using failure_observer = std::function<void(boost::system::error_code, std::size_t writes)>;
+  void set_failure_observer(failure_observer f) { on_failure_ = std::move(f); }
+
   /// Runs `work` and waits for its commit. For start-up and tests, never for actors.
   boost::system::error_code write_sync(write_fn work);
 
@@ -204,6 +209,8 @@ private:
   void adopt(commit_effects&& effects);
   result<std::unordered_map<std::string, std::uint64_t>> count_pending() const;
   void commit(std::vector<queued>& batch);
+  /// A failed commit's error, made specific where the cause can be told (a full disk).
+  boost::system::error_code explain(boost::system::error_code ec) const;
   /// Runs the batch in one transaction; with `isolate_writes`, each write in a nested one.
   batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
 
@@ -219,6 +226,7 @@ private:
   mutable std::mutex counts_mtx_;
   std::unordered_map<std::string, std::uint64_t> pending_counts_;
   commit_stats stats_;
+  failure_observer on_failure_;
 
   std::mutex mtx_;
   std::condition_variable cv_;
