@@ -554,6 +554,12 @@ engine_figures engine::figures() const {
   return f;
 }
 
+std::optional<std::string> engine::fatal_failure() const {
+  if (impl_->store->usable())
+    return std::nullopt;
+  return make_error_code(persistence::errc::panic).message();
+}
+
 const engine_options& engine::options() const {
   return impl_->opts;
 }

@@ -164,6 +164,9 @@ public:
   outcome<std::vector<event_record>> get_events(const run_id& id) const;
 
   engine_figures figures() const;
+  /// Empty while the engine can work; else why it cannot (its store failed fatally), for
+  /// /healthz: a supervisor should restart the process.
+  std::optional<std::string> fatal_failure() const;
   const engine_options& options() const;
 
 private:

@@ -20,6 +20,9 @@ public:
     case errc::disk_full:
       return "the disk holding the data dir is full (no space left on device): free space; "
              "writes resume by themselves";
+    case errc::panic:
+      return "the store failed fatally: a commit's final write failed (the disk failed or went "
+             "read-only mid-commit); restart rundund (nothing acknowledged is lost)";
     case errc::read_only:
       return "the data file cannot be written (read-only file system or not permitted): make "
              "it writable; writes resume by themselves";
@@ -61,6 +64,8 @@ boost::system::error_code from_mdb(int rc) {
     return errc::read_only;
   case EIO:
     return errc::io_error;
+  case MDB_PANIC:
+    return errc::panic;
   case MDB_CORRUPTED:
   case MDB_PAGE_NOTFOUND:
     return errc::corrupted;

@@ -18,6 +18,7 @@ enum class errc {
   unsupported_format, ///< the data was written in a storage layout this version does not read
   disk_full,          ///< the file system holding the data dir has no space (ENOSPC, EDQUOT)
   read_only,          ///< the data file cannot be written (read-only file system, EPERM)
+  panic,              ///< LMDB's environment is unusable after a failed meta-page write
 };
 
 const boost::system::error_category& category();

@@ -494,6 +494,8 @@ void store::commit(std::vector<queued>& batch) {
   if (out.batch_error && batch.size() > 1)
     out = apply_batch(batch, true);
   out.batch_error = explain(out.batch_error);
+  if (out.batch_error == errc::panic)
+    panicked_.store(true, std::memory_order_relaxed);
   auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - started);
   auto micros = elapsed.count();

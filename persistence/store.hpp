@@ -178,6 +178,10 @@ public:
 
   const commit_stats& stats() const { return stats_; }
 
+  /// False once a commit failed with errc::panic: LMDB then refuses every read and write
+  /// until the process opens the store again.
+  bool usable() const { return !panicked_.load(std::memory_order_relaxed); }
+
   /// Writes queued and not yet taken by the writer. Any thread; approximate.
   std::size_t queue_depth() const { return queued_.load(std::memory_order_relaxed); }
 
@@ -232,6 +236,7 @@ private:
   std::condition_variable cv_;
   std::deque<queued> queue_;
   std::atomic<std::size_t> queued_{0};
+  std::atomic<bool> panicked_{false};
   bool stopping_ = false;
   bool closed_ = false;
   std::thread writer_;

@@ -170,6 +170,8 @@ void router::route(call& c) {
       return;
     if (!ready_)
       return c.error(503, "starting", "the server is starting");
+    if (auto failure = engine_.fatal_failure())
+      return c.error(503, "store_failed", *failure);
     return c.reply(200, json::object{{"status", "ok"}});
   }
   if (s.size() == 1 && s[0] == "metrics") {

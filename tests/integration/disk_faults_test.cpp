@@ -167,6 +167,18 @@ BOOST_AUTO_TEST_CASE(a_data_file_made_unwritable_refuses_clearly_and_resumes_whe
   load l{server, server.api(), rx};
   auto first = l.until_refused({}, 5);
   BOOST_REQUIRE(first.runs.size() == 5u);
+  // No write may be in flight when the file turns unwritable: a commit whose pages were
+  // written but whose final meta page fails leaves LMDB's environment unusable until the
+  // process restarts (MDB_PANIC; /healthz then says so). So every delivery result is stored
+  // first.
+  BOOST_REQUIRE(eventually([&] {
+    for (auto& id : first.runs) {
+      auto ev = l.api.get("/v1/runs/" + id + "/events").json().at("events").at(0);
+      if (ev.at("delivery").at("status").as_string() != "delivered")
+        return false;
+    }
+    return true;
+  }));
   auto data_file = (dir.path() / "data.mdb").string();
   // The immutable flag: every write through rundund's open descriptor fails (EPERM), as on a
   // file system gone read-only. (A remount is refused while the file is open for writing.)
@@ -186,6 +198,7 @@ BOOST_AUTO_TEST_CASE(a_data_file_made_unwritable_refuses_clearly_and_resumes_whe
   BOOST_TEST(l.api.get("/v1/runs/" + first.runs.front()).status == 200); // reads go on
   BOOST_TEST(eventually(
       [&] { return server.stderr_text().find("cannot be written") != std::string::npos; }));
+  BOOST_TEST(http_call(server.port(), "GET", "/healthz").status == 200);
   BOOST_REQUIRE(sh("chattr -i " + data_file) == 0);
   auto more = l.until_refused({}, 3);
   BOOST_TEST(more.runs.size() == 3u, "after the file became writable: " << more.refusal.body);
