@@ -289,8 +289,10 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
     return caf::make_error(caf::sec::runtime_error, std::move(reason));
   });
   schedule_expiry(self, ctx->run_idle_timeout);
+  // No idle timer of its own: a pending CAF timer pins its actor in memory until it fires,
+  // even after the actor quit, so every run that ended would stay for a whole idle period.
+  // The run directory's one sweep asks resident actors instead.
   self->state.last_activity = std::chrono::steady_clock::now();
-  self->delayed_send(self, ctx->run_idle_timeout, idle_atom::value);
   return {
       [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
         auto& st = self->state;
@@ -304,14 +306,8 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
       [=](idle_atom) {
         auto& st = self->state;
         auto idle = std::chrono::steady_clock::now() - st.last_activity;
-        if (st.ended)
+        if (st.ended || idle < ctx->run_idle_timeout || st.writing || !st.waiting.empty())
           return;
-        if (idle < ctx->run_idle_timeout || st.writing || !st.waiting.empty()) {
-          auto left =
-              std::chrono::duration_cast<std::chrono::milliseconds>(ctx->run_idle_timeout - idle);
-          return self->delayed_send(self, std::max(left, std::chrono::milliseconds{1}),
-                                    idle_atom::value);
-        }
         // Nobody works on this run: leave. Its state is on disk, and the next command (or the
         // expiry scheduler) brings an actor back.
         leave(self, *ctx);

@@ -10,7 +10,8 @@
 // Receives:
 //   (command_atom, run_command)              -> command_reply, once the change is durable
 //   (expire_atom)                            its own expiry timer, or the expiry scheduler's
-//   (idle_atom)                              its idle timer: leave after run_idle_timeout
+//   (idle_atom)                              the directory's sweep: leave if idle for
+//                                            run_idle_timeout
 //   (committed_atom, uint64_t ticket, std::string failure)  the store's answer to its write
 //                                            (empty: durable; else why it failed)
 // Sends:

@@ -49,7 +49,16 @@ caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context>
     if (msg.reason)
       ctx->counters->run_actor_failures.fetch_add(1, std::memory_order_relaxed);
   });
+  // One timer for all run actors: each sweep asks the resident ones to leave if idle.
+  auto sweep_every =
+      std::max<std::chrono::milliseconds>(ctx->run_idle_timeout / 2, std::chrono::milliseconds{10});
+  self->delayed_send(self, sweep_every, idle_atom::value);
   return {
+      [=](idle_atom) {
+        for (auto& [id, a] : self->state.runs)
+          self->send(a, idle_atom::value);
+        self->delayed_send(self, sweep_every, idle_atom::value);
+      },
       [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
         auto& runs = self->state.runs;
         auto it = runs.find(cmd.run);

@@ -11,8 +11,10 @@
 //   (ended_atom, std::string run_id)         a run actor is leaving (its run ended, or idle)
 //   (expire_atom, std::string run_id)        from the expiry scheduler: expire a due run,
 //                                            activating its actor if it has none
+//   (idle_atom)                              its sweep timer (every run_idle_timeout / 2)
 // Sends:
 //   (command_atom, run_command)              to run actors, delegating the response
+//   (idle_atom)                              to each resident run actor per sweep
 
 #include "actors/engine_context.hpp"
 #include "persistence/ids.hpp"

@@ -125,6 +125,18 @@ std::string set_retention_days(flags& f, std::string_view v) {
   return {};
 }
 
+/// A positive duration flag such as `30s` or `5m`.
+setter duration_setter(const char* flag, std::chrono::milliseconds flags::*field) {
+  return [flag, field](flags& f, std::string_view v) -> std::string {
+    auto d = net::parse_duration(v);
+    if (!d || d->count() <= 0)
+      return std::string(flag) + " must be a positive duration like 30s, 5m or 500ms, got '" +
+             std::string(v) + "'";
+    f.*field = *d;
+    return {};
+  };
+}
+
 const std::vector<option>& options() {
   static const std::vector<option> all = {
       {"--listen", "RUNDUN_LISTEN", true,
@@ -173,6 +185,13 @@ const std::vector<option>& options() {
        "remove ended runs, their events and photos this many days after they ended; "
        "fractional allowed, 0 keeps everything (30)",
        set_retention_days},
+      {"--endpoint-idle-timeout", "RUNDUN_ENDPOINT_IDLE_TIMEOUT", true,
+       "an endpoint with nothing to deliver for this long frees its actor, connections and "
+       "keys (5m)",
+       duration_setter("--endpoint-idle-timeout", &flags::endpoint_idle_timeout)},
+      {"--connection-idle-timeout", "RUNDUN_CONNECTION_IDLE_TIMEOUT", true,
+       "a kept-alive connection to an endpoint unused for this long is closed (30s)",
+       duration_setter("--connection-idle-timeout", &flags::connection_idle_timeout)},
   };
   return all;
 }

@@ -30,6 +30,10 @@ struct flags {
   std::size_t http_threads = default_http_threads();
   /// Ended runs are removed this many days after they ended; 0 keeps everything.
   double retention_days = 30;
+  /// An endpoint's actor with nothing to do leaves after this; a kept-alive connection
+  /// unused for this long is closed.
+  std::chrono::milliseconds endpoint_idle_timeout{300'000};
+  std::chrono::milliseconds connection_idle_timeout{30'000};
 
   static constexpr std::size_t max_default_http_threads = 16;
   static std::size_t default_http_threads();

@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
   opts.allow_private_destinations = f.allow_private_destinations;
   opts.ca_file = f.ca_file;
   opts.map_size = f.map_size;
+  opts.endpoint_idle_timeout = f.endpoint_idle_timeout;
+  opts.connection_idle_timeout = f.connection_idle_timeout;
   opts.retention =
       std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
   auto eng = engine::open(opts);

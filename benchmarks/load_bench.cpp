@@ -14,6 +14,7 @@
 //          as possible)  --json FILE  --rundund PATH
 
 #include "actors/engine.hpp"
+#include "bench_process.hpp"
 #include "bench_receiver.hpp"
 #include "net/log.hpp"
 
@@ -46,6 +47,8 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
+using bench::child_server;
+using bench::http_client;
 
 namespace {
 
@@ -278,71 +281,11 @@ std::vector<job> make_runs_embedded(engine& eng, const receivers& rx, std::size_
 
 // -- the HTTP driver ----------------------------------------------------------------
 
-/// A blocking keep-alive HTTP client, one per driver thread.
-struct http_client {
-  asio::io_context io;
-  boost::beast::tcp_stream stream{io};
-  boost::beast::flat_buffer buffer;
-  std::uint16_t port;
-  explicit http_client(std::uint16_t p) : port(p) {
-    stream.connect({asio::ip::make_address("127.0.0.1"), port});
-  }
-  std::pair<int, std::string> call(boost::beast::http::verb verb, const std::string& target,
-                                   const std::string& body, const std::string& key = "") {
-    namespace http = boost::beast::http;
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, "127.0.0.1");
-    if (!key.empty())
-      req.set(http::field::authorization, "Bearer " + key);
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    return {static_cast<int>(res.result_int()), res.body()};
-  }
-};
-
-struct child_server {
-  pid_t pid = -1;
-  std::uint16_t port = 0;
-  void stop() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      waitpid(pid, nullptr, 0);
-      pid = -1;
-    }
-  }
-  ~child_server() { stop(); }
-};
-
 constexpr auto bench_key = "bench-api-key-0123456789";
 
 void start_rundund(child_server& child, const options& opt, const std::string& data_dir) {
-  int fds[2];
-  if (pipe(fds) != 0)
-    throw std::runtime_error("pipe");
-  child.pid = fork();
-  if (child.pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    execl(opt.rundund.c_str(), opt.rundund.c_str(), "--listen", "127.0.0.1:0", "--data-dir",
-          data_dir.c_str(), "--api-key", bench_key, "--allow-private-destinations",
-          "--retry-schedule", "1s,1s,1s", "--log-level", "error", nullptr);
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[512];
-  while (out.find('\n', out.find("listening")) == std::string::npos) {
-    auto n = read(fds[0], buf, sizeof buf);
-    if (n <= 0)
-      throw std::runtime_error("rundund did not start: " + out);
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  close(fds[0]);
-  auto at = out.find("http://127.0.0.1:");
-  child.port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 17)));
+  start_rundund(child, opt.rundund, data_dir, bench_key,
+                {"--retry-schedule", "1s,1s,1s", "--log-level", "error"});
 }
 
 /// Creates the runs over HTTP with `threads` clients; returns the jobs.

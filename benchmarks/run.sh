@@ -4,10 +4,20 @@
 #
 #   benchmarks/run.sh            the full run (a few minutes on 2 cores)
 #   benchmarks/run.sh --smoke    a few seconds: checks the harness delivers, asserts no speed
+#   benchmarks/run.sh --soak     1M runs through rundund over HTTP (about 30 min on 2 cores):
+#                                heap, sockets and actors every 100k runs, then back at
+#                                baseline once idle (RUNDUN_SOAK_RUNS makes it smaller)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=0
 [ "${1:-}" = "--smoke" ] && smoke=1
+if [ "${1:-}" = "--soak" ]; then
+  [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-rel -j "$(nproc)" --target soak_bench rundund >/dev/null
+  runs="${RUNDUN_SOAK_RUNS:-1000000}"
+  exec ./build-rel/benchmarks/soak_bench --rundund ./build-rel/app/rundund --runs "$runs" \
+    --every $((runs / 10)) --threads 16 --check
+fi
 
 build=build-rel
 if [ "$smoke" = 1 ]; then

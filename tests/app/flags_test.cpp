@@ -50,6 +50,16 @@ BOOST_AUTO_TEST_CASE(http_threads_and_retention_are_checked) {
   BOOST_TEST(error_of({"--retention-days", "7d"}).find("got '7d'") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(idle_timeouts_take_durations) {
+  auto f =
+      std::get<flags>(parse({"--endpoint-idle-timeout", "2s", "--connection-idle-timeout=500ms"}));
+  BOOST_TEST(f.endpoint_idle_timeout.count() == 2000);
+  BOOST_TEST(f.connection_idle_timeout.count() == 500);
+  BOOST_TEST(std::get<flags>(parse({})).endpoint_idle_timeout.count() == 300'000);
+  BOOST_TEST(error_of({"--endpoint-idle-timeout", "0s"}) ==
+             "--endpoint-idle-timeout must be a positive duration like 30s, 5m or 500ms, got '0s'");
+}
+
 BOOST_AUTO_TEST_CASE(flags_take_values_both_ways) {
   auto f = std::get<flags>(
       parse({"--listen", "0.0.0.0:0", "--retry-schedule=1s,2s", "--delivery-timeout", "500ms",
