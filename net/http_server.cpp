@@ -3,6 +3,7 @@
 #include <future>
 #include <optional>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -27,7 +28,7 @@ struct shared_state {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, std::shared_ptr<shared_state> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {
+      : stream_(std::move(socket)), state_(std::move(state)), deadline_(stream_.get_executor()) {
     ++state_->connections;
   }
   ~session() { --state_->connections; }
@@ -79,9 +80,23 @@ private:
     keep_alive_ = req.keep_alive();
     auto version = req.version();
     auto self = shared_from_this();
-    state_->handler(std::move(req), [self, version](http_response res) {
+    // The handler's answer and the deadline race; whichever comes first is written.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    deadline_.expires_after(state_->opts.handler_timeout);
+    deadline_.async_wait([self, answered, version](error_code ec) {
+      if (ec || answered->exchange(true))
+        return;
+      self->write(self->state_->opts.error_response(
+                      500, "handler_timeout",
+                      "the server did not answer in time; the request's outcome is unknown"),
+                  version);
+    });
+    state_->handler(std::move(req), [self, version, answered](http_response res) {
+      if (answered->exchange(true))
+        return; // the deadline answered already
       // The handler may answer from any thread: hop back onto this connection's strand.
       asio::post(self->stream_.get_executor(), [self, version, res = std::move(res)]() mutable {
+        self->deadline_.cancel();
         self->write(std::move(res), version);
       });
     });
@@ -162,6 +177,8 @@ private:
   std::shared_ptr<shared_state> state_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http_response> response_;
+  /// The handler's deadline for the request being handled.
+  asio::steady_timer deadline_;
   bool keep_alive_ = true;
   /// Lingering close: on after an answer given before the body was read.
   static constexpr std::size_t discard_chunk = 16 * 1024;

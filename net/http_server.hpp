@@ -47,6 +47,9 @@ struct server_options {
   /// before it reads then gets the answer instead of a reset, as nginx's lingering close does.
   std::chrono::milliseconds linger_timeout{5'000};
   std::uint64_t linger_bytes = std::uint64_t{32} << 20;
+  /// A request whose handler has not answered within this time is answered 500
+  /// `handler_timeout` (a later answer is dropped): no client waits forever on a bug.
+  std::chrono::milliseconds handler_timeout{60'000};
   /// Open connections at most; more are answered 503 and closed.
   std::size_t max_connections = 4096;
   /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP).

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@ struct server_fixture {
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   std::unique_ptr<http_server> server;
   std::thread thread;
+  std::vector<responder> forgotten; ///< touched on the io thread only
 
   server_fixture() {
     server_options opts;
@@ -35,13 +37,18 @@ struct server_fixture {
     opts.max_header_bytes = 1024;
     opts.body_limit = [](std::string_view) { return std::uint64_t{64}; };
     opts.linger_bytes = 4 << 20;
+    opts.handler_timeout = 500ms;
     opts.linger_timeout = 5s;
     opts.error_response = [](unsigned status, std::string code, std::string) {
       http_response res{static_cast<http::status>(status), 11};
       res.body() = code;
       return res;
     };
-    server = std::move(*http_server::start(io, opts, [](http_request&& req, responder respond) {
+    server = std::move(*http_server::start(io, opts, [this](http_request&& req, responder respond) {
+      if (req.target() == "/never") {
+        forgotten.push_back(std::move(respond)); // a bug: never answered (until the end)
+        return;
+      }
       http_response res{http::status::ok, 11};
       res.body() = std::string(req.target());
       respond(std::move(res));
@@ -184,6 +191,24 @@ BOOST_AUTO_TEST_CASE(lingering_is_bounded_by_bytes) {
   }
   BOOST_TEST(ec); // reset or broken pipe: the server closed
   BOOST_TEST(sent < (64u << 20));
+}
+
+BOOST_AUTO_TEST_CASE(a_request_its_handler_never_answers_gets_a_500_at_the_deadline) {
+  auto s = connect();
+  asio::write(s, asio::buffer(std::string("GET /never HTTP/1.1\r\nHost: x\r\n\r\n")));
+  http::response<http::string_body> res;
+  boost::beast::flat_buffer buf;
+  boost::system::error_code ec;
+  http::read(s, buf, res, ec); // the receive timeout (10 s) would end a wait with no answer
+  BOOST_TEST(!ec, ec.message());
+  BOOST_TEST(res.result_int() == 500u);
+  BOOST_TEST(res.body() == "handler_timeout");
+  // The connection goes on: the next request is answered as usual.
+  asio::write(s, asio::buffer(std::string("GET /next HTTP/1.1\r\nHost: x\r\n\r\n")));
+  http::response<http::string_body> next;
+  http::read(s, buf, next, ec);
+  BOOST_TEST(!ec, ec.message());
+  BOOST_TEST(next.body() == "/next");
 }
 
 BOOST_AUTO_TEST_CASE(headers_over_the_limit_are_431) {
