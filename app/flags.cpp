@@ -59,16 +59,6 @@ std::string set_timeout(flags& f, std::string_view v) {
   return {};
 }
 
-std::string set_concurrency(flags& f, std::string_view v) {
-  constexpr unsigned max_concurrency = 1024;
-  unsigned n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_concurrency)
-    return "--endpoint-concurrency must be 1 to 1024, got '" + std::string(v) + "'";
-  f.endpoint_concurrency = n;
-  return {};
-}
-
 std::string set_log_level(flags& f, std::string_view v) {
   if (!log::parse_level(v, f.log_level))
     return "--log-level must be debug, info, warn or error, got '" + std::string(v) + "'";
@@ -103,14 +93,17 @@ std::string set_map_size(flags& f, std::string_view v) {
   return {};
 }
 
-std::string set_http_threads(flags& f, std::string_view v) {
-  constexpr unsigned max_http_threads = 256;
-  unsigned n = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_http_threads)
-    return "--http-threads must be 1 to 256, got '" + std::string(v) + "'";
-  f.http_threads = n;
-  return {};
+/// A whole-number flag from `min` to `max`.
+setter count_setter(const char* flag, unsigned min, unsigned max, std::size_t flags::*field) {
+  return [=](flags& f, std::string_view v) -> std::string {
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > max)
+      return std::string(flag) + " must be " + std::to_string(min) + " to " + std::to_string(max) +
+             ", got '" + std::string(v) + "'";
+    f.*field = n;
+    return {};
+  };
 }
 
 std::string set_retention_days(flags& f, std::string_view v) {
@@ -165,7 +158,8 @@ const std::vector<option>& options() {
       {"--delivery-timeout", "RUNDUN_DELIVERY_TIMEOUT", true,
        "one attempt: connect + request + response (10s)", set_timeout},
       {"--endpoint-concurrency", "RUNDUN_ENDPOINT_CONCURRENCY", true,
-       "requests in flight at once to one endpoint (16)", set_concurrency},
+       "requests in flight at once to one endpoint (16)",
+       count_setter("--endpoint-concurrency", 1, 1024, &flags::endpoint_concurrency)},
       {"--allow-private-destinations", "RUNDUN_ALLOW_PRIVATE_DESTINATIONS", false,
        "allow webhook URLs on loopback, private or link-local addresses (off)",
        [](flags& f, std::string_view v) -> std::string {
@@ -180,7 +174,8 @@ const std::vector<option>& options() {
       {"--map-size", "RUNDUN_MAP_SIZE", true,
        "most the LMDB data file may grow to; units K, M, G, T (64G)", set_map_size},
       {"--http-threads", "RUNDUN_HTTP_THREADS", true,
-       "threads serving the HTTP API (the core count, at most 16)", set_http_threads},
+       "threads serving the HTTP API (the core count, at most 16)",
+       count_setter("--http-threads", 1, 256, &flags::http_threads)},
       {"--retention-days", "RUNDUN_RETENTION_DAYS", true,
        "remove ended runs, their events and photos this many days after they ended; "
        "fractional allowed, 0 keeps everything (30)",

@@ -47,6 +47,31 @@ std::string ended_key(const run_record& r) {
 /// Marks a store whose ended runs are all in the `ended` index.
 constexpr std::string_view ended_index_meta_key = "ended_index";
 
+/// Calls `f(index_key, seq_key, event)` for each event of `run`, in creation order, inside
+/// `t`; `f` returns false to stop. Keys are views valid until the cursor moves.
+template <class F>
+boost::system::error_code for_each_run_event(const lmdb::txn& t, MDB_dbi run_events, MDB_dbi events,
+                                             const run_id& run, F&& f) {
+  auto c = lmdb::cursor::open(t, run_events);
+  if (!c)
+    return c.error();
+  auto prefix = run.value + '/';
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
+    auto seq_key = c->key().substr(prefix.size());
+    auto text = t.get(events, seq_key);
+    if (!text)
+      return text.error();
+    if (!*text)
+      continue;
+    auto ev = decode_event(**text);
+    if (!ev)
+      return errc::corrupted;
+    if (!f(c->key(), seq_key, *ev))
+      break;
+  }
+  return {};
+}
+
 /// The "decoder" of values stored as plain text (ids, URLs, bytes): a copy.
 std::optional<std::string> as_text(std::string_view s) {
   return std::string(s);
@@ -133,28 +158,18 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
     std::string index_key, seq_key, id;
   };
   std::vector<doomed_event> events;
-  {
-    auto c = lmdb::cursor::open(txn_, store_.db_.run_events);
-    if (!c)
-      return c.error();
-    auto prefix = id.value + '/';
-    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
-      std::string seq_key{c->key().substr(prefix.size())};
-      auto text = txn_.get(store_.db_.events, seq_key);
-      if (!text)
-        return text.error();
-      if (!*text)
-        continue;
-      auto ev = decode_event(**text);
-      if (!ev)
-        return errc::corrupted;
-      if (ev->delivery.status == delivery_status::pending) {
-        out.kept = true;
-        return {};
-      }
-      events.push_back({std::string(c->key()), std::move(seq_key), ev->id.value});
-    }
-  }
+  RUNDUN_TRY(for_each_run_event(
+      txn_, store_.db_.run_events, store_.db_.events, id,
+      [&](std::string_view index_key, std::string_view seq_key, event_record& ev) {
+        if (ev.delivery.status == delivery_status::pending) {
+          out.kept = true;
+          return false;
+        }
+        events.push_back({std::string(index_key), std::string(seq_key), std::move(ev.id.value)});
+        return true;
+      }));
+  if (out.kept)
+    return {};
   for (auto& e : events) {
     RUNDUN_TRY(txn_.del(store_.db_.events, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_data, e.seq_key));
@@ -652,23 +667,17 @@ result<T> store::scan(MDB_dbi db, Body&& body) const {
 }
 
 result<std::vector<event_record>> store::run_events(const run_id& id) const {
-  using events = std::vector<event_record>;
-  return scan<events>(db_.run_events, [&](lmdb::txn& t, lmdb::cursor& c) -> result<events> {
-    events out;
-    auto prefix = id.value + '/';
-    for (bool ok = c.seek(prefix); ok && c.key().starts_with(prefix); ok = c.next()) {
-      auto text = t.get(db_.events, c.key().substr(prefix.size()));
-      if (!text)
-        return text.error();
-      if (!*text)
-        continue;
-      auto rec = decode_event(**text);
-      if (!rec)
-        return make_error_code(errc::corrupted);
-      out.push_back(std::move(*rec));
-    }
-    return out;
-  });
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  std::vector<event_record> out;
+  if (auto ec = for_each_run_event(*t, db_.run_events, db_.events, id,
+                                   [&](std::string_view, std::string_view, event_record& ev) {
+                                     out.push_back(std::move(ev));
+                                     return true;
+                                   }))
+    return ec;
+  return out;
 }
 
 result<std::vector<std::pair<run_id, time_point>>> store::active_runs() const {

@@ -1,5 +1,6 @@
 #include "actors/engine.hpp"
 
+#include "tests/support/engine_calls.hpp"
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -20,34 +21,12 @@
 // throwing actor took its siblings down, and endpoint actors lived forever.
 
 using namespace rundun;
+using rundun::test::checklist;
+using rundun::test::pending_answer;
+using rundun::test::wait;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// An engine command's answer, or `no_answer` after 30 s instead of a hung suite.
-template <class T>
-class pending_answer {
-public:
-  template <class F>
-  explicit pending_answer(F&& start) : state_(std::make_shared<std::promise<outcome<T>>>()) {
-    future_ = state_->get_future();
-    start([s = state_](outcome<T> r) { s->set_value(std::move(r)); });
-  }
-  outcome<T> get() {
-    if (future_.wait_for(30s) != std::future_status::ready)
-      return domain_error{error_kind::storage, "no_answer", "no answer in 30 s", {}};
-    return future_.get();
-  }
-
-private:
-  std::shared_ptr<std::promise<outcome<T>>> state_;
-  std::future<outcome<T>> future_;
-};
-
-template <class T, class F>
-outcome<T> wait(F&& start) {
-  return pending_answer<T>{std::forward<F>(start)}.get();
-}
 
 engine_options options(const test::temp_dir& dir) {
   engine_options o;
@@ -56,12 +35,6 @@ engine_options options(const test::temp_dir& dir) {
   o.delivery_timeout = 2s;
   o.allow_private_destinations = true; // the receivers here are on loopback
   return o;
-}
-
-template_spec checklist() {
-  return {"Checkout",
-          {{std::string("kitchen"), "Kitchen", std::nullopt, std::nullopt},
-           {std::string("notes"), "Notes", false, std::nullopt}}};
 }
 
 created_run make_run(engine& eng, const template_id& t, const std::string& url = "") {

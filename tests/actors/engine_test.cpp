@@ -1,6 +1,7 @@
 #include "actors/engine.hpp"
 
 #include "net/signature.hpp"
+#include "tests/support/engine_calls.hpp"
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
 
@@ -12,41 +13,12 @@
 #include <set>
 
 using namespace rundun;
+using rundun::test::checklist;
+using rundun::test::pending_answer;
+using rundun::test::wait;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A command's answer that has not come (yet).
-domain_error no_answer() {
-  return {error_kind::storage, "no_answer", "the command got no answer in 30 s", {}};
-}
-
-/// Starts an engine command and returns its answer once it comes; a command that is never
-/// answered shows as `no_answer` after 30 s instead of hanging the suite.
-template <class T>
-class pending_answer {
-public:
-  template <class F>
-  explicit pending_answer(F&& start) : state_(std::make_shared<std::promise<outcome<T>>>()) {
-    future_ = state_->get_future();
-    start([s = state_](outcome<T> r) { s->set_value(std::move(r)); });
-  }
-  outcome<T> get() {
-    if (future_.wait_for(30s) != std::future_status::ready)
-      return no_answer();
-    return future_.get();
-  }
-
-private:
-  std::shared_ptr<std::promise<outcome<T>>> state_;
-  std::future<outcome<T>> future_;
-};
-
-/// Waits for an engine command's callback (at most 30 s).
-template <class T, class F>
-outcome<T> wait(F&& start) {
-  return pending_answer<T>{std::forward<F>(start)}.get();
-}
 
 engine_options options(const test::temp_dir& dir) {
   engine_options o;
@@ -55,12 +27,6 @@ engine_options options(const test::temp_dir& dir) {
   o.delivery_timeout = 1s;
   o.allow_private_destinations = true; // the receivers here are on loopback
   return o;
-}
-
-template_spec checklist() {
-  return {"Checkout",
-          {{std::string("kitchen"), "Kitchen", std::nullopt, std::nullopt},
-           {std::string("notes"), "Notes", false, std::nullopt}}};
 }
 
 } // namespace
