@@ -29,12 +29,7 @@ using namespace std::chrono_literals;
 namespace {
 
 engine_options options(const test::temp_dir& dir) {
-  engine_options o;
-  o.data_dir = dir.path();
-  o.retry = *net::parse_retry_schedule("100ms,100ms");
-  o.delivery_timeout = 2s;
-  o.allow_private_destinations = true; // the receivers here are on loopback
-  return o;
+  return test::engine_options_for(dir.path(), 2s);
 }
 
 created_run make_run(engine& eng, const template_id& t, const std::string& url = "") {

@@ -6,6 +6,7 @@
 #include "actors/engine.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <memory>
 #include <optional>
@@ -44,6 +45,18 @@ private:
 template <class T, class F>
 outcome<T> wait(F&& start) {
   return pending_answer<T>{std::forward<F>(start)}.get();
+}
+
+/// Engine options for tests: the data dir, a 100 ms retry schedule, the given delivery
+/// timeout, and loopback destinations allowed (the receivers are on 127.0.0.1).
+inline engine_options engine_options_for(const std::filesystem::path& dir,
+                                         std::chrono::milliseconds delivery_timeout) {
+  engine_options o;
+  o.data_dir = dir;
+  o.retry = *net::parse_retry_schedule("100ms,100ms");
+  o.delivery_timeout = delivery_timeout;
+  o.allow_private_destinations = true;
+  return o;
 }
 
 /// A template with a required step `kitchen` and an optional step `notes`.
