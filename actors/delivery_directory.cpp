@@ -69,7 +69,16 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
         return;
       }
   });
+  // One timer for all endpoint actors: each sweep lets the idle ones ask to leave.
+  auto sweep_every = std::max<std::chrono::milliseconds>(ctx->endpoint_idle_timeout / 2,
+                                                         std::chrono::milliseconds{10});
+  self->delayed_send(self, sweep_every, idle_atom::value);
   return {
+      [=](idle_atom) {
+        for (auto& [key, e] : self->state.endpoints)
+          self->send(e.actor, idle_atom::value);
+        self->delayed_send(self, sweep_every, idle_atom::value);
+      },
       [=](deliver_atom, delivery_order& order) {
         auto& e = endpoint_for(self, ctx, order.endpoint, order.url);
         send_work(self, e, deliver_atom::value, std::move(order));

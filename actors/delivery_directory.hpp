@@ -10,9 +10,11 @@
 //   (redeliver_atom, std::string key, std::string url, std::string event_id)
 //                                                      -> redeliver_reply, from the endpoint
 //   (idle_atom, uint64_t work_taken)                   from an idle endpoint actor
+//   (idle_atom)                                        its sweep timer (endpoint_idle_timeout / 2)
 //   (drain_atom)                                       -> bool, once no attempt is in flight
 //   (stats_atom)                                       -> std::vector<endpoint_stats>
 // Sends:
+//   (idle_atom) to every endpoint actor per sweep;
 //   the same messages to endpoint actors; to an idle one, leave_atom when it has taken all
 //   the work sent to it (the directory forgets it first), else (idle_atom, true): stay.
 

@@ -397,20 +397,17 @@ void took_work(self_ptr self) {
   st.last_activity = std::chrono::steady_clock::now();
 }
 
+/// The directory's sweep: an endpoint with nothing to do for the idle timeout asks to leave.
+/// (No idle timer of its own: a pending CAF timer pins its actor in memory until it fires.)
 void check_idle(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
-  auto quiet = std::chrono::steady_clock::now() - st.last_activity;
-  if (idle(st) && quiet >= ctx.endpoint_idle_timeout && !st.asked_to_leave) {
-    // The directory lets it go only if it has sent nothing since `work_taken`; else the
-    // work is on its way here, and the timer asks again later.
-    st.asked_to_leave = true;
-    self->send(ctx.delivery_directory, idle_atom::value, st.work_taken);
-  }
-  auto wait = std::max<std::chrono::steady_clock::duration>(
-      ctx.endpoint_idle_timeout - (idle(st) ? quiet : std::chrono::steady_clock::duration{0}),
-      std::chrono::milliseconds{10});
-  self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
-                     idle_atom::value);
+  if (st.asked_to_leave || !idle(st) ||
+      std::chrono::steady_clock::now() - st.last_activity < ctx.endpoint_idle_timeout)
+    return;
+  // The directory lets it go only if it has sent nothing since `work_taken`; else the work
+  // is on its way here, and a later sweep asks again.
+  st.asked_to_leave = true;
+  self->send(ctx.delivery_directory, idle_atom::value, st.work_taken);
 }
 
 } // namespace
@@ -451,7 +448,6 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   });
   // Start by paging in whatever this endpoint has pending on disk (after a restart).
   schedule_refill(self);
-  self->delayed_send(self, ctx->endpoint_idle_timeout, idle_atom::value);
   return {
       [=](deliver_atom, delivery_order& order) {
         auto& st = self->state;
@@ -549,7 +545,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
       [=](idle_atom) { check_idle(self, *ctx); },
       [=](idle_atom, bool) {
         // The directory's "stay" to (idle_atom, n): it sent more work after all, which is on
-        // its way here. The idle timer asks again later.
+        // its way here. A later sweep asks again.
         self->state.asked_to_leave = false;
       },
       [=](leave_atom) {

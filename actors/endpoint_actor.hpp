@@ -14,7 +14,7 @@
 //   (wake_atom)                              look at the disk for pending deliveries again
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
 //   (stats_atom)                             -> endpoint_stats
-//   (idle_atom)                              its idle timer
+//   (idle_atom)                              the directory's sweep: ask to leave if idle
 //   (leave_atom)                             the directory's go-ahead after (idle_atom, n): quit
 // Sends:
 //   (idle_atom, uint64_t work_taken)         to the delivery directory, once it has had nothing
