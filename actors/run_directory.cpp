@@ -40,14 +40,17 @@ caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context>
   self->set_exit_handler([self, ctx](caf::exit_msg& msg) {
     if (msg.source == self->address())
       return self->quit(msg.reason); // anon_send_exit from the engine: shutdown
+    // A run actor that ended normally said so with `ended` first: nothing to look up (a scan
+    // of every resident run for each run that ends would put the directory on a hot path).
+    if (!msg.reason)
+      return;
+    ctx->counters->run_actor_failures.fetch_add(1, std::memory_order_relaxed);
     auto& runs = self->state.runs;
     for (auto it = runs.begin(); it != runs.end(); ++it)
       if (it->second.address() == msg.source) {
         runs.erase(it);
         break;
       }
-    if (msg.reason)
-      ctx->counters->run_actor_failures.fetch_add(1, std::memory_order_relaxed);
   });
   // One timer for all run actors: each sweep asks the resident ones to leave if idle.
   auto sweep_every =
