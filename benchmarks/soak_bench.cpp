@@ -1,9 +1,10 @@
 // soak_bench: many runs through a real rundund over HTTP, the way weeks of uptime see them.
 // Each run has its own generated secret and its own step events, and its webhook is one of
-// a pool of URLs (distinct endpoints), some of them dead. As it goes it prints the server's
-// heap (RssAnon), open sockets and live actors; at the end it waits for every delivery to
-// settle and every idle timeout to pass, and compares actors and sockets with the baseline
-// taken before the first run.
+// a pool of URLs (distinct endpoints), some of them dead. At every mark it prints the
+// server's heap (RssAnon), open sockets and live actors twice: under load, and settled (the
+// clients pause until every delivery so far has ended, the idle timeouts have passed and the
+// server's periodic heap trim has run). At the end it compares actors and sockets with the
+// baseline taken before the first run.
 //
 //   soak_bench --rundund PATH [--runs 1000000] [--urls 10000] [--dead-percent 5]
 //              [--every 100000] [--threads 4] [--check]
@@ -21,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,7 +81,8 @@ options parse(int argc, char** argv) {
 /// The server's figures at one moment.
 struct sample {
   std::size_t runs = 0;
-  double heap_mib = 0; ///< RssAnon
+  double heap_mib = 0;         ///< RssAnon under load
+  double settled_heap_mib = 0; ///< RssAnon once deliveries and idle timeouts are done
   std::size_t sockets = 0;
   double live_actors = 0, endpoint_actors = 0, run_actors = 0, pending = 0, in_flight = 0;
 };
@@ -128,8 +131,9 @@ sample take(const bench::child_server& server, std::size_t runs) {
 }
 
 void print(const sample& s) {
-  std::printf("%10zu %12.1f %9zu %12.0f %16.0f %11.0f %10.0f\n", s.runs, s.heap_mib, s.sockets,
-              s.live_actors, s.endpoint_actors, s.run_actors, s.pending);
+  std::printf("%10zu %12.1f %12.1f %9zu %12.0f %16.0f %11.0f %10.0f\n", s.runs, s.heap_mib,
+              s.settled_heap_mib, s.sockets, s.live_actors, s.endpoint_actors, s.run_actors,
+              s.pending);
   std::fflush(stdout);
 }
 
@@ -186,63 +190,92 @@ int main(int argc, char** argv) try {
               "each run: a generated secret, step.completed, run.completed\n",
               opt.runs, opt.urls, dead_urls, opt.threads);
   std::printf("machine: %u cores\n", std::thread::hardware_concurrency());
-  std::printf("%10s %12s %9s %12s %16s %11s %10s\n", "runs", "heap MiB", "sockets", "live actors",
-              "endpoint actors", "run actors", "pending");
+  std::printf("%10s %12s %12s %9s %12s %16s %11s %10s\n", "runs", "heap MiB", "settled MiB",
+              "sockets", "live actors", "endpoint actors", "run actors", "pending");
   auto baseline = take(server, 0);
+  baseline.settled_heap_mib = baseline.heap_mib;
   print(baseline);
 
-  std::atomic<std::size_t> next{0}, done{0}, failed{0};
+  // Runs up to `gate` may start; the clients wait at each mark while the server settles.
+  std::atomic<std::size_t> next{0}, done{0}, failed{0}, gate{opt.every};
   std::vector<std::thread> drivers;
   for (std::size_t t = 0; t < opt.threads; ++t)
     drivers.emplace_back([&] {
-      bench::http_client c{server.port};
-      for (std::size_t i; (i = next.fetch_add(1)) < opt.runs;) {
-        auto [status, body] = c.call(http::verb::post, "/v1/runs",
-                                     R"({"template_id":")" + tid + R"(","webhook":{"url":")" +
-                                         urls[i % urls.size()] + R"("}})",
-                                     key);
+      auto c = std::make_unique<bench::http_client>(server.port);
+      for (std::size_t i; (i = next.fetch_add(1)) < opt.runs; ++done) {
+        if (i >= gate.load()) {
+          while (i >= gate.load())
+            std::this_thread::sleep_for(20ms);
+          // The server may have closed the connection while it sat idle at the gate.
+          c = std::make_unique<bench::http_client>(server.port);
+        }
+        auto [status, body] = c->call(http::verb::post, "/v1/runs",
+                                      R"({"template_id":")" + tid + R"(","webhook":{"url":")" +
+                                          urls[i % urls.size()] + R"("}})",
+                                      key);
         if (status != 201) {
           ++failed;
           continue;
         }
         auto link = std::string(json::parse(body).at("link").as_string());
         auto path = link.substr(link.find("/r/"));
-        bool ok = c.call(http::verb::post, path + "/steps/s/answer", "{}").first == 200 &&
-                  c.call(http::verb::post, path + "/submit", "").first == 200;
+        bool ok = c->call(http::verb::post, path + "/steps/s/answer", "{}").first == 200 &&
+                  c->call(http::verb::post, path + "/submit", "").first == 200;
         if (!ok)
           ++failed;
-        ++done;
       }
     });
+  // Each run's two events to a live URL, for the first n runs.
+  auto expected_events = [&](std::size_t n) {
+    std::uint64_t live_runs = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      live_runs += (i % urls.size()) >= dead_urls;
+    return 2 * live_runs;
+  };
+  // Everything so far settles: live URLs get their events, dead ones fail after their
+  // retries, idle endpoints, connections and run actors go, and then the server's heap trim
+  // (every 10 s) runs once more.
+  bool delivered = true, settled = true;
+  auto settle = [&](std::size_t runs) {
+    auto want = expected_events(runs);
+    delivered = delivered && wait_for([&] { return live.unique_events() >= want; }, 600s);
+    settled = settled && wait_for(
+                             [&] {
+                               auto s = take(server, runs);
+                               return s.pending == 0 && s.in_flight == 0 &&
+                                      s.live_actors <= baseline.live_actors &&
+                                      s.sockets <= baseline.sockets;
+                             },
+                             120s);
+    std::this_thread::sleep_for(11s);
+    return take(server, runs);
+  };
+
   std::vector<sample> samples;
   auto started = std::chrono::steady_clock::now();
+  std::chrono::duration<double> settling{0};
   for (std::size_t mark = opt.every; mark <= opt.runs; mark += opt.every) {
     while (done.load() < mark)
       std::this_thread::sleep_for(50ms);
-    samples.push_back(take(server, mark));
-    print(samples.back());
+    auto s = take(server, mark);
+    auto pause = std::chrono::steady_clock::now();
+    s.settled_heap_mib = settle(mark).heap_mib;
+    settling += std::chrono::steady_clock::now() - pause;
+    gate += opt.every;
+    samples.push_back(s);
+    print(s);
   }
+  gate = opt.runs;
   for (auto& d : drivers)
     d.join();
-  auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("created and drove %zu runs in %.1f s (%.0f runs/s), %zu commands failed\n",
+  auto took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started - settling).count();
+  std::printf("created and drove %zu runs in %.1f s of load (%.0f runs/s), %zu commands failed\n",
               done.load(), took, static_cast<double>(done.load()) / took, failed.load());
 
-  // Everything settles: live URLs get their events, dead ones fail after their retries, and
-  // idle endpoints, connections and run actors go.
-  std::size_t live_runs = 0;
-  for (std::size_t i = 0; i < opt.runs; ++i)
-    live_runs += (i % urls.size()) >= dead_urls;
-  std::uint64_t expected = 2 * live_runs;
-  bool delivered = wait_for([&] { return live.unique_events() >= expected; }, 600s);
-  bool settled = wait_for(
-      [&] {
-        auto s = take(server, opt.runs);
-        return s.pending == 0 && s.in_flight == 0 && s.live_actors <= baseline.live_actors &&
-               s.sockets <= baseline.sockets;
-      },
-      120s);
-  auto end = take(server, opt.runs);
+  auto end = settle(opt.runs);
+  end.settled_heap_mib = end.heap_mib;
+  auto expected = expected_events(opt.runs);
   std::printf("after settling and idle timeouts:\n");
   print(end);
   std::printf("events to live URLs: %llu of %llu delivered (%llu duplicates)\n",
@@ -254,9 +287,12 @@ int main(int argc, char** argv) try {
   if (samples.size() >= 2) {
     auto& from = samples[std::min<std::size_t>(1, samples.size() - 1)];
     auto& to = samples.back();
-    std::printf("heap growth from %zu to %zu runs: %.1f MiB -> %.1f MiB (%+.1f%%)\n", from.runs,
-                to.runs, from.heap_mib, to.heap_mib,
-                100.0 * (to.heap_mib - from.heap_mib) / from.heap_mib);
+    std::printf("heap growth from %zu to %zu runs: under load %.1f MiB -> %.1f MiB (%+.1f%%), "
+                "settled %.1f MiB -> %.1f MiB (%+.1f%%)\n",
+                from.runs, to.runs, from.heap_mib, to.heap_mib,
+                100.0 * (to.heap_mib - from.heap_mib) / from.heap_mib, from.settled_heap_mib,
+                to.settled_heap_mib,
+                100.0 * (to.settled_heap_mib - from.settled_heap_mib) / from.settled_heap_mib);
   }
   server.stop();
   std::filesystem::remove_all(dir);
