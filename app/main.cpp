@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <malloc.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <thread>
@@ -147,14 +146,8 @@ int main(int argc, char** argv) {
                           {"data_dir", f.data_dir},
                           {"http_threads", std::to_string(f.http_threads)}});
 
-  // Between signals, every 10 s, glibc hands its arenas' free pages back to the kernel. It
-  // keeps them otherwise, so the resident heap would stay at the high-water mark of the
-  // busiest moment (one arena per API and actor thread); trimming costs well under a
-  // millisecond at this heap's size.
-  int sig = -1;
-  const timespec trim_every{10, 0};
-  while ((sig = sigtimedwait(&stop_signals, nullptr, &trim_every)) < 0)
-    malloc_trim(0);
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
   log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->stop();
   (*eng)->shutdown();

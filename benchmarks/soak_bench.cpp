@@ -3,7 +3,7 @@
 // a pool of URLs (distinct endpoints), some of them dead. At every mark it prints the
 // server's heap (RssAnon), open sockets and live actors twice: under load, and settled (the
 // clients pause until every delivery so far has ended, the idle timeouts have passed and the
-// server's periodic heap trim has run). At the end it compares actors and sockets with the
+// heap has stopped shrinking). At the end it compares actors and sockets with the
 // baseline taken before the first run.
 //
 //   soak_bench --rundund PATH [--runs 1000000] [--urls 10000] [--dead-percent 5]
@@ -233,8 +233,8 @@ int main(int argc, char** argv) try {
     return 2 * live_runs;
   };
   // Everything so far settles: live URLs get their events, dead ones fail after their
-  // retries, idle endpoints, connections and run actors go, and then the server's heap trim
-  // (every 10 s) runs once more.
+  // retries, idle endpoints, connections and run actors go, and the allocator returns what
+  // they freed.
   bool delivered = true, settled = true;
   auto settle = [&](std::size_t runs) {
     auto want = expected_events(runs);
@@ -247,7 +247,16 @@ int main(int argc, char** argv) try {
                                       s.sockets <= baseline.sockets;
                              },
                              120s);
-    std::this_thread::sleep_for(11s);
+    // The allocator hands freed pages back over its decay time (jemalloc: 10 s, smoothly):
+    // wait that long, and then until the heap has stopped shrinking for 5 s.
+    std::this_thread::sleep_for(12s);
+    double low = rss_anon_mib(server.pid);
+    for (int still = 0, waited = 0; still < 5 && waited < 60; ++waited) {
+      std::this_thread::sleep_for(1s);
+      double now = rss_anon_mib(server.pid);
+      still = now < low - 0.05 ? 0 : still + 1;
+      low = std::min(low, now);
+    }
     return take(server, runs);
   };
 
@@ -257,24 +266,29 @@ int main(int argc, char** argv) try {
   for (std::size_t mark = opt.every; mark <= opt.runs; mark += opt.every) {
     while (done.load() < mark)
       std::this_thread::sleep_for(50ms);
-    auto s = take(server, mark);
+    samples.push_back(take(server, mark));
+    if (mark + opt.every > opt.runs)
+      break; // the last mark settles after the clients are done, below
     auto pause = std::chrono::steady_clock::now();
-    s.settled_heap_mib = settle(mark).heap_mib;
+    samples.back().settled_heap_mib = settle(mark).heap_mib;
     settling += std::chrono::steady_clock::now() - pause;
     gate += opt.every;
-    samples.push_back(s);
-    print(s);
+    print(samples.back());
   }
   gate = opt.runs;
   for (auto& d : drivers)
     d.join();
   auto took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started - settling).count();
-  std::printf("created and drove %zu runs in %.1f s of load (%.0f runs/s), %zu commands failed\n",
-              done.load(), took, static_cast<double>(done.load()) / took, failed.load());
 
   auto end = settle(opt.runs);
   end.settled_heap_mib = end.heap_mib;
+  if (!samples.empty()) {
+    samples.back().settled_heap_mib = end.heap_mib;
+    print(samples.back());
+  }
+  std::printf("created and drove %zu runs in %.1f s of load (%.0f runs/s), %zu commands failed\n",
+              done.load(), took, static_cast<double>(done.load()) / took, failed.load());
   auto expected = expected_events(opt.runs);
   std::printf("after settling and idle timeouts:\n");
   print(end);
