@@ -157,6 +157,37 @@ struct engine::impl {
   }
 };
 
+namespace {
+
+constexpr std::string_view node_meta_key = "node_id";
+
+/// Writes the node id into a data dir that has none (new, or a single node's joining a
+/// cluster), and refuses one that was made for another node: its runs' ids carry that
+/// node's mark, so they would be looked for on the wrong node.
+std::optional<domain_error> claim_node(persistence::store& store, const std::string& node,
+                                       const std::filesystem::path& dir) {
+  auto refuse = [&](std::string why) {
+    return domain_error{error_kind::invalid_input, "node_mismatch", std::move(why), {}};
+  };
+  auto stored = store.meta(node_meta_key);
+  if (!stored)
+    return refuse("cannot read the node id of the data dir " + dir.string() + ": " +
+                  stored.error().message());
+  if (*stored && **stored != node)
+    return refuse("the data dir " + dir.string() + " belongs to node '" + **stored + "', not to '" +
+                  node + "'; start it with --node-id " + **stored);
+  if (*stored)
+    return std::nullopt;
+  auto ec = store.write_sync(
+      [&](persistence::write_batch& b) { return b.put_meta(node_meta_key, node); });
+  if (ec)
+    return refuse("cannot write the node id into the data dir " + dir.string() + ": " +
+                  ec.message());
+  return std::nullopt;
+}
+
+} // namespace
+
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 engine::~engine() {
@@ -174,6 +205,9 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
                             s.error().message(),
                         {}};
   p->store = std::move(*s);
+  if (opts.node_id)
+    if (auto refused = claim_node(*p->store, *opts.node_id, opts.data_dir))
+      return *refused;
   // What filled or failed, said once and then at most every 10 s while it lasts: a full
   // disk fails every commit.
   p->store->set_failure_observer(
@@ -223,6 +257,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   ctx->endpoint_idle_timeout = opts.endpoint_idle_timeout;
   ctx->connection_idle_timeout = opts.connection_idle_timeout;
   ctx->faults = opts.faults;
+  ctx->ids = id_minter{opts.node_id ? std::optional{make_owner_mark(*opts.node_id)} : std::nullopt};
   std::shared_ptr<const engine_context> shared = ctx;
   ctx->run_directory = p->system->spawn(run_directory, shared);
   ctx->delivery_directory = p->system->spawn(delivery_directory, shared);
@@ -263,11 +298,15 @@ void engine::shutdown() {
 void engine::create_template(const template_spec& spec, callback<template_record> done) {
   if (auto busy = impl_->shed_if_store_busy())
     return done(*busy);
-  auto rec = make_template(spec, now());
+  auto rec = make_template(spec, now(), impl_->ctx->ids);
   if (!rec)
     return done(rec.error());
-  impl_->store->write([rec = *rec](persistence::write_batch& b) { return b.put_template(rec); },
-                      [rec = *rec, done](boost::system::error_code ec) {
+  adopt_template(*rec, std::move(done));
+}
+
+void engine::adopt_template(const template_record& rec, callback<template_record> done) {
+  impl_->store->write([rec](persistence::write_batch& b) { return b.put_template(rec); },
+                      [rec, done](boost::system::error_code ec) {
                         if (ec)
                           return done(storage_failure(ec));
                         done(rec);
@@ -291,7 +330,7 @@ void engine::create_run(const run_spec& spec, callback<created_run> done) {
                             "no template has the id '" + spec.source_template.value + "'"));
     return done(tmpl.error());
   }
-  auto run = make_run(spec, *tmpl, now());
+  auto run = make_run(spec, *tmpl, now(), impl_->ctx->ids);
   if (!run)
     return done(run.error());
   created_run out{std::move(*run), hook && hook->secret_generated};
@@ -363,7 +402,7 @@ void engine::add_photo(std::string_view token, std::string step_id, std::string 
           rendered.error() == media::errc::too_many_pixels ? "image_too_large" : "invalid_image";
       return done(domain_error{error_kind::invalid_input, code, rendered.error().message(), {}});
     }
-    photo_record rec{make_photo_id(),
+    photo_record rec{p.ctx->ids.photo(),
                      id,
                      step_id,
                      content_type,

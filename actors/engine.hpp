@@ -55,6 +55,10 @@ struct engine_options {
   /// Writes queued for the store at most before new commands are refused with `503
   /// overloaded` (deliveries' own writes always go through).
   std::size_t store_queue_limit = 16384;
+  /// The node this engine is in a cluster, or none for a single node. A node's new ids and
+  /// link tokens carry its mark (see persistence/ids.hpp), and its data dir remembers the
+  /// node id: a data dir made for another node is refused.
+  std::optional<std::string> node_id;
   /// Test hooks that make a write fail or an actor throw; empty in production.
   fault_injection faults;
   /// Threads of the actor scheduler and of the HTTP client.
@@ -135,6 +139,9 @@ public:
   // -- commands ---------------------------------------------------------------
 
   void create_template(const template_spec& spec, callback<template_record> done);
+  /// Stores a template made elsewhere (by another node of a cluster) as it is, id included.
+  /// Templates never change, so storing one twice is harmless.
+  void adopt_template(const template_record& rec, callback<template_record> done);
   void create_run(const run_spec& spec, callback<created_run> done);
   /// An executor's action through the run link `token`: answer, skip, submit or exit.
   void act(std::string_view token, run_action action, std::string step_id, std::string answer_json,

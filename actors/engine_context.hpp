@@ -2,6 +2,7 @@
 
 #include "actors/fault_injection.hpp"
 #include "net/retry_policy.hpp"
+#include "persistence/ids.hpp"
 #include "persistence/store.hpp"
 
 #include <atomic>
@@ -53,6 +54,8 @@ struct engine_context {
   std::chrono::milliseconds connection_idle_timeout{30'000};
   /// Test hooks at the failure points; empty in production.
   fault_injection faults;
+  /// Makes the ids of new runs, events and photos (marked with this node in a cluster).
+  id_minter ids;
   caf::actor run_directory;
   caf::actor delivery_directory;
   caf::actor expiry_scheduler;

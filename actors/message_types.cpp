@@ -1,5 +1,6 @@
 #include "actors/message_types.hpp"
 
+#include "actors/cluster.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -14,6 +15,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<redeliver_reply>("rundun.redeliver_reply");
   cfg.add_message_type<endpoint_stats>("rundun.endpoint_stats");
   cfg.add_message_type<std::vector<endpoint_stats>>("rundun.endpoint_stats_list");
+  cfg.add_message_type<cluster::forwarded_request>("rundun.forwarded_request");
+  cfg.add_message_type<cluster::forwarded_response>("rundun.forwarded_response");
 }
 
 } // namespace rundun

@@ -59,7 +59,7 @@ std::vector<event_record> make_records(self_ptr self, const engine_context& ctx,
   std::vector<event_record> out;
   for (auto& e : events) {
     event_record rec;
-    rec.id = make_event_id();
+    rec.id = ctx.ids.event();
     rec.run = st.run.id;
     rec.type = e.type;
     rec.created_at = e.at;

@@ -37,14 +37,15 @@ std::size_t utf8_length(std::string_view s) {
   return n;
 }
 
-outcome<template_record> make_template(const template_spec& spec, time_point now) {
+outcome<template_record> make_template(const template_spec& spec, time_point now,
+                                       const id_minter& ids) {
   auto name_len = utf8_length(spec.name);
   if (name_len == 0 || name_len > max_name_chars)
     return invalid_field("name must be 1 to 200 characters, got " + std::to_string(name_len));
   if (spec.steps.empty() || spec.steps.size() > max_steps)
     return invalid_field("steps must have 1 to 200 items, got " +
                          std::to_string(spec.steps.size()));
-  template_record rec{make_template_id(), spec.name, {}, now};
+  template_record rec{ids.template_(), spec.name, {}, now};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < spec.steps.size(); ++i) {
     auto& s = spec.steps[i];
@@ -110,7 +111,8 @@ outcome<checked_webhook> check_webhook(const webhook_spec& spec, bool allow_priv
   return out;
 }
 
-outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, time_point now) {
+outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, time_point now,
+                             const id_minter& ids) {
   if (!std::isfinite(spec.expires_in_hours) || spec.expires_in_hours <= 0 ||
       spec.expires_in_hours > max_expires_in_hours)
     return invalid_field("expires_in_hours must be > 0 and <= 720, got " +
@@ -119,10 +121,10 @@ outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, 
     return invalid_field("metadata must be at most 16384 bytes serialised, got " +
                          std::to_string(spec.metadata_json.size()));
   run_record run;
-  run.id = make_run_id();
+  run.id = ids.run();
   run.source_template = tmpl.id;
   run.template_name = tmpl.name;
-  run.token = make_link_token();
+  run.token = ids.link_token();
   run.created_at = now;
   auto lifetime = std::chrono::duration<double, std::ratio<3600>>(spec.expires_in_hours);
   run.expires_at = now + std::chrono::duration_cast<std::chrono::milliseconds>(lifetime);

@@ -50,7 +50,9 @@ inline constexpr std::size_t max_metadata_bytes = 16 * 1024;
 
 /// Validates a template spec and builds the record, filling defaults. Every refusal is
 /// `400 invalid_field` naming the field, e.g. `steps[2].id must match [a-z0-9_-]{1,64}`.
-outcome<template_record> make_template(const template_spec& spec, time_point now);
+/// Its id comes from `ids`.
+outcome<template_record> make_template(const template_spec& spec, time_point now,
+                                       const id_minter& ids = {});
 
 /// A validated webhook: the config to store, and whether the secret was generated.
 struct checked_webhook {
@@ -63,8 +65,10 @@ struct checked_webhook {
 /// `400 destination_not_allowed` unless `allow_private`; host names are checked at delivery.
 outcome<checked_webhook> check_webhook(const webhook_spec& spec, bool allow_private);
 
-/// Builds a new active run from a validated spec and its template.
-outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, time_point now);
+/// Builds a new active run from a validated spec and its template; its id and link token
+/// come from `ids`.
+outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, time_point now,
+                             const id_minter& ids = {});
 
 /// The number of Unicode code points in UTF-8 text.
 std::size_t utf8_length(std::string_view s);

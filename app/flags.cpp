@@ -118,6 +118,39 @@ std::string set_retention_days(flags& f, std::string_view v) {
   return {};
 }
 
+/// A flag that names a readable file.
+setter file_setter(const char* flag, std::optional<std::string> flags::*field) {
+  return [flag, field](flags& f, std::string_view v) -> std::string {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(std::string(v), ec))
+      return std::string(flag) + " must name a readable file, got '" + std::string(v) + "'";
+    f.*field = std::string(v);
+    return {};
+  };
+}
+
+/// Checks the cluster flags together, once all are read.
+std::string check_cluster(flags& f) {
+  auto& list = f.cluster_list;
+  if (!list && !f.node_id) {
+    if (f.cluster_cert || f.cluster_key || f.cluster_ca)
+      return "--cluster-cert, --cluster-key and --cluster-ca need --cluster";
+    return {};
+  }
+  if (!list)
+    return "--node-id needs --cluster (the members, this node included)";
+  if (!f.node_id)
+    return "--cluster needs --node-id (which member this node is)";
+  auto members = cluster::parse_members(*list, *f.node_id);
+  if (auto* error = std::get_if<std::string>(&members))
+    return *error;
+  f.cluster = std::get<std::vector<cluster::member>>(std::move(members));
+  int tls_files = !!f.cluster_cert + !!f.cluster_key + !!f.cluster_ca;
+  if (tls_files != 0 && tls_files != 3)
+    return "--cluster-cert, --cluster-key and --cluster-ca go together: give all three or none";
+  return {};
+}
+
 /// A positive duration flag such as `30s` or `5m`.
 setter duration_setter(const char* flag, std::chrono::milliseconds flags::*field) {
   return [flag, field](flags& f, std::string_view v) -> std::string {
@@ -187,6 +220,29 @@ const std::vector<option>& options() {
       {"--connection-idle-timeout", "RUNDUN_CONNECTION_IDLE_TIMEOUT", true,
        "a kept-alive connection to an endpoint unused for this long is closed (30s)",
        duration_setter("--connection-idle-timeout", &flags::connection_idle_timeout)},
+      {"--node-id", "RUNDUN_NODE_ID", true,
+       "this node's id in a cluster, [a-z0-9-]{1,32}; the data dir remembers it",
+       [](flags& f, std::string_view v) -> std::string {
+         if (!cluster::valid_node_id(v))
+           return "--node-id must match [a-z0-9-]{1,32}, got '" + std::string(v) + "'";
+         f.node_id = std::string(v);
+         return {};
+       }},
+      {"--cluster", "RUNDUN_CLUSTER", true,
+       "ID=HOST:PORT,...: every member, this node included, and where its cluster port "
+       "listens; the same list on every node (none: a single node)",
+       [](flags& f, std::string_view v) -> std::string {
+         f.cluster_list = std::string(v); // parsed with --node-id, once every flag is read
+         return {};
+       }},
+      {"--cluster-cert", "RUNDUN_CLUSTER_CERT", true,
+       "this node's certificate (PEM) for mutual TLS between nodes",
+       file_setter("--cluster-cert", &flags::cluster_cert)},
+      {"--cluster-key", "RUNDUN_CLUSTER_KEY", true, "its private key (PEM)",
+       file_setter("--cluster-key", &flags::cluster_key)},
+      {"--cluster-ca", "RUNDUN_CLUSTER_CA", true,
+       "the CA (PEM) that signed every node's certificate",
+       file_setter("--cluster-ca", &flags::cluster_ca)},
   };
   return all;
 }
@@ -264,6 +320,8 @@ std::variant<flags, help_requested, flag_error> parse_flags(int argc, char** arg
     if (auto err = match->set(f, *value); !err.empty())
       return flag_error{err};
   }
+  if (auto err = check_cluster(f); !err.empty())
+    return flag_error{err};
   return f;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/cluster_members.hpp"
 #include "net/log.hpp"
 #include "net/retry_policy.hpp"
 
@@ -8,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace rundun::app {
 
@@ -34,6 +36,14 @@ struct flags {
   /// unused for this long is closed.
   std::chrono::milliseconds endpoint_idle_timeout{300'000};
   std::chrono::milliseconds connection_idle_timeout{30'000};
+
+  /// This node's id and the cluster's members (contract §9); both empty for a single node.
+  std::optional<std::string> node_id;
+  std::vector<cluster::member> cluster;
+  /// `--cluster` as given; parse_flags parses it into `cluster` once --node-id is known.
+  std::optional<std::string> cluster_list;
+  /// Mutual TLS between nodes: all three files, or none.
+  std::optional<std::string> cluster_cert, cluster_key, cluster_ca;
 
   static constexpr std::size_t max_default_http_threads = 16;
   static std::size_t default_http_threads();

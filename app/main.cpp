@@ -1,9 +1,11 @@
 // rundund: flags, wiring, and the signal-driven lifecycle. The work is in the engine
 // (actors/engine.hpp) and the HTTP API (net/api/router.hpp).
 
+#include "actors/cluster.hpp"
 #include "actors/engine.hpp"
 #include "app/flags.hpp"
 #include "net/api/api_key.hpp"
+#include "net/api/cluster_front.hpp"
 #include "net/api/router.hpp"
 #include "net/http_server.hpp"
 #include "net/log.hpp"
@@ -18,6 +20,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 namespace {
 
@@ -61,6 +64,26 @@ std::string host_for_url(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+/// Starts this node's side of the cluster: forwarded requests run through `front` on the
+/// API's threads (`io`), not on the cluster's actor threads.
+outcome<std::unique_ptr<cluster::node>>
+start_cluster(const app::flags& f, api::cluster_front& front, boost::asio::io_context& io) {
+  cluster::options o;
+  o.node_id = *f.node_id;
+  o.members = f.cluster;
+  if (f.cluster_cert)
+    o.tls = cluster::tls_files{*f.cluster_cert, *f.cluster_key, *f.cluster_ca};
+  return cluster::node::start(
+      std::move(o),
+      [&front, &io](cluster::forwarded_request req,
+                    std::function<void(cluster::forwarded_response)> done) {
+        boost::asio::post(io, [&front, req = std::move(req), done = std::move(done)]() mutable {
+          front.handle_forwarded(std::move(req), std::move(done));
+        });
+      },
+      [&front](const std::string& id) { return front.template_record(id); });
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +120,7 @@ int main(int argc, char** argv) {
   opts.connection_idle_timeout = f.connection_idle_timeout;
   opts.retention =
       std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
+  opts.node_id = f.node_id;
   auto eng = engine::open(opts);
   if (!eng) {
     std::cerr << "rundund: " << eng.error().message << "\n";
@@ -113,15 +137,18 @@ int main(int argc, char** argv) {
   // The router needs the public URL, which needs the bound port: it is made after the bind,
   // before the io thread starts serving.
   std::unique_ptr<api::router> router;
+  std::unique_ptr<api::cluster_front> front; // only in a cluster
   net::server_options sopts;
   sopts.host = f.host;
   sopts.port = f.port;
   sopts.body_limit = &api::router::body_limit;
   sopts.error_response = &api::router::error_response;
-  auto server = net::http_server::start(io, sopts,
-                                        [&router](net::http_request&& req, net::responder respond) {
-                                          router->handle(std::move(req), std::move(respond));
-                                        });
+  auto server = net::http_server::start(
+      io, sopts, [&router, &front](net::http_request&& req, net::responder respond) {
+        if (front)
+          return front->handle(std::move(req), std::move(respond));
+        router->handle(std::move(req), std::move(respond));
+      });
   if (!server) {
     std::cerr << "rundund: cannot listen on " << f.host << ":" << f.port << ": "
               << server.error().message() << "\n";
@@ -132,6 +159,18 @@ int main(int argc, char** argv) {
   router = std::make_unique<api::router>(
       **eng, api::router_config{*key_hash, f.public_url.value_or(base)});
   router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
+  std::unique_ptr<cluster::node> node;
+  if (f.node_id) {
+    front = std::make_unique<api::cluster_front>(*router, **eng, *key_hash);
+    auto started = start_cluster(f, *front, io);
+    if (!started) {
+      std::cerr << "rundund: " << started.error().message << "\n";
+      return exit_failure;
+    }
+    node = std::move(*started);
+    front->attach(*node);
+    router->set_cluster_figures([&front] { return front->figures(); });
+  }
   router->set_ready(true);
   // The API's threads: routing, JSON and the engine's synchronous reads run on them; each
   // connection is on its own strand.
@@ -150,6 +189,8 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*server)->stop();
+  if (node)
+    node->stop();
   (*eng)->shutdown();
   work.reset();
   io.stop();

@@ -1,5 +1,6 @@
 #include "persistence/ids.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <openssl/rand.h>
@@ -16,10 +17,15 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string make_uuid_v4() {
-  auto b = random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40); // version 4
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80); // RFC 4122 variant
+namespace {
+
+constexpr char base64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::size_t uuid_length = 36;
+constexpr std::size_t token_length = 43;
+/// The last character of a marked token: index 1, which a plain token never ends with.
+constexpr char marked_token_tail = 'B';
+
+std::string format_uuid(const std::string& b) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(36);
@@ -33,23 +39,99 @@ std::string make_uuid_v4() {
   return out;
 }
 
-template_id make_template_id() {
-  return {"t-" + make_uuid_v4()};
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
 }
-run_id make_run_id() {
-  return {"r-" + make_uuid_v4()};
+
+int base64url_value(char c) {
+  auto at = std::string_view{base64url}.find(c);
+  return at == std::string_view::npos ? -1 : static_cast<int>(at);
 }
-event_id make_event_id() {
-  return {"evt-" + make_uuid_v4()};
+
+std::optional<owner_mark> valid_mark(unsigned value) {
+  if (value == 0 || value > max_owner_mark)
+    return std::nullopt;
+  return owner_mark{static_cast<std::uint16_t>(value)};
 }
-photo_id make_photo_id() {
-  return {"p-" + make_uuid_v4()};
+
+} // namespace
+
+std::string make_uuid_v4() {
+  auto b = random_bytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40); // version 4
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80); // RFC 4122 variant
+  return format_uuid(b);
+}
+
+std::string make_uuid_v7(owner_mark owner) {
+  auto b = random_bytes(16);
+  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<char>((ms >> (8 * (5 - i))) & 0xff);
+  b[6] = static_cast<char>(0x70 | ((owner.value >> 8) & 0x0f)); // version 7, rand_a high
+  b[7] = static_cast<char>(owner.value & 0xff);                 // rand_a low
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);               // RFC 4122 variant
+  return format_uuid(b);
+}
+
+owner_mark make_owner_mark(std::string_view node_id) {
+  // FNV-1a: stable across builds and machines, which std::hash is not.
+  std::uint32_t h = 2166136261u;
+  for (unsigned char c : node_id)
+    h = (h ^ c) * 16777619u;
+  // A final mix (MurmurHash3's), so that names that differ in one character spread evenly.
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return owner_mark{static_cast<std::uint16_t>(h % max_owner_mark + 1)};
+}
+
+std::optional<owner_mark> owner_of_id(std::string_view id) {
+  auto dash = id.find('-');
+  if (dash == std::string_view::npos || id.size() - dash - 1 != uuid_length)
+    return std::nullopt;
+  auto uuid = id.substr(dash + 1);
+  // xxxxxxxx-xxxx-7aaa-...: the version is at 14, rand_a at 15..17.
+  if (uuid[14] != '7')
+    return std::nullopt;
+  unsigned mark = 0;
+  for (std::size_t i = 15; i < 18; ++i) {
+    auto v = hex_value(uuid[i]);
+    if (v < 0)
+      return std::nullopt;
+    mark = (mark << 4) | static_cast<unsigned>(v);
+  }
+  return valid_mark(mark);
+}
+
+std::optional<owner_mark> owner_of_token(std::string_view token) {
+  if (token.size() != token_length || token.back() != marked_token_tail)
+    return std::nullopt;
+  auto hi = base64url_value(token[0]), lo = base64url_value(token[1]);
+  if (hi < 0 || lo < 0)
+    return std::nullopt;
+  return valid_mark(static_cast<unsigned>(hi << 6 | lo));
+}
+
+std::string make_link_token(owner_mark owner) {
+  auto token = make_link_token();
+  token[0] = base64url[(owner.value >> 6) & 0x3f];
+  token[1] = base64url[owner.value & 0x3f];
+  token.back() = marked_token_tail;
+  return token;
 }
 
 std::string make_link_token() {
   constexpr std::size_t token_bytes = 32;
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const auto& alphabet = base64url;
   auto raw = random_bytes(token_bytes);
   std::string out;
   std::uint32_t acc = 0;

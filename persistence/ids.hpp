@@ -1,8 +1,11 @@
 #pragma once
 
 #include <compare>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace rundun {
 
@@ -31,14 +34,58 @@ using photo_id = basic_id<struct photo_id_tag>;
 /// A fresh random UUID v4 in its canonical lowercase form. Uses OpenSSL's CSPRNG.
 std::string make_uuid_v4();
 
-/// Fresh ids with their contracted prefixes.
-template_id make_template_id();
-run_id make_run_id();
-event_id make_event_id();
-photo_id make_photo_id();
+/// The cluster node that made an id, kept in the id itself, so that any node finds a run's
+/// owner from its id, link token, event ids and photo ids without a lookup. A value in
+/// 1..max_owner_mark; ids made by a single node carry none.
+struct owner_mark {
+  std::uint16_t value = 0;
+  friend bool operator==(owner_mark, owner_mark) = default;
+};
+
+constexpr std::uint16_t max_owner_mark = 0x0fff;
+
+/// The mark of the node called `node_id`: a hash of the name, so that every node computes
+/// the same marks from the same member list. Two names may share a mark; the cluster's
+/// configuration refuses such a list.
+owner_mark make_owner_mark(std::string_view node_id);
+
+/// A fresh UUID v7 (RFC 9562) carrying `owner` in its 12 `rand_a` bits: the 48-bit Unix
+/// time in milliseconds, then 62 random bits.
+std::string make_uuid_v7(owner_mark owner);
+
+/// The owner marked in an id such as `r-<uuid>` (any prefix up to the first '-'), or none
+/// for an id without one (a UUID v4, or anything malformed).
+std::optional<owner_mark> owner_of_id(std::string_view id);
+
+/// The owner marked in a run link token, or none for a token without one.
+std::optional<owner_mark> owner_of_token(std::string_view token);
 
 /// A run link token: 256 random bits, base64url without padding (43 characters).
 std::string make_link_token();
+
+/// A run link token of the same shape that carries `owner`: its first two characters hold
+/// the 12-bit mark, its last one is 'B' (a padded 256-bit token's last character is always
+/// a multiple of 4 in the alphabet, so the two kinds never mix), and 240 bits are random.
+std::string make_link_token(owner_mark owner);
+
+/// Makes the ids of one engine: marked with its node when it is part of a cluster,
+/// unmarked (UUID v4, as a single node always made them) otherwise.
+class id_minter {
+public:
+  id_minter() = default;
+  explicit id_minter(std::optional<owner_mark> owner) : owner_(owner) {}
+
+  template_id template_() const { return {"t-" + uuid()}; }
+  run_id run() const { return {"r-" + uuid()}; }
+  event_id event() const { return {"evt-" + uuid()}; }
+  photo_id photo() const { return {"p-" + uuid()}; }
+  std::string link_token() const { return owner_ ? make_link_token(*owner_) : make_link_token(); }
+  std::optional<owner_mark> owner() const { return owner_; }
+
+private:
+  std::string uuid() const { return owner_ ? make_uuid_v7(*owner_) : make_uuid_v4(); }
+  std::optional<owner_mark> owner_;
+};
 
 /// `n` random bytes from OpenSSL's CSPRNG. Aborts if the CSPRNG fails, which only happens
 /// when the system has no entropy source at all.

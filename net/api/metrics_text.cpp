@@ -189,4 +189,22 @@ std::string render_metrics(const engine_figures& f, const api_figures& api) {
   return x.take();
 }
 
+std::string render_cluster_metrics(const cluster_figures& c) {
+  exposition x;
+  x.family("rundun_cluster_node", "gauge", "This node's id in the cluster (always 1).");
+  x.sample("rundun_cluster_node", {{"node_id", c.node_id}}, 1);
+  x.family("rundun_cluster_peer_up", "gauge",
+           "Whether this node holds a live connection to a peer (1) or not (0).");
+  for (auto& [peer, up] : c.peers_up)
+    x.sample("rundun_cluster_peer_up", {{"peer", peer}}, up ? 1 : 0);
+  x.family("rundun_cluster_forwarded_total", "counter",
+           "Requests forwarded to the node that owns their run, by outcome.");
+  x.sample("rundun_cluster_forwarded_total", {{"outcome", "answered"}}, c.forwarded_answered);
+  x.sample("rundun_cluster_forwarded_total", {{"outcome", "unavailable"}}, c.forwarded_unavailable);
+  x.family("rundun_cluster_forward_duration_seconds", "histogram",
+           "From forwarding a request to its owner's answer, as this node saw it.");
+  x.histogram("rundun_cluster_forward_duration_seconds", c.forward_latency);
+  return x.take();
+}
+
 } // namespace rundun::api

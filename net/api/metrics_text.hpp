@@ -24,6 +24,18 @@ struct api_figures {
   std::size_t open_connections = 0;
 };
 
+/// A cluster node's figures (contract §9): its id, each peer's connection, and the requests
+/// it forwarded to their owners.
+struct cluster_figures {
+  std::string node_id;
+  std::vector<std::pair<std::string, bool>> peers_up;
+  std::uint64_t forwarded_answered = 0, forwarded_unavailable = 0;
+  latency_histogram::snapshot forward_latency;
+};
+
+/// The cluster's families, in the same exposition.
+std::string render_cluster_metrics(const cluster_figures& c);
+
 /// The Prometheus text exposition (format 0.0.4) of the engine's and the API's figures.
 /// No ids, tokens or secrets: labels are event types, outcomes, route patterns, status
 /// codes and endpoint hosts.

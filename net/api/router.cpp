@@ -438,7 +438,10 @@ std::string router::metrics_text() {
       api.latency.emplace_back(route, h.read());
   }
   api.open_connections = connections_ ? connections_() : 0;
-  return render_metrics(engine_.figures(), api);
+  auto text = render_metrics(engine_.figures(), api);
+  if (cluster_)
+    text += render_cluster_metrics(cluster_());
+  return text;
 }
 
 } // namespace rundun::api

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/engine.hpp"
+#include "net/api/metrics_text.hpp"
 #include "net/http_server.hpp"
 #include "persistence/latency_histogram.hpp"
 
@@ -54,6 +55,9 @@ public:
   /// Returns the server's open connection count for /metrics.
   void set_connection_gauge(std::function<std::size_t()> f) { connections_ = std::move(f); }
 
+  /// Adds a cluster node's figures to /metrics.
+  void set_cluster_figures(std::function<cluster_figures()> f) { cluster_ = std::move(f); }
+
 private:
   struct call;
   void route(call& c);
@@ -66,6 +70,7 @@ private:
   router_config cfg_;
   std::atomic<bool> ready_{false};
   std::function<std::size_t()> connections_;
+  std::function<cluster_figures()> cluster_;
   request_counts counts_;
 };
 

@@ -1,0 +1,142 @@
+#pragma once
+
+// One node of a cluster (contract §9): it listens for its peers on CAF's io middleman (with
+// mutual TLS through caf::openssl when configured), keeps a connection to every other member,
+// and carries requests for runs that another node owns to that node. This header does not
+// include CAF.
+//
+// The node forwards whole API requests: the owner runs them through its own router, so its
+// answer comes back unchanged (status, headers and body), and the engine stays a single-node
+// library. The one typed exchange is a template lookup, so that any node can use a template
+// that another node created.
+
+#include "actors/cluster_members.hpp"
+#include "persistence/domain_error.hpp"
+#include "persistence/latency_histogram.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rundun::cluster {
+
+/// An API request as it travels to the node that owns its run.
+struct forwarded_request {
+  std::string method;
+  std::string target;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// The owner's answer, returned to the client as it is.
+struct forwarded_response {
+  unsigned status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+/// CAF-style inspection (see persistence/ids.hpp), so that both travel between nodes.
+template <class Inspector>
+auto inspect(Inspector& f, forwarded_request& x) {
+  return f(x.method, x.target, x.headers, x.body);
+}
+template <class Inspector>
+auto inspect(Inspector& f, forwarded_response& x) {
+  return f(x.status, x.headers, x.body);
+}
+
+/// Mutual TLS between nodes: PEM files.
+struct tls_files {
+  std::string certificate, key, ca;
+};
+
+struct options {
+  std::string node_id;
+  std::vector<member> members; ///< this node included
+  std::optional<tls_files> tls;
+  /// Heartbeats between nodes, and the silence after which a peer counts as gone: a cut
+  /// link is noticed in about `peer_timeout`, not at TCP's pace.
+  std::chrono::milliseconds heartbeat{500};
+  std::chrono::milliseconds peer_timeout{1'500};
+  /// One connection attempt, and the pauses between attempts (doubling up to the most).
+  std::chrono::milliseconds connect_timeout{2'000};
+  std::chrono::milliseconds reconnect_min{200};
+  std::chrono::milliseconds reconnect_max{5'000};
+  /// A forwarded request with no answer for this long fails as `node_unavailable` (the
+  /// owner's own handler timeout answers long before).
+  std::chrono::milliseconds request_deadline{70'000};
+  std::size_t threads = 2;
+};
+
+/// Runs a forwarded request through this node's own router, and answers once. Called on
+/// one of the node's actor threads: post the work elsewhere rather than block.
+using request_handler =
+    std::function<void(forwarded_request, std::function<void(forwarded_response)>)>;
+
+/// A template's storage record (persistence/record_codec.hpp) by id, if this node has it.
+/// Called on one of the node's actor threads; a short LMDB read.
+using template_lookup = std::function<std::optional<std::string>(const std::string& id)>;
+
+/// A member as GET /v1/cluster and /metrics show it.
+struct member_state {
+  std::string id;
+  std::string address;
+  bool self = false;
+  bool reachable = false;
+};
+
+/// Forwarding latency buckets, in seconds.
+inline constexpr double forward_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
+/// Requests forwarded from this node, by outcome, and their latency.
+struct forward_counters {
+  std::atomic<std::uint64_t> answered{0}, unavailable{0};
+  latency_histogram latency{forward_latency_bounds};
+};
+
+class node {
+public:
+  /// An answer from another node, or none when that node is down, unreachable or silent.
+  using reply = std::function<void(std::optional<forwarded_response>)>;
+
+  /// Listens on this member's port and starts connecting to the others (in the background,
+  /// with backoff, for as long as the node runs). Fails if the port cannot be bound or the
+  /// TLS files cannot be used.
+  static outcome<std::unique_ptr<node>> start(options opts, request_handler on_request,
+                                              template_lookup on_template);
+
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Stops listening and connecting; requests in flight are answered as unavailable.
+  void stop();
+
+  /// Sends `req` to member `to` (not this node) and hands its answer to `done`, once, on an
+  /// actor thread. Callable from any thread.
+  void forward(const std::string& to, forwarded_request req, reply done);
+
+  /// Asks member `to` for a template's storage record: `done` gets 200 with the record as
+  /// body, 404 when that node has no such template, or none when it is unavailable.
+  void fetch_template(const std::string& to, std::string id, reply done);
+
+  const std::string& self() const;
+  const std::vector<member>& members() const;
+  /// Every member, and whether this node holds a live connection to it.
+  std::vector<member_state> states() const;
+  const forward_counters& counters() const;
+
+private:
+  struct impl;
+  explicit node(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace rundun::cluster

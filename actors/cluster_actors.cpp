@@ -1,0 +1,183 @@
+#include "actors/cluster_actors.hpp"
+
+#include "net/log.hpp"
+
+namespace rundun::cluster {
+
+// -- pending_table --------------------------------------------------------------------
+
+std::uint64_t pending_table::add(node::reply done) {
+  std::lock_guard lock{mtx_};
+  auto seq = ++next_;
+  waiting_.emplace(seq, waiting{std::move(done), std::chrono::steady_clock::now()});
+  return seq;
+}
+
+void pending_table::complete(std::uint64_t seq, std::optional<forwarded_response> answer) {
+  waiting w;
+  {
+    std::lock_guard lock{mtx_};
+    auto it = waiting_.find(seq);
+    if (it == waiting_.end())
+      return; // answered already
+    w = std::move(it->second);
+    waiting_.erase(it);
+  }
+  (answer ? counters_.answered : counters_.unavailable).fetch_add(1, std::memory_order_relaxed);
+  counters_.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - w.since));
+  w.done(std::move(answer));
+}
+
+void pending_table::fail_all() {
+  std::unordered_map<std::uint64_t, waiting> all;
+  {
+    std::lock_guard lock{mtx_};
+    all.swap(waiting_);
+  }
+  for (auto& [seq, w] : all) {
+    counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
+    w.done(std::nullopt);
+  }
+}
+
+// -- gateway --------------------------------------------------------------------------
+
+caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
+                      template_lookup on_template) {
+  return {
+      [=](forward_atom, forwarded_request& req) {
+        auto rp = self->make_response_promise();
+        auto seq = ++self->state.next;
+        self->state.waiting.emplace(seq, rp);
+        // The router answers on one of the API's threads: the answer comes back here as a
+        // message, so that only this actor touches its promises.
+        auto me = caf::actor_cast<caf::actor>(self);
+        on_request(std::move(req), [me, seq](forwarded_response res) {
+          caf::anon_send(me, answer_atom::value, seq, std::move(res));
+        });
+        return rp;
+      },
+      [=](answer_atom, std::uint64_t seq, forwarded_response& res) {
+        auto& waiting = self->state.waiting;
+        if (auto it = waiting.find(seq); it != waiting.end()) {
+          it->second.deliver(std::move(res));
+          waiting.erase(it);
+        }
+      },
+      [=](tmpl_atom, const std::string& id) {
+        constexpr unsigned found = 200, missing = 404;
+        auto record = on_template(id);
+        return record ? forwarded_response{found, {}, std::move(*record)}
+                      : forwarded_response{missing, {}, {}};
+      },
+  };
+}
+
+// -- peer -----------------------------------------------------------------------------
+
+namespace {
+
+void dial(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
+  self->request(s.dialer, s.connect_timeout, caf::connect_atom::value, s.to.host, s.to.port)
+      .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+            auto& st = self->state;
+            if (!ptr) {
+              // The member's port answered, but nothing is published there (yet).
+              self->delayed_send(self, st.backoff, dial_atom::value);
+              return;
+            }
+            st.remote = caf::actor_cast<caf::actor>(std::move(ptr));
+            self->monitor(st.remote);
+            st.backoff = s.reconnect_min;
+            st.failing = false;
+            s.reachable->store(true);
+            log::info("cluster peer connected", {{"peer", s.to.id}, {"address", s.to.address()}});
+          },
+          [=](caf::error& e) {
+            auto& st = self->state;
+            if (!st.failing)
+              log::warn("cannot connect to cluster peer; retrying with backoff",
+                        {{"peer", s.to.id},
+                         {"address", s.to.address()},
+                         {"reason", self->system().render(e)}});
+            st.failing = true;
+            self->delayed_send(self, st.backoff, dial_atom::value);
+            st.backoff = std::min(st.backoff * 2, s.reconnect_max);
+          });
+}
+
+/// Sends one request to the member's gateway, or answers none at once when disconnected.
+template <class... Ts>
+void send_remote(caf::stateful_actor<peer_state>* self, const peer_settings& s, std::uint64_t seq,
+                 Ts&&... xs) {
+  auto& st = self->state;
+  if (!st.remote)
+    return s.pending->complete(seq, std::nullopt);
+  st.in_flight.emplace(seq, std::chrono::steady_clock::now() + s.request_deadline);
+  // No CAF timeout: a pending timeout timer keeps its request's state alive until it fires;
+  // the sweep below bounds the wait instead, and a lost connection fails all at once.
+  self->request(st.remote, caf::infinite, std::forward<Ts>(xs)...)
+      .then(
+          [=](forwarded_response& res) {
+            if (self->state.in_flight.erase(seq))
+              s.pending->complete(seq, std::move(res));
+          },
+          [=](caf::error&) {
+            if (self->state.in_flight.erase(seq))
+              s.pending->complete(seq, std::nullopt);
+          });
+}
+
+void fail_in_flight(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
+  for (auto& [seq, deadline] : std::exchange(self->state.in_flight, {}))
+    s.pending->complete(seq, std::nullopt);
+}
+
+} // namespace
+
+caf::behavior peer(caf::stateful_actor<peer_state>* self, peer_settings s) {
+  constexpr auto sweep_every = std::chrono::seconds{1};
+  self->state.backoff = s.reconnect_min;
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (!st.remote || msg.source != st.remote.address())
+      return;
+    st.remote = nullptr;
+    s.reachable->store(false);
+    log::warn("cluster peer lost; its runs answer 503 node_unavailable until it is back",
+              {{"peer", s.to.id}, {"reason", self->system().render(msg.reason)}});
+    fail_in_flight(self, s);
+    self->send(self, dial_atom::value);
+  });
+  self->send(self, dial_atom::value);
+  self->delayed_send(self, sweep_every, sweep_atom::value);
+  return {
+      [=](dial_atom) {
+        if (!self->state.remote)
+          dial(self, s);
+      },
+      [=](forward_atom, std::uint64_t seq, forwarded_request& req) {
+        send_remote(self, s, seq, forward_atom::value, std::move(req));
+      },
+      [=](tmpl_atom, std::uint64_t seq, std::string& id) {
+        send_remote(self, s, seq, tmpl_atom::value, std::move(id));
+      },
+      [=](sweep_atom) {
+        auto now = std::chrono::steady_clock::now();
+        auto& in_flight = self->state.in_flight;
+        for (auto it = in_flight.begin(); it != in_flight.end();) {
+          if (it->second < now) {
+            s.pending->complete(it->first, std::nullopt);
+            it = in_flight.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        self->delayed_send(self, sweep_every, sweep_atom::value);
+      },
+  };
+}
+
+} // namespace rundun::cluster

@@ -1,0 +1,91 @@
+#pragma once
+
+// The cluster's two actors. Included by actors/cluster.cpp and the tests only.
+//
+// gateway: published on this node's cluster port; other nodes' peers talk to it.
+//   takes  (forward_atom, forwarded_request)  -> forwarded_response (the router's answer)
+//          (tmpl_atom, template id)           -> forwarded_response (200 + record, or 404)
+//          (answer_atom, seq, forwarded_response), from the router's callback
+//
+// peer: one per other member. Dials that member's gateway (with backoff, for as long as it
+// runs), monitors it, and carries this node's requests to it.
+//   takes  (dial_atom)                              retry the connection
+//          (forward_atom, seq, forwarded_request)   answered through the pending table
+//          (tmpl_atom, seq, template id)            answered through the pending table
+//          (sweep_atom)                             fail requests past their deadline
+//   sends  (forward_atom, forwarded_request) and (tmpl_atom, id) to the member's gateway
+
+#include "actors/cluster.hpp"
+
+#include <mutex>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+namespace rundun::cluster {
+
+using forward_atom = caf::atom_constant<caf::atom("forward")>;
+using tmpl_atom = caf::atom_constant<caf::atom("tmpl")>;
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+using dial_atom = caf::atom_constant<caf::atom("dial")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+
+/// The callers waiting for another node's answer, by sequence number. Shared by the node
+/// (which adds them, on any thread) and its peers (which complete them): each is completed
+/// exactly once, with the answer or with none.
+class pending_table {
+public:
+  explicit pending_table(forward_counters& counters) : counters_(counters) {}
+
+  std::uint64_t add(node::reply done);
+  void complete(std::uint64_t seq, std::optional<forwarded_response> answer);
+  /// Completes everything still waiting with none (the node is stopping).
+  void fail_all();
+
+private:
+  struct waiting {
+    node::reply done;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::mutex mtx_;
+  std::uint64_t next_ = 0;
+  std::unordered_map<std::uint64_t, waiting> waiting_;
+  forward_counters& counters_;
+};
+
+/// How a peer reaches its member: the middleman (plain or TLS) to dial through, and timing.
+struct peer_settings {
+  member to;
+  caf::io::middleman_actor dialer;
+  std::chrono::milliseconds connect_timeout, reconnect_min, reconnect_max, request_deadline;
+  std::shared_ptr<pending_table> pending;
+  /// Read by node::states() from any thread.
+  std::shared_ptr<std::atomic<bool>> reachable;
+};
+
+struct gateway_state {
+  gateway_state() = default; // see peer_state
+  std::uint64_t next = 0;
+  std::unordered_map<std::uint64_t, caf::response_promise> waiting;
+  static inline const char* name = "cluster_gateway";
+};
+
+caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
+                      template_lookup on_template);
+
+struct peer_state {
+  // Not an aggregate: CAF 0.17 constructs a state from the actor's pointer when it can, and
+  // C++20 would let that pointer initialise `remote`, the actor itself.
+  peer_state() = default;
+
+  caf::actor remote; ///< the member's gateway, while connected
+  std::chrono::milliseconds backoff{0};
+  bool failing = false; ///< the last attempt failed (logged once per outage)
+  std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> in_flight;
+  static inline const char* name = "cluster_peer";
+};
+
+caf::behavior peer(caf::stateful_actor<peer_state>* self, peer_settings settings);
+
+} // namespace rundun::cluster

@@ -1,0 +1,236 @@
+#include "net/api/cluster_front.hpp"
+
+#include "net/api/api_key.hpp"
+#include "net/api/cluster_placement.hpp"
+#include "persistence/record_codec.hpp"
+
+#include <boost/json.hpp>
+
+namespace rundun::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+/// Headers that describe one connection, not the message: each hop sets its own.
+bool hop_by_hop(std::string_view name) {
+  for (std::string_view h : {"connection", "keep-alive", "transfer-encoding", "content-length",
+                             "te", "trailer", "upgrade", "proxy-connection"})
+    if (boost::beast::iequals(name, h))
+      return true;
+  return false;
+}
+
+template <class Message>
+std::vector<std::pair<std::string, std::string>> end_to_end_headers(const Message& m) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& field : m)
+    if (!hop_by_hop(field.name_string()))
+      out.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  return out;
+}
+
+cluster::forwarded_request to_forwarded(net::http_request&& req) {
+  return {std::string(req.method_string()), std::string(req.target()), end_to_end_headers(req),
+          std::move(req.body())};
+}
+
+net::http_response from_forwarded(cluster::forwarded_response&& f) {
+  net::http_response res{static_cast<http::status>(f.status), 11};
+  for (auto& [name, value] : f.headers)
+    res.insert(name, value);
+  res.body() = std::move(f.body);
+  return res;
+}
+
+cluster::forwarded_response to_forwarded(net::http_response&& res) {
+  return {res.result_int(), end_to_end_headers(res), std::move(res.body())};
+}
+
+net::http_request from_forwarded(cluster::forwarded_request&& f) {
+  net::http_request req;
+  req.method_string(f.method);
+  req.target(f.target);
+  req.version(11);
+  for (auto& [name, value] : f.headers)
+    req.insert(name, value);
+  req.body() = std::move(f.body);
+  return req;
+}
+
+/// The `template_id` of a run's body, if it parses; anything else is the router's to refuse.
+std::optional<std::string> template_of(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object())
+    return std::nullopt;
+  auto* id = v.as_object().if_contains("template_id");
+  if (!id || !id->is_string())
+    return std::nullopt;
+  return std::string(id->as_string());
+}
+
+} // namespace
+
+cluster_front::cluster_front(router& r, engine& e, std::string api_key_hash)
+    : router_(r), engine_(e), api_key_hash_(std::move(api_key_hash)) {}
+
+net::http_response cluster_front::unavailable(const std::string& node) {
+  auto res = router::error_response(503, "node_unavailable",
+                                    "node '" + node +
+                                        "', which holds this run, is down or unreachable; "
+                                        "try again shortly");
+  res.set(http::field::retry_after, std::to_string(retry_after_seconds));
+  return res;
+}
+
+const cluster::member* cluster_front::owner(std::optional<owner_mark> mark) const {
+  if (!mark)
+    return nullptr;
+  auto* m = cluster::find_by_mark(node_->members(), *mark);
+  return m && m->id != node_->self() ? m : nullptr;
+}
+
+void cluster_front::handle(net::http_request&& req, net::responder respond) {
+  auto p = place(req.method_string(), req.target());
+  switch (p.what) {
+  case placement::kind::local:
+    return router_.handle(std::move(req), std::move(respond));
+  case placement::kind::cluster_info:
+    return cluster_info(req, std::move(respond));
+  case placement::kind::create_run:
+    return create_run(std::move(req), std::move(respond));
+  case placement::kind::template_id:
+    // A template is usable everywhere: this node's copy if it has one.
+    if (auto* to = owner(p.mark); to && !engine_.get_template(template_id{p.key}))
+      return forward(*to, std::move(req), std::move(respond));
+    return router_.handle(std::move(req), std::move(respond));
+  case placement::kind::run_owner:
+    if (auto* to = owner(p.mark))
+      return forward(*to, std::move(req), std::move(respond));
+    if (p.mark) // this node's own run, or a mark no member has (the router answers 404)
+      return router_.handle(std::move(req), std::move(respond));
+    // An id from a single node's days: here, or on whichever node holds that data dir now.
+    auto copy = req;
+    return router_.handle(
+        std::move(req), [this, copy = std::move(copy), respond](net::http_response res) mutable {
+          if (res.result() != http::status::not_found)
+            return respond(std::move(res));
+          ask_others(std::move(copy), std::move(respond), 0, false, std::move(res));
+        });
+  }
+}
+
+void cluster_front::ask_others(net::http_request req, net::responder respond, std::size_t next,
+                               bool someone_unavailable, net::http_response local_answer) {
+  auto& members = node_->members();
+  while (next < members.size() && members[next].id == node_->self())
+    ++next;
+  if (next == members.size()) {
+    // Nobody has it; if a node could not be asked, it may be there.
+    if (someone_unavailable)
+      return respond(unavailable("(a node that could not be asked)"));
+    return respond(std::move(local_answer));
+  }
+  auto& to = members[next];
+  auto copy = req;
+  node_->forward(to.id, to_forwarded(std::move(copy)),
+                 [this, req = std::move(req), respond, next, someone_unavailable,
+                  local_answer = std::move(local_answer)](
+                     std::optional<cluster::forwarded_response> answer) mutable {
+                   if (answer && answer->status != 404)
+                     return respond(from_forwarded(std::move(*answer)));
+                   ask_others(std::move(req), std::move(respond), next + 1,
+                              someone_unavailable || !answer, std::move(local_answer));
+                 });
+}
+
+void cluster_front::forward(const cluster::member& to, net::http_request&& req,
+                            net::responder respond) {
+  node_->forward(to.id, to_forwarded(std::move(req)),
+                 [respond, id = to.id](std::optional<cluster::forwarded_response> answer) {
+                   respond(answer ? from_forwarded(std::move(*answer)) : unavailable(id));
+                 });
+}
+
+void cluster_front::create_run(net::http_request&& req, net::responder respond) {
+  auto id = template_of(req.body());
+  auto* to = id ? owner(owner_of_id(*id)) : nullptr;
+  if (!to || engine_.get_template(template_id{*id}))
+    return router_.handle(std::move(req), std::move(respond));
+  // The template was made on another node: keep a copy here (templates never change), then
+  // create the run here, where it will live.
+  node_->fetch_template(
+      to->id, *id,
+      [this, req = std::move(req), respond,
+       owner_id = to->id](std::optional<cluster::forwarded_response> answer) mutable {
+        if (!answer)
+          return respond(unavailable(owner_id));
+        auto rec = answer->status == 200 ? decode_template(answer->body) : std::nullopt;
+        if (!rec) // the owner has no such template: the router answers 404
+          return router_.handle(std::move(req), std::move(respond));
+        engine_.adopt_template(*rec, [this, req = std::move(req),
+                                      respond](outcome<rundun::template_record> stored) mutable {
+          // Stored or not, the router decides: without the copy it answers 404 or 500.
+          (void)stored;
+          router_.handle(std::move(req), std::move(respond));
+        });
+      });
+}
+
+void cluster_front::cluster_info(const net::http_request& req, net::responder respond) {
+  auto auth = req[http::field::authorization];
+  constexpr std::string_view bearer = "Bearer ";
+  if (!auth.starts_with(bearer) || !api_key_matches(auth.substr(bearer.size()), api_key_hash_)) {
+    auto res = router::error_response(
+        401, "unauthorized", "a valid API key is required: Authorization: Bearer <api key>");
+    res.set(http::field::www_authenticate, "Bearer");
+    return respond(std::move(res));
+  }
+  if (req.method() != http::verb::get) {
+    auto res = router::error_response(405, "method_not_allowed",
+                                      std::string(req.method_string()) +
+                                          " is not allowed on this route; use GET");
+    res.set(http::field::allow, "GET");
+    return respond(std::move(res));
+  }
+  json::array members;
+  for (auto& m : node_->states())
+    members.push_back({{"id", m.id}, {"address", m.address}, {"reachable", m.reachable}});
+  net::http_response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = json::serialize(json::object{{"node_id", node_->self()}, {"members", members}});
+  respond(std::move(res));
+}
+
+void cluster_front::handle_forwarded(cluster::forwarded_request req,
+                                     std::function<void(cluster::forwarded_response)> done) {
+  // Run here and only here: the sender found this node to be the owner.
+  router_.handle(from_forwarded(std::move(req)), [done = std::move(done)](net::http_response res) {
+    res.prepare_payload();
+    done(to_forwarded(std::move(res)));
+  });
+}
+
+std::optional<std::string> cluster_front::template_record(const std::string& id) const {
+  auto rec = engine_.get_template(template_id{id});
+  if (!rec)
+    return std::nullopt;
+  return encode(*rec);
+}
+
+cluster_figures cluster_front::figures() const {
+  cluster_figures out;
+  out.node_id = node_->self();
+  for (auto& m : node_->states())
+    if (!m.self)
+      out.peers_up.emplace_back(m.id, m.reachable);
+  auto& c = node_->counters();
+  out.forwarded_answered = c.answered.load(std::memory_order_relaxed);
+  out.forwarded_unavailable = c.unavailable.load(std::memory_order_relaxed);
+  out.forward_latency = c.latency.read();
+  return out;
+}
+
+} // namespace rundun::api

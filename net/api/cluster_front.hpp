@@ -1,0 +1,62 @@
+#pragma once
+
+#include "actors/cluster.hpp"
+#include "actors/engine.hpp"
+#include "net/api/metrics_text.hpp"
+#include "net/api/router.hpp"
+#include "net/http_server.hpp"
+
+#include <functional>
+#include <string>
+
+namespace rundun::api {
+
+/// The API of one cluster node (contract §9) in front of its router. A request for a run
+/// that another node owns goes to that node, and its answer comes back unchanged; a request
+/// whose owner is down or unreachable gets `503 node_unavailable` with a Retry-After, and
+/// changes nothing. A run is created on the node that receives it, after fetching the
+/// template from its owner when this node has no copy. Ids without an owner mark (made by a
+/// single node before it joined) are looked for here first, then on every other node.
+///
+/// Called on the HTTP server's io threads, like the router; the owner side's
+/// `handle_forwarded` is called by the cluster node.
+class cluster_front {
+public:
+  cluster_front(router& r, engine& e, std::string api_key_hash);
+
+  /// The cluster node to forward through; set once, before the server accepts requests
+  /// (the node needs `handle_forwarded` before it starts).
+  void attach(cluster::node& n) { node_ = &n; }
+
+  /// The server's request handler.
+  void handle(net::http_request&& req, net::responder respond);
+
+  /// Runs a request forwarded by another node through this node's router.
+  void handle_forwarded(cluster::forwarded_request req,
+                        std::function<void(cluster::forwarded_response)> done);
+
+  /// A template's storage record, for other nodes.
+  std::optional<std::string> template_record(const std::string& id) const;
+
+  /// The cluster's figures for /metrics.
+  cluster_figures figures() const;
+
+  /// Seconds a client should wait before retrying a request whose owner is unavailable.
+  static constexpr int retry_after_seconds = 2;
+
+private:
+  void forward(const cluster::member& to, net::http_request&& req, net::responder respond);
+  void ask_others(net::http_request req, net::responder respond, std::size_t next,
+                  bool someone_unavailable, net::http_response local_answer);
+  void create_run(net::http_request&& req, net::responder respond);
+  void cluster_info(const net::http_request& req, net::responder respond);
+  const cluster::member* owner(std::optional<owner_mark> mark) const;
+  static net::http_response unavailable(const std::string& node);
+
+  router& router_;
+  engine& engine_;
+  std::string api_key_hash_;
+  cluster::node* node_ = nullptr;
+};
+
+} // namespace rundun::api

@@ -1,0 +1,78 @@
+#include "persistence/ids.hpp"
+
+#define BOOST_TEST_MODULE ids
+#include <boost/test/unit_test.hpp>
+
+#include <regex>
+#include <set>
+
+using namespace rundun;
+
+namespace {
+
+const std::regex uuid_shape{"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"};
+const std::regex token_shape{"[A-Za-z0-9_-]{43}"};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_single_nodes_ids_are_uuid_v4_and_carry_no_owner) {
+  id_minter ids;
+  auto run = ids.run().value;
+  BOOST_TEST(run.substr(0, 2) == "r-");
+  BOOST_TEST(std::regex_match(run.substr(2), uuid_shape));
+  BOOST_TEST(run[2 + 14] == '4');
+  BOOST_TEST(!owner_of_id(run));
+  BOOST_TEST(!owner_of_id(ids.event().value));
+  BOOST_TEST(!owner_of_token(ids.link_token()));
+}
+
+BOOST_AUTO_TEST_CASE(a_nodes_ids_are_uuid_v7_of_todays_shapes_and_name_their_owner) {
+  auto mark = make_owner_mark("node-b");
+  id_minter ids{mark};
+  for (auto id : {ids.run().value, ids.event().value, ids.photo().value, ids.template_().value}) {
+    auto uuid = id.substr(id.find('-') + 1);
+    BOOST_TEST(std::regex_match(uuid, uuid_shape), id);
+    BOOST_TEST(uuid[14] == '7');
+    BOOST_REQUIRE(owner_of_id(id));
+    BOOST_TEST(owner_of_id(id)->value == mark.value);
+  }
+  auto token = ids.link_token();
+  BOOST_TEST(std::regex_match(token, token_shape));
+  BOOST_REQUIRE(owner_of_token(token));
+  BOOST_TEST(owner_of_token(token)->value == mark.value);
+}
+
+BOOST_AUTO_TEST_CASE(v7_ids_are_time_ordered) {
+  id_minter ids{make_owner_mark("a")};
+  auto first = ids.run().value;
+  std::string later;
+  do
+    later = ids.run().value;
+  while (later.substr(2, 13) == first.substr(2, 13)); // the same millisecond
+  BOOST_TEST(later.substr(2, 13) > first.substr(2, 13));
+}
+
+BOOST_AUTO_TEST_CASE(every_mark_is_in_range_and_the_same_on_every_node) {
+  std::set<std::uint16_t> seen;
+  for (int i = 0; i < 200; ++i) {
+    auto m = make_owner_mark("node-" + std::to_string(i));
+    BOOST_TEST(m.value >= 1);
+    BOOST_TEST(m.value <= max_owner_mark);
+    BOOST_TEST(make_owner_mark("node-" + std::to_string(i)).value == m.value);
+    seen.insert(m.value);
+  }
+  BOOST_TEST(seen.size() > 190u); // a hash, not a counter
+}
+
+BOOST_AUTO_TEST_CASE(unmarked_or_malformed_ids_and_tokens_name_no_owner) {
+  // A plain 256-bit token never ends with 'B' (its last character holds 4 bits and 2 zeros).
+  for (int i = 0; i < 500; ++i)
+    BOOST_TEST(!owner_of_token(make_link_token()));
+  BOOST_TEST(!owner_of_id("r-"));
+  BOOST_TEST(!owner_of_id("r-0190f1e2-3c4d-7zzz-8abc-0123456789ab"));
+  BOOST_TEST(!owner_of_id("r-0190f1e2-3c4d-7000-8abc-0123456789ab")); // mark 0: none
+  BOOST_TEST(!owner_of_id("nothing"));
+  BOOST_TEST(!owner_of_token("short"));
+  BOOST_TEST(!owner_of_token("AA" + std::string(40, 'x') + "B")); // mark 0
+  BOOST_TEST(owner_of_id("r-0190f1e2-3c4d-7abc-8abc-0123456789ab")->value == 0xabc);
+}
