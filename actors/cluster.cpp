@@ -79,7 +79,30 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
     return refuse(std::string("cannot start the cluster's TLS: ") + e.what());
   }
   p->system->await_actors_before_shutdown(false);
-  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_template));
+  auto dialer = p->opts.tls ? p->system->openssl_manager().actor_handle()
+                            : p->system->middleman().actor_handle();
+  auto peers = std::make_shared<std::unordered_map<std::string, caf::actor>>();
+  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_template), peers);
+  for (auto& m : p->opts.members) {
+    if (m.id == p->opts.node_id)
+      continue;
+    auto up = std::make_shared<std::atomic<bool>>(false);
+    p->reachable.emplace(m.id, up);
+    peer_settings s{m,
+                    p->opts.node_id,
+                    p->gateway,
+                    p->opts.node_id < m.id,
+                    dialer,
+                    p->opts.connect_timeout,
+                    p->opts.reconnect_min,
+                    p->opts.reconnect_max,
+                    p->opts.request_deadline,
+                    p->pending,
+                    up};
+    auto a = p->system->spawn(peer, std::move(s));
+    p->peers.emplace(m.id, a);
+    peers->emplace(m.id, a);
+  }
   auto port = p->opts.tls
                   ? caf::openssl::publish(p->gateway, me->port, me->host.c_str(), true)
                   : p->system->middleman().publish(p->gateway, me->port, me->host.c_str(), true);
@@ -90,23 +113,6 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
     log::warn("the cluster port is unauthenticated: any host that reaches it can act as "
               "a node; give --cluster-cert, --cluster-key and --cluster-ca",
               {{"address", me->address()}});
-  auto dialer = p->opts.tls ? p->system->openssl_manager().actor_handle()
-                            : p->system->middleman().actor_handle();
-  for (auto& m : p->opts.members) {
-    if (m.id == p->opts.node_id)
-      continue;
-    auto up = std::make_shared<std::atomic<bool>>(false);
-    p->reachable.emplace(m.id, up);
-    peer_settings s{m,
-                    dialer,
-                    p->opts.connect_timeout,
-                    p->opts.reconnect_min,
-                    p->opts.reconnect_max,
-                    p->opts.request_deadline,
-                    p->pending,
-                    up};
-    p->peers.emplace(m.id, p->system->spawn(peer, std::move(s)));
-  }
   log::info("cluster node listening", {{"node_id", p->opts.node_id},
                                        {"address", me->address()},
                                        {"tls", p->opts.tls ? "mutual" : "off"}});

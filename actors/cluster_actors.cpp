@@ -44,8 +44,13 @@ void pending_table::fail_all() {
 // -- gateway --------------------------------------------------------------------------
 
 caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
-                      template_lookup on_template) {
+                      template_lookup on_template, peer_directory peers) {
   return {
+      [=](hello_atom, const std::string& from, caf::actor& their_gateway) {
+        if (auto it = peers->find(from); it != peers->end())
+          return self->send(it->second, hello_atom::value, std::move(their_gateway));
+        log::warn("a node that is not a member said hello; ignored", {{"node_id", from}});
+      },
       [=](forward_atom, forwarded_request& req) {
         auto rp = self->make_response_promise();
         auto seq = ++self->state.next;
@@ -78,6 +83,16 @@ caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler 
 
 namespace {
 
+void connected(caf::stateful_actor<peer_state>* self, const peer_settings& s, caf::actor remote) {
+  auto& st = self->state;
+  if (st.remote)
+    self->demonitor(st.remote);
+  st.remote = std::move(remote);
+  self->monitor(st.remote);
+  s.reachable->store(true);
+  log::info("cluster peer connected", {{"peer", s.to.id}, {"address", s.to.address()}});
+}
+
 void dial(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
   self->request(s.dialer, s.connect_timeout, caf::connect_atom::value, s.to.host, s.to.port)
       .then(
@@ -88,12 +103,11 @@ void dial(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
               self->delayed_send(self, st.backoff, dial_atom::value);
               return;
             }
-            st.remote = caf::actor_cast<caf::actor>(std::move(ptr));
-            self->monitor(st.remote);
             st.backoff = s.reconnect_min;
             st.failing = false;
-            s.reachable->store(true);
-            log::info("cluster peer connected", {{"peer", s.to.id}, {"address", s.to.address()}});
+            auto remote = caf::actor_cast<caf::actor>(std::move(ptr));
+            self->send(remote, hello_atom::value, s.self_id, s.own_gateway);
+            connected(self, s, std::move(remote));
           },
           [=](caf::error& e) {
             auto& st = self->state;
@@ -124,9 +138,12 @@ void send_remote(caf::stateful_actor<peer_state>* self, const peer_settings& s, 
             if (self->state.in_flight.erase(seq))
               s.pending->complete(seq, std::move(res));
           },
-          [=](caf::error&) {
-            if (self->state.in_flight.erase(seq))
-              s.pending->complete(seq, std::nullopt);
+          [=](caf::error& e) {
+            if (!self->state.in_flight.erase(seq))
+              return;
+            log::warn("a request to a cluster peer failed",
+                      {{"peer", s.to.id}, {"reason", self->system().render(e)}});
+            s.pending->complete(seq, std::nullopt);
           });
 }
 
@@ -149,15 +166,18 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, peer_settings s) {
     log::warn("cluster peer lost; its runs answer 503 node_unavailable until it is back",
               {{"peer", s.to.id}, {"reason", self->system().render(msg.reason)}});
     fail_in_flight(self, s);
-    self->send(self, dial_atom::value);
+    if (s.dials)
+      self->send(self, dial_atom::value);
   });
-  self->send(self, dial_atom::value);
+  if (s.dials)
+    self->send(self, dial_atom::value);
   self->delayed_send(self, sweep_every, sweep_atom::value);
   return {
       [=](dial_atom) {
         if (!self->state.remote)
           dial(self, s);
       },
+      [=](hello_atom, caf::actor& their_gateway) { connected(self, s, std::move(their_gateway)); },
       [=](forward_atom, std::uint64_t seq, forwarded_request& req) {
         send_remote(self, s, seq, forward_atom::value, std::move(req));
       },

@@ -6,14 +6,20 @@
 //   takes  (forward_atom, forwarded_request)  -> forwarded_response (the router's answer)
 //          (tmpl_atom, template id)           -> forwarded_response (200 + record, or 404)
 //          (answer_atom, seq, forwarded_response), from the router's callback
+//          (hello_atom, node id, its gateway), passed on to this node's peer for that node
 //
-// peer: one per other member. Dials that member's gateway (with backoff, for as long as it
-// runs), monitors it, and carries this node's requests to it.
-//   takes  (dial_atom)                              retry the connection
+// peer: one per other member, holding that member's gateway while connected, and carrying
+// this node's requests to it. Of two members, the one whose id sorts first dials (with
+// backoff, for as long as it runs) and says hello with its own gateway; the other waits for
+// that hello. One connection per pair: when both dialled, CAF's middleman closed one of the
+// two over TLS, and the pair flapped.
+//   takes  (dial_atom)                              retry the connection (the dialling side)
+//          (hello_atom, gateway)                    the member dialled us (the other side)
 //          (forward_atom, seq, forwarded_request)   answered through the pending table
 //          (tmpl_atom, seq, template id)            answered through the pending table
 //          (sweep_atom)                             fail requests past their deadline
-//   sends  (forward_atom, forwarded_request) and (tmpl_atom, id) to the member's gateway
+//   sends  (forward_atom, forwarded_request) and (tmpl_atom, id) to the member's gateway,
+//          (hello_atom, own id, own gateway) to it after dialling
 
 #include "actors/cluster.hpp"
 
@@ -30,6 +36,7 @@ using tmpl_atom = caf::atom_constant<caf::atom("tmpl")>;
 using answer_atom = caf::atom_constant<caf::atom("answer")>;
 using dial_atom = caf::atom_constant<caf::atom("dial")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
 
 /// The callers waiting for another node's answer, by sequence number. Shared by the node
 /// (which adds them, on any thread) and its peers (which complete them): each is completed
@@ -57,6 +64,11 @@ private:
 /// How a peer reaches its member: the middleman (plain or TLS) to dial through, and timing.
 struct peer_settings {
   member to;
+  std::string self_id;
+  /// This node's gateway, announced to the member after dialling it.
+  caf::actor own_gateway;
+  /// Whether this side dials (its id sorts before the member's).
+  bool dials = false;
   caf::io::middleman_actor dialer;
   std::chrono::milliseconds connect_timeout, reconnect_min, reconnect_max, request_deadline;
   std::shared_ptr<pending_table> pending;
@@ -71,8 +83,12 @@ struct gateway_state {
   static inline const char* name = "cluster_gateway";
 };
 
+/// This node's peer actors by member id: filled before the gateway is published, read-only
+/// after.
+using peer_directory = std::shared_ptr<std::unordered_map<std::string, caf::actor>>;
+
 caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
-                      template_lookup on_template);
+                      template_lookup on_template, peer_directory peers);
 
 struct peer_state {
   // Not an aggregate: CAF 0.17 constructs a state from the actor's pointer when it can, and

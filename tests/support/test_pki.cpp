@@ -108,13 +108,14 @@ void test_ca::write_cert(const std::filesystem::path& path) const {
 }
 
 tls_identity test_ca::issue(const std::vector<std::string>& dns_names,
-                            const std::vector<std::string>& ips, int from_days, int to_days) const {
+                            const std::vector<std::string>& ips, int from_days, int to_days,
+                            const std::string& usage) const {
   EVP_PKEY* key = make_key();
   auto cn = dns_names.empty() ? ips.at(0) : dns_names.at(0);
   X509* cert = make_cert(key, cn, impl_->cert, impl_->key, from_days, to_days);
   add_ext(cert, impl_->cert, NID_basic_constraints, "CA:FALSE");
   add_ext(cert, impl_->cert, NID_key_usage, "critical,digitalSignature");
-  add_ext(cert, impl_->cert, NID_ext_key_usage, "serverAuth");
+  add_ext(cert, impl_->cert, NID_ext_key_usage, usage);
   add_ext(cert, impl_->cert, NID_subject_alt_name, san_of(dns_names, ips));
   add_ext(cert, impl_->cert, NID_authority_key_identifier, "keyid");
   X509_sign(cert, impl_->key, EVP_sha256());

@@ -25,9 +25,11 @@ public:
   void write_cert(const std::filesystem::path& path) const;
 
   /// A server certificate for `dns_names` and `ips`, valid from `from_days` to `to_days`
-  /// relative to now (negative: in the past).
+  /// relative to now (negative: in the past), for the extended key `usage` given (a node of
+  /// a cluster is a server and a client: "serverAuth,clientAuth").
   tls_identity issue(const std::vector<std::string>& dns_names, const std::vector<std::string>& ips,
-                     int from_days = -1, int to_days = 30) const;
+                     int from_days = -1, int to_days = 30,
+                     const std::string& usage = "serverAuth") const;
 
 private:
   struct impl;

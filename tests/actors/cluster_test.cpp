@@ -1,0 +1,177 @@
+#include "actors/cluster.hpp"
+
+#define BOOST_TEST_MODULE cluster
+#include <boost/test/unit_test.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "tests/support/server_process.hpp"
+#include "tests/support/test_pki.hpp"
+
+#include <fstream>
+#include <future>
+
+// Two cluster nodes in one process, each with its own actor system, talking through CAF's
+// real middleman on loopback: every message type of the cluster crosses a real connection
+// (CAF drops an unregistered type quietly, so only this proves they are registered).
+
+using namespace rundun;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
+}
+
+std::vector<cluster::member> two_members() {
+  auto list =
+      "a=127.0.0.1:" + std::to_string(free_port()) + ",b=127.0.0.1:" + std::to_string(free_port());
+  return std::get<std::vector<cluster::member>>(cluster::parse_members(list, "a"));
+}
+
+/// A node whose router answers with its own id and the request it saw.
+std::unique_ptr<cluster::node> start(const std::string& id,
+                                     const std::vector<cluster::member>& members,
+                                     std::optional<cluster::tls_files> tls = {}) {
+  cluster::options o;
+  o.node_id = id;
+  o.members = members;
+  o.tls = tls;
+  o.reconnect_max = 200ms;
+  auto n = cluster::node::start(
+      o,
+      [id](cluster::forwarded_request req, std::function<void(cluster::forwarded_response)> done) {
+        done({201,
+              {{"X-Node", id}, {"Content-Type", "text/plain"}},
+              req.method + " " + req.target + " " + req.body + " " +
+                  (req.headers.empty() ? "" : req.headers[0].first + "=" + req.headers[0].second)});
+      },
+      [id](const std::string& template_id) -> std::optional<std::string> {
+        if (template_id == "t-known")
+          return "record of " + template_id + " from " + id;
+        return std::nullopt;
+      });
+  BOOST_REQUIRE(n);
+  return std::move(*n);
+}
+
+std::optional<cluster::forwarded_response>
+wait(std::future<std::optional<cluster::forwarded_response>> f) {
+  BOOST_REQUIRE(f.wait_for(10s) == std::future_status::ready);
+  return f.get();
+}
+
+bool reachable(const cluster::node& n, const std::string& peer) {
+  for (auto& m : n.states())
+    if (m.id == peer)
+      return m.reachable;
+  return false;
+}
+
+template <class F>
+bool eventually(F&& f, std::chrono::milliseconds limit = 10s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > until)
+      return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_request_crosses_to_its_owner_and_its_answer_comes_back_whole) {
+  auto members = two_members();
+  auto a = start("a", members);
+  auto b = start("b", members);
+  BOOST_REQUIRE(eventually([&] { return reachable(*a, "b"); }));
+  std::promise<std::optional<cluster::forwarded_response>> p;
+  a->forward("b", {"POST", "/r/tok/submit", {{"Authorization", "Bearer k"}}, "{}"},
+             [&](auto answer) { p.set_value(std::move(answer)); });
+  auto answer = wait(p.get_future());
+  BOOST_REQUIRE(answer);
+  BOOST_TEST(answer->status == 201u);
+  BOOST_TEST(answer->body == "POST /r/tok/submit {} Authorization=Bearer k");
+  BOOST_REQUIRE(answer->headers.size() == 2u);
+  BOOST_TEST(answer->headers[0].second == "b");
+  BOOST_TEST(a->counters().answered.load() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_template_is_fetched_from_the_node_that_has_it) {
+  auto members = two_members();
+  auto a = start("a", members);
+  auto b = start("b", members);
+  BOOST_REQUIRE(eventually([&] { return reachable(*b, "a"); }));
+  std::promise<std::optional<cluster::forwarded_response>> found, missing;
+  b->fetch_template("a", "t-known", [&](auto answer) { found.set_value(std::move(answer)); });
+  b->fetch_template("a", "t-other", [&](auto answer) { missing.set_value(std::move(answer)); });
+  auto f = wait(found.get_future());
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->status == 200u);
+  BOOST_TEST(f->body == "record of t-known from a");
+  auto m = wait(missing.get_future());
+  BOOST_REQUIRE(m);
+  BOOST_TEST(m->status == 404u);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_is_gone_answers_none_at_once_and_is_dialled_again) {
+  auto members = two_members();
+  auto a = start("a", members);
+  auto b = start("b", members);
+  BOOST_REQUIRE(eventually([&] { return reachable(*a, "b"); }));
+  b.reset(); // its connections close
+  BOOST_REQUIRE(eventually([&] { return !reachable(*a, "b"); }, 5s));
+  std::promise<std::optional<cluster::forwarded_response>> p;
+  auto asked = std::chrono::steady_clock::now();
+  a->forward("b", {"GET", "/v1/runs/x", {}, ""},
+             [&](auto answer) { p.set_value(std::move(answer)); });
+  BOOST_TEST(!wait(p.get_future()));
+  BOOST_TEST((std::chrono::steady_clock::now() - asked < 2s)); // the contract's bound
+  BOOST_TEST(a->counters().unavailable.load() == 1u);
+
+  b = start("b", members); // back, on the same port
+  BOOST_REQUIRE(eventually([&] { return reachable(*a, "b"); }));
+  std::promise<std::optional<cluster::forwarded_response>> again;
+  a->forward("b", {"GET", "/v1/runs/x", {}, ""},
+             [&](auto answer) { again.set_value(std::move(answer)); });
+  BOOST_TEST(wait(again.get_future()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(stopping_a_node_answers_what_it_still_waits_for) {
+  auto members = two_members();
+  auto a = start("a", members);
+  std::promise<std::optional<cluster::forwarded_response>> p;
+  a->forward("b", {"GET", "/", {}, ""}, [&](auto answer) { p.set_value(std::move(answer)); });
+  a->stop();
+  BOOST_TEST(!wait(p.get_future()));
+}
+
+BOOST_AUTO_TEST_CASE(requests_cross_over_mutual_tls) {
+  test::temp_dir dir;
+  test::test_ca ca;
+  auto write = [&](const std::string& name, const std::string& pem) {
+    auto path = (dir.path() / name).string();
+    std::ofstream{path} << pem;
+    return path;
+  };
+  auto files = [&](const std::string& id) {
+    auto t = ca.issue({id}, {"127.0.0.1"}, -1, 30, "serverAuth,clientAuth");
+    return cluster::tls_files{write(id + ".crt", t.cert_pem), write(id + ".key", t.key_pem),
+                              write("ca.pem", ca.cert_pem())};
+  };
+  auto members = two_members();
+  auto a = start("a", members, files("a"));
+  auto b = start("b", members, files("b"));
+  BOOST_REQUIRE(eventually([&] { return reachable(*a, "b") && reachable(*b, "a"); }));
+  std::promise<std::optional<cluster::forwarded_response>> p;
+  a->forward("b", {"GET", "/v1/runs/x", {}, ""},
+             [&](auto answer) { p.set_value(std::move(answer)); });
+  auto answer = wait(p.get_future());
+  BOOST_REQUIRE(answer);
+  BOOST_TEST(answer->body == "GET /v1/runs/x  ");
+}
