@@ -1,11 +1,14 @@
 #include "bench_process.hpp"
 
 #include <csignal>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 
 namespace rundun::bench {
@@ -71,6 +74,28 @@ void start_rundund(child_server& child, const std::string& rundund, const std::s
   close(fds[0]);
   auto at = out.find("http://127.0.0.1:");
   child.port = static_cast<std::uint16_t>(std::stoi(out.substr(at + 17)));
+}
+
+/// User + system CPU seconds of another process, from /proc.
+double process_cpu_s(pid_t pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields{text.substr(text.rfind(')') + 2)};
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14)
+      utime = std::stoull(f);
+    if (i == 15)
+      stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
 }
 
 } // namespace rundun::bench

@@ -41,4 +41,10 @@ struct child_server {
 void start_rundund(child_server& child, const std::string& rundund, const std::string& data_dir,
                    const std::string& api_key, const std::vector<std::string>& extra);
 
+/// User + system CPU seconds of a process so far, from /proc.
+double process_cpu_s(pid_t pid);
+
+/// A port on 127.0.0.1 that was free a moment ago (nothing listens on it now).
+std::uint16_t free_port();
+
 } // namespace rundun::bench

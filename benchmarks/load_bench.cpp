@@ -82,21 +82,6 @@ usage_point usage_now() {
   return {steady::now(), secs(u.ru_utime) + secs(u.ru_stime)};
 }
 
-/// User + system CPU seconds of another process, from /proc.
-double process_cpu_s(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::istringstream fields{text.substr(text.rfind(')') + 2)};
-  std::string f;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14)
-      utime = std::stoull(f);
-    if (i == 15)
-      stime = std::stoull(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 /// A field of /proc/self/status in MiB (VmRSS, RssAnon, RssFile, VmHWM).
 double status_mib(const std::string& field) {
@@ -447,7 +432,7 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
       ++healthy_events;
 
   pacer pace{opt.rate};
-  auto server_cpu_before = child.pid > 0 ? process_cpu_s(child.pid) : 0.0;
+  auto server_cpu_before = child.pid > 0 ? bench::process_cpu_s(child.pid) : 0.0;
   auto start = usage_now();
   auto acked = opt.driver == "embedded" ? drive_embedded(**eng, jobs, 512, pace)
                                         : drive_http(child.port, jobs, 64, pace);
@@ -457,7 +442,7 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
   auto delivered_at = steady::now();
   auto end = usage_now();
   // Over HTTP the server is another process: its CPU counts too.
-  auto server_cpu = child.pid > 0 ? process_cpu_s(child.pid) - server_cpu_before : 0.0;
+  auto server_cpu = child.pid > 0 ? bench::process_cpu_s(child.pid) - server_cpu_before : 0.0;
 
   std::vector<std::int64_t> latencies;
   std::uint64_t unique = 0, bad = 0, duplicates = 0;

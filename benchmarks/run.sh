@@ -7,6 +7,7 @@
 #   benchmarks/run.sh --soak     1M runs through rundund over HTTP (about 30 min on 2 cores):
 #                                heap, sockets and actors every 100k runs, then back at
 #                                baseline once idle (RUNDUN_SOAK_RUNS makes it smaller)
+#   benchmarks/run.sh --cluster  the HTTP load against 1, 2 and 3 local nodes (a minute)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=0
@@ -17,6 +18,12 @@ if [ "${1:-}" = "--soak" ]; then
   runs="${RUNDUN_SOAK_RUNS:-1000000}"
   exec ./build-rel/benchmarks/soak_bench --rundund ./build-rel/app/rundund --runs "$runs" \
     --every $((runs / 10)) --threads 16 --check
+fi
+if [ "${1:-}" = "--cluster" ]; then
+  [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-rel -j "$(nproc)" --target cluster_bench rundund >/dev/null
+  exec ./build-rel/benchmarks/cluster_bench --rundund ./build-rel/app/rundund --nodes 1,2,3 \
+    --runs "${RUNDUN_CLUSTER_RUNS:-3000}" --clients 16
 fi
 
 build=build-rel

@@ -137,12 +137,6 @@ void print(const sample& s) {
   std::fflush(stdout);
 }
 
-/// A port with nothing listening on it.
-std::uint16_t dead_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
-}
 
 template <class F>
 bool wait_for(F&& done, std::chrono::seconds limit) {
@@ -163,7 +157,7 @@ int main(int argc, char** argv) try {
   auto work = boost::asio::make_work_guard(io);
   bench::bench_receiver live{io, bench::receiver_mode::fast, net::make_secret()};
   std::thread rx_thread{[&] { io.run(); }};
-  auto dead = dead_port();
+  auto dead = bench::free_port(); // nothing listens there
   std::size_t dead_urls = opt.urls * opt.dead_percent / 100;
   std::vector<std::string> urls;
   for (std::size_t i = 0; i < opt.urls; ++i)
