@@ -62,8 +62,8 @@ struct options {
   std::optional<tls_files> tls;
   /// Heartbeats between nodes, and the silence after which a peer counts as gone: a cut
   /// link is noticed in about `peer_timeout`, not at TCP's pace.
-  std::chrono::milliseconds heartbeat{500};
-  std::chrono::milliseconds peer_timeout{1'500};
+  std::chrono::milliseconds heartbeat{250};
+  std::chrono::milliseconds peer_timeout{1'000};
   /// One connection attempt, and the pauses between attempts (doubling up to the most).
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds reconnect_min{200};

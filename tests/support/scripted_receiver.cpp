@@ -29,6 +29,7 @@ std::string received::header(const std::string& name) const {
 struct scripted_receiver::impl {
   asio::io_context io;
   tcp::acceptor acceptor{io};
+  asio::ip::address acceptor_address;
   std::optional<ssl::context> tls;
   std::thread accept_thread;
   mutable std::mutex mtx;
@@ -99,7 +100,8 @@ void scripted_receiver::serve(Stream& stream) {
   }
 }
 
-scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls)
+scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls,
+                                     const std::string& host)
     : impl_(std::make_unique<impl>()), tls_(tls.has_value()) {
   auto& p = *impl_;
   p.plan = s ? std::move(s) : [](const received&, std::size_t) { return reply_plan{}; };
@@ -110,12 +112,13 @@ scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls)
     static const unsigned char sid_ctx[] = "rundun-test-receiver";
     SSL_CTX_set_session_id_context(p.tls->native_handle(), sid_ctx, sizeof sid_ctx - 1);
   }
-  tcp::endpoint ep{asio::ip::make_address("127.0.0.1"), 0};
+  tcp::endpoint ep{asio::ip::make_address(host), 0};
   p.acceptor.open(ep.protocol());
   p.acceptor.set_option(asio::socket_base::reuse_address(true));
   p.acceptor.bind(ep);
   p.acceptor.listen();
   port_ = p.acceptor.local_endpoint().port();
+  p.acceptor_address = ep.address();
   p.accept_thread = std::thread([this] {
     auto& p = *impl_;
     for (;;) {
@@ -153,7 +156,7 @@ scripted_receiver::~scripted_receiver() {
   // Wake the accept() call with a connection of our own.
   {
     tcp::socket s{p.io};
-    s.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
+    s.connect({p.acceptor_address, port_}, ec);
   }
   p.accept_thread.join();
   std::vector<std::thread> workers;

@@ -49,8 +49,9 @@ class scripted_receiver {
 public:
   using script = std::function<reply_plan(const received&, std::size_t index)>;
 
-  /// With `tls`, the receiver speaks HTTPS with that certificate.
-  explicit scripted_receiver(script s = {}, std::optional<tls_identity> tls = {});
+  /// With `tls`, the receiver speaks HTTPS with that certificate. It listens on `host`.
+  explicit scripted_receiver(script s = {}, std::optional<tls_identity> tls = {},
+                             const std::string& host = "127.0.0.1");
   ~scripted_receiver();
 
   std::uint16_t port() const { return port_; }
