@@ -3,9 +3,6 @@
 #define BOOST_TEST_MODULE cluster
 #include <boost/test/unit_test.hpp>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_pki.hpp"
 
@@ -21,15 +18,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
-}
-
 std::vector<cluster::member> two_members() {
-  auto list =
-      "a=127.0.0.1:" + std::to_string(free_port()) + ",b=127.0.0.1:" + std::to_string(free_port());
+  auto list = "a=127.0.0.1:" + std::to_string(test::free_port()) +
+              ",b=127.0.0.1:" + std::to_string(test::free_port());
   return std::get<std::vector<cluster::member>>(cluster::parse_members(list, "a"));
 }
 

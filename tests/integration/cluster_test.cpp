@@ -12,8 +12,6 @@
 #define BOOST_TEST_MODULE cluster
 #include <boost/test/unit_test.hpp>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
 #include <fstream>
@@ -27,12 +25,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr auto secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a{io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
-}
 
 /// Node ids and cluster ports, fixed before any node starts (every node gets the same list).
 struct layout {
@@ -79,14 +71,7 @@ struct cluster {
 
   /// Whether node `i` sees every member as reachable.
   bool reachable_from(std::size_t i) const {
-    auto r = api(i).get("/v1/cluster");
-    if (r.status != 200)
-      return false;
-    auto doc = r.json();
-    for (auto& m : doc.at("members").as_array())
-      if (!m.at("reachable").as_bool())
-        return false;
-    return true;
+    return every_member_reachable(api(i).get("/v1/cluster"));
   }
 
   bool all_reachable() const {

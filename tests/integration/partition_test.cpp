@@ -141,16 +141,7 @@ BOOST_AUTO_TEST_CASE(a_cut_link_is_503_for_the_far_nodes_runs_and_heals_without_
   auto post = [&](int i, const std::string& target, const std::string& body) {
     return in_ns(net.ns[i], [&] { return http_call(node[i]->port(), "POST", target, body); });
   };
-  auto all_reachable = [&](int i) {
-    auto r = get(i, "/v1/cluster");
-    if (r.status != 200)
-      return false;
-    auto doc = r.json();
-    for (auto& m : doc.at("members").as_array())
-      if (!m.at("reachable").as_bool())
-        return false;
-    return true;
-  };
+  auto all_reachable = [&](int i) { return every_member_reachable(get(i, "/v1/cluster")); };
   BOOST_REQUIRE(
       eventually([&] { return all_reachable(0) && all_reachable(1) && all_reachable(2); }, 20s));
 

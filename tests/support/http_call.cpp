@@ -92,4 +92,20 @@ std::string link_path(const std::string& link) {
   return at == std::string::npos ? link : link.substr(at);
 }
 
+bool every_member_reachable(const http_result& cluster_answer) {
+  if (cluster_answer.status != 200)
+    return false;
+  auto doc = cluster_answer.json();
+  for (auto& m : doc.at("members").as_array())
+    if (!m.at("reachable").as_bool())
+      return false;
+  return true;
+}
+
+std::uint16_t free_port() {
+  asio::io_context io;
+  tcp::acceptor a{io, {asio::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
+}
+
 } // namespace rundun::test

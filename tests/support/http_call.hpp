@@ -50,6 +50,13 @@ struct api_client {
   boost::json::object make_run(const boost::json::value& body) const;
 };
 
+/// Whether a `GET /v1/cluster` answer shows every member reachable.
+bool every_member_reachable(const http_result& cluster_answer);
+
+/// A port on 127.0.0.1 that was free a moment ago (for a cluster's member list, which is
+/// fixed before any node starts).
+std::uint16_t free_port();
+
 /// The path of a run link (`/r/<token>`) from its full URL.
 std::string link_path(const std::string& link);
 
