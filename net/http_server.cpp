@@ -50,6 +50,9 @@ private:
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->opts.max_header_bytes));
+    // No body limit yet: Beast would check Content-Length against its default (1 MiB) while
+    // it reads the header, before on_header knows the route's own limit (10 MiB for photos).
+    parser_->body_limit(boost::none);
     stream_.expires_after(state_->opts.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));

@@ -2,6 +2,7 @@
 // every node, runs driven through nodes that do not own them, a node killed with SIGKILL
 // and brought back, a single node's data dir joining a cluster, and mutual TLS.
 
+#include "tests/support/images.hpp"
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_pki.hpp"
@@ -167,6 +168,19 @@ BOOST_AUTO_TEST_CASE(runs_spread_over_every_node_are_driven_and_read_through_the
   BOOST_TEST(metrics.find("rundun_cluster_peer_up{peer=\"n1\"} 1") != std::string::npos);
   BOOST_TEST(metrics.find("rundun_cluster_forwarded_total{outcome=\"answered\"} 0") ==
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_photo_of_several_mib_crosses_to_its_owner_and_back) {
+  cluster c{{"n1", "n2"}};
+  auto tid = c.api(0).make_template(json::parse(template_body()));
+  auto run = c.api(1).make_run(json::parse(R"({"template_id":")" + tid + R"("})"));
+  auto link = link_path(std::string(run.at("link").as_string()));
+  auto jpeg = make_jpeg(noise(1600, 1200), 0, 100); // several MiB
+  auto up = http_call(c.nodes[0]->port(), "POST", link + "/steps/open/photos", jpeg,
+                      {{"Content-Type", "image/jpeg"}});
+  BOOST_REQUIRE_EQUAL(up.status, 201);
+  auto id = std::string(up.json().at("photo_id").as_string());
+  BOOST_TEST(c.api(0).get("/v1/photos/" + id).body == jpeg);
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_node_is_503_within_2s_changes_nothing_and_loses_nothing) {

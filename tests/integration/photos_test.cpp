@@ -110,6 +110,18 @@ BOOST_AUTO_TEST_CASE(an_uploaded_photo_reaches_the_webhook_as_an_upright_thumbna
   BOOST_TEST(run.at("steps").at(0).at("photos").as_array().size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_photo_of_several_mib_is_taken_and_stored_whole) {
+  // Noise does not compress: 1600x1200 at quality 100 is several MiB, well over the API's
+  // 1 MiB and under the photos' 10 MiB.
+  auto jpeg = make_jpeg(noise(1600, 1200), 0, 100);
+  BOOST_REQUIRE_GT(jpeg.size(), std::size_t{2} << 20);
+  BOOST_REQUIRE_LT(jpeg.size(), std::size_t{10} << 20);
+  auto r = upload("extra", "image/jpeg", jpeg);
+  BOOST_REQUIRE_EQUAL(r.status, 201);
+  auto id = std::string(r.json().at("photo_id").as_string());
+  BOOST_TEST(api.get("/v1/photos/" + id).body == jpeg);
+}
+
 BOOST_AUTO_TEST_CASE(bad_uploads_are_refused_and_change_nothing) {
   auto jpeg = make_jpeg(quadrants(64, 64));
   auto png = make_png(quadrants(16, 16));
