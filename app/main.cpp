@@ -161,7 +161,9 @@ int main(int argc, char** argv) {
   router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
   std::unique_ptr<cluster::node> node;
   if (f.node_id) {
-    front = std::make_unique<api::cluster_front>(*router, **eng, *key_hash);
+    front = std::make_unique<api::cluster_front>(
+        *router, **eng, *key_hash,
+        [&io](std::function<void()> work) { boost::asio::post(io, std::move(work)); });
     auto started = start_cluster(f, *front, io);
     if (!started) {
       std::cerr << "rundund: " << started.error().message << "\n";

@@ -73,8 +73,8 @@ std::optional<std::string> template_of(const std::string& body) {
 
 } // namespace
 
-cluster_front::cluster_front(router& r, engine& e, std::string api_key_hash)
-    : router_(r), engine_(e), api_key_hash_(std::move(api_key_hash)) {}
+cluster_front::cluster_front(router& r, engine& e, std::string api_key_hash, api_poster on_api)
+    : router_(r), engine_(e), api_key_hash_(std::move(api_key_hash)), on_api_(std::move(on_api)) {}
 
 net::http_response cluster_front::unavailable(const std::string& node) {
   auto res = router::error_response(503, "node_unavailable",
@@ -170,12 +170,14 @@ void cluster_front::create_run(net::http_request&& req, net::responder respond) 
         auto rec = answer->status == 200 ? decode_template(answer->body) : std::nullopt;
         if (!rec) // the owner has no such template: the router answers 404
           return router_.handle(std::move(req), std::move(respond));
-        engine_.adopt_template(*rec, [this, req = std::move(req),
-                                      respond](outcome<rundun::template_record> stored) mutable {
-          // Stored or not, the router decides: without the copy it answers 404 or 500.
-          (void)stored;
-          router_.handle(std::move(req), std::move(respond));
-        });
+        engine_.adopt_template(
+            *rec, [this, req = std::move(req), respond](outcome<rundun::template_record>) mutable {
+              // Stored or not, the router decides (without the copy it answers 404). This runs
+              // on the store's writer thread: the request goes back to the API's threads.
+              on_api_([this, req = std::move(req), respond = std::move(respond)]() mutable {
+                router_.handle(std::move(req), std::move(respond));
+              });
+            });
       });
 }
 

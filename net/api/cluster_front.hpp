@@ -22,7 +22,10 @@ namespace rundun::api {
 /// `handle_forwarded` is called by the cluster node.
 class cluster_front {
 public:
-  cluster_front(router& r, engine& e, std::string api_key_hash);
+  /// Runs work on one of the API's threads (the router's home).
+  using api_poster = std::function<void(std::function<void()>)>;
+
+  cluster_front(router& r, engine& e, std::string api_key_hash, api_poster on_api);
 
   /// The cluster node to forward through; set once, before the server accepts requests
   /// (the node needs `handle_forwarded` before it starts).
@@ -56,6 +59,7 @@ private:
   router& router_;
   engine& engine_;
   std::string api_key_hash_;
+  api_poster on_api_;
   cluster::node* node_ = nullptr;
 };
 
