@@ -188,8 +188,11 @@ BOOST_AUTO_TEST_CASE(a_killed_node_is_503_within_2s_changes_nothing_and_loses_no
   // The webhook refuses until told otherwise, so n2's first event is waiting for a retry
   // when n2 dies.
   std::atomic<bool> accept{false};
-  scripted_receiver rx{
-      [&](const received&, std::size_t) { return reply_plan{accept.load() ? 204 : 500}; }};
+  scripted_receiver rx{[&](const received&, std::size_t) {
+    reply_plan plan;
+    plan.status = accept.load() ? 204 : 500;
+    return plan;
+  }};
   auto tid = c.api(0).make_template(json::parse(template_body()));
   auto victim = c.api(1).make_run(json::parse(run_body(tid, rx.url())));
   auto victim_id = std::string(victim.at("id").as_string());
