@@ -107,8 +107,8 @@ result scenario(const options& opt, std::size_t n) {
 
   std::string list;
   for (std::size_t i = 0; i < n; ++i)
-    list += (i ? "," : "") + ("n" + std::to_string(i)) + "=127.0.0.1:" +
-            std::to_string(bench::free_port());
+    list += (i ? "," : "") + ("n" + std::to_string(i)) +
+            "=127.0.0.1:" + std::to_string(bench::free_port());
   auto base = std::filesystem::temp_directory_path() /
               ("rundun-cluster-bench-" + std::to_string(::getpid()) + "-" + std::to_string(n));
   std::filesystem::remove_all(base);
@@ -164,11 +164,10 @@ result scenario(const options& opt, std::size_t n) {
       };
       for (std::size_t i; (i = next.fetch_add(1)) < opt.runs;) {
         auto owner = i % n;
-        auto [status, body] =
-            timed(owner, false, http::verb::post, "/v1/runs",
-                  R"({"template_id":")" + tid + R"(","webhook":{"url":")" + rx.url() +
-                      R"(","secret":")" + secret + R"("}})",
-                  key);
+        auto [status, body] = timed(owner, false, http::verb::post, "/v1/runs",
+                                    R"({"template_id":")" + tid + R"(","webhook":{"url":")" +
+                                        rx.url() + R"(","secret":")" + secret + R"("}})",
+                                    key);
         if (status != 201) {
           ++failures;
           continue;
@@ -227,8 +226,8 @@ int main(int argc, char** argv) try {
               "local p50 ms", "local p99 ms", "fwd p50 ms", "fwd p99 ms", "CPU us/req");
   for (auto n : opt.sizes) {
     auto r = scenario(opt, n);
-    std::printf("%5zu %10.0f %9.0f%% %13.2f %13.2f %13.2f %13.2f %12.0f\n", r.nodes,
-                r.events_per_s, 100 * r.forwarded_share, r.local_p50 / 1000, r.local_p99 / 1000,
+    std::printf("%5zu %10.0f %9.0f%% %13.2f %13.2f %13.2f %13.2f %12.0f\n", r.nodes, r.events_per_s,
+                100 * r.forwarded_share, r.local_p50 / 1000, r.local_p99 / 1000,
                 r.forwarded_p50 / 1000, r.forwarded_p99 / 1000, r.cpu_us_per_request);
     std::fflush(stdout);
   }

@@ -82,7 +82,6 @@ usage_point usage_now() {
   return {steady::now(), secs(u.ru_utime) + secs(u.ru_stime)};
 }
 
-
 /// A field of /proc/self/status in MiB (VmRSS, RssAnon, RssFile, VmHWM).
 double status_mib(const std::string& field) {
   std::ifstream in{"/proc/self/status"};

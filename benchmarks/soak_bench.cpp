@@ -137,7 +137,6 @@ void print(const sample& s) {
   std::fflush(stdout);
 }
 
-
 template <class F>
 bool wait_for(F&& done, std::chrono::seconds limit) {
   auto until = std::chrono::steady_clock::now() + limit;
