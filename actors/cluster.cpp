@@ -38,21 +38,15 @@ struct node::impl {
   std::unique_ptr<node_config> cfg;
   std::unique_ptr<caf::actor_system> system;
   caf::actor gateway;
-  /// Per other member: its peer actor and whether it is connected.
-  std::unordered_map<std::string, caf::actor> peers;
+  /// Per other member: its peer actor (shared with the gateway, which passes hellos on) and
+  /// whether it is connected.
+  peer_directory peers = std::make_shared<std::unordered_map<std::string, caf::actor>>();
   std::unordered_map<std::string, std::shared_ptr<std::atomic<bool>>> reachable;
   bool stopped = false;
 
-  const member& self_member() const {
-    for (auto& m : opts.members)
-      if (m.id == opts.node_id)
-        return m;
-    throw std::logic_error("the cluster's members do not include this node");
-  }
-
   void send_to(const std::string& to, std::uint64_t seq, auto&&... xs) {
-    auto it = peers.find(to);
-    if (it == peers.end() || stopped)
+    auto it = peers->find(to);
+    if (it == peers->end() || stopped)
       return pending->complete(seq, std::nullopt);
     caf::anon_send(it->second, std::forward<decltype(xs)>(xs)...);
   }
@@ -81,8 +75,7 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
   p->system->await_actors_before_shutdown(false);
   auto dialer = p->opts.tls ? p->system->openssl_manager().actor_handle()
                             : p->system->middleman().actor_handle();
-  auto peers = std::make_shared<std::unordered_map<std::string, caf::actor>>();
-  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_template), peers);
+  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_template), p->peers);
   for (auto& m : p->opts.members) {
     if (m.id == p->opts.node_id)
       continue;
@@ -99,9 +92,7 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
                     p->opts.request_deadline,
                     p->pending,
                     up};
-    auto a = p->system->spawn(peer, std::move(s));
-    p->peers.emplace(m.id, a);
-    peers->emplace(m.id, a);
+    p->peers->emplace(m.id, p->system->spawn(peer, std::move(s)));
   }
   auto port = p->opts.tls
                   ? caf::openssl::publish(p->gateway, me->port, me->host.c_str(), true)
@@ -130,7 +121,7 @@ void node::stop() {
   if (p.stopped)
     return;
   p.stopped = true;
-  for (auto& [id, a] : p.peers)
+  for (auto& [id, a] : *p.peers)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(p.gateway, caf::exit_reason::user_shutdown);
   p.system->await_all_actors_done();

@@ -1,6 +1,5 @@
 #include "net/api/cluster_front.hpp"
 
-#include "net/api/api_key.hpp"
 #include "net/api/cluster_placement.hpp"
 #include "persistence/record_codec.hpp"
 
@@ -182,14 +181,8 @@ void cluster_front::create_run(net::http_request&& req, net::responder respond) 
 }
 
 void cluster_front::cluster_info(const net::http_request& req, net::responder respond) {
-  auto auth = req[http::field::authorization];
-  constexpr std::string_view bearer = "Bearer ";
-  if (!auth.starts_with(bearer) || !api_key_matches(auth.substr(bearer.size()), api_key_hash_)) {
-    auto res = router::error_response(
-        401, "unauthorized", "a valid API key is required: Authorization: Bearer <api key>");
-    res.set(http::field::www_authenticate, "Bearer");
-    return respond(std::move(res));
-  }
+  if (auto refused = router::unauthorized(req, api_key_hash_))
+    return respond(std::move(*refused));
   if (req.method() != http::verb::get) {
     auto res = router::error_response(405, "method_not_allowed",
                                       std::string(req.method_string()) +

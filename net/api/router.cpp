@@ -145,6 +145,18 @@ std::uint64_t router::body_limit(std::string_view target) {
   return path.starts_with("/r/") && path.ends_with("/photos") ? max_photo_body : max_api_body;
 }
 
+std::optional<net::http_response> router::unauthorized(const net::http_request& req,
+                                                       std::string_view api_key_hash) {
+  auto auth = req[http::field::authorization];
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.starts_with(bearer) && api_key_matches(auth.substr(bearer.size()), api_key_hash))
+    return std::nullopt;
+  auto res = error_response(401, "unauthorized",
+                            "a valid API key is required: Authorization: Bearer <api key>");
+  res.set(http::field::www_authenticate, "Bearer");
+  return res;
+}
+
 net::http_response router::error_response(unsigned status, std::string code, std::string message) {
   net::http_response res{static_cast<http::status>(status), 11};
   res.set(http::field::content_type, "application/json");
@@ -185,15 +197,9 @@ void router::route(call& c) {
   }
   if (!s.empty() && s[0] == "v1") {
     // Authentication comes before routing: an unknown /v1 path without a key is 401.
-    auto auth = c.req[http::field::authorization];
-    constexpr std::string_view bearer = "Bearer ";
-    if (!auth.starts_with(bearer) ||
-        !api_key_matches(auth.substr(bearer.size()), cfg_.api_key_hash)) {
+    if (auto refused = unauthorized(c.req, cfg_.api_key_hash)) {
       c.pattern = "/v1/*";
-      auto res = error_response(401, "unauthorized",
-                                "a valid API key is required: Authorization: Bearer <api key>");
-      res.set(http::field::www_authenticate, "Bearer");
-      return c.send(std::move(res));
+      return c.send(std::move(*refused));
     }
     return route_v1(c);
   }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace rundun::api {
@@ -45,6 +46,11 @@ public:
 
   /// The largest body a target accepts: photos 10 MiB, everything else 1 MiB.
   static std::uint64_t body_limit(std::string_view target);
+
+  /// The 401 for a request without the API key (`api_key_hash` as in router_config), or
+  /// none when it carries the key.
+  static std::optional<net::http_response> unauthorized(const net::http_request& req,
+                                                        std::string_view api_key_hash);
 
   /// A response with the contract's error body.
   static net::http_response error_response(unsigned status, std::string code, std::string message);
