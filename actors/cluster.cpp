@@ -47,13 +47,13 @@ struct node::impl {
   void send_to(const std::string& to, std::uint64_t seq, auto&&... xs) {
     auto it = peers->find(to);
     if (it == peers->end() || stopped)
-      return pending->complete(seq, std::nullopt);
+      return pending->fail(seq);
     caf::anon_send(it->second, std::forward<decltype(xs)>(xs)...);
   }
 };
 
 outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_request,
-                                           template_lookup on_template) {
+                                           read_handler on_read) {
   auto p = std::make_unique<impl>();
   p->opts = std::move(opts);
   auto refuse = [](std::string why) {
@@ -75,7 +75,7 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
   p->system->await_actors_before_shutdown(false);
   auto dialer = p->opts.tls ? p->system->openssl_manager().actor_handle()
                             : p->system->middleman().actor_handle();
-  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_template), p->peers);
+  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_read), p->peers);
   for (auto& m : p->opts.members) {
     if (m.id == p->opts.node_id)
       continue;
@@ -133,9 +133,9 @@ void node::forward(const std::string& to, forwarded_request req, reply done) {
   impl_->send_to(to, seq, forward_atom::value, seq, std::move(req));
 }
 
-void node::fetch_template(const std::string& to, std::string id, reply done) {
+void node::read(const std::string& to, read_request req, read_reply done) {
   auto seq = impl_->pending->add(std::move(done));
-  impl_->send_to(to, seq, tmpl_atom::value, seq, std::move(id));
+  impl_->send_to(to, seq, read_atom::value, seq, std::move(req));
 }
 
 const std::string& node::self() const {

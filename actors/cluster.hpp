@@ -5,12 +5,15 @@
 // and carries requests for runs that another node owns to that node. This header does not
 // include CAF.
 //
-// The node forwards whole API requests: the owner runs them through its own router, so its
-// answer comes back unchanged (status, headers and body), and the engine stays a single-node
-// library. The one typed exchange is a template lookup, so that any node can use a template
-// that another node created.
+// Two exchanges cross between nodes:
+// - whole API requests: the owner runs them through its own router, so its answer comes back
+//   unchanged (status, headers and body);
+// - the engine's queries in their asynchronous form (actors/read_messages.hpp), which the
+//   owner answers from its engine: how an embedder reads any run through any node
+//   (actors/cluster_reader.hpp), and how a node fetches a template another node created.
 
 #include "actors/cluster_members.hpp"
+#include "actors/read_messages.hpp"
 #include "persistence/domain_error.hpp"
 #include "persistence/latency_histogram.hpp"
 
@@ -79,9 +82,9 @@ struct options {
 using request_handler =
     std::function<void(forwarded_request, std::function<void(forwarded_response)>)>;
 
-/// A template's storage record (persistence/record_codec.hpp) by id, if this node has it.
-/// Called on one of the node's actor threads; a short LMDB read.
-using template_lookup = std::function<std::optional<std::string>(const std::string& id)>;
+/// Answers a query of this node's engine for another node (`answer_read` with the engine).
+/// Called on one of the node's actor threads: post the work elsewhere rather than block.
+using read_handler = std::function<void(read_request, std::function<void(read_answer)>)>;
 
 /// A member as GET /v1/cluster and /metrics show it.
 struct member_state {
@@ -95,7 +98,7 @@ struct member_state {
 inline constexpr double forward_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
-/// Requests forwarded from this node, by outcome, and their latency.
+/// Requests and queries forwarded from this node, by outcome, and their latency.
 struct forward_counters {
   std::atomic<std::uint64_t> answered{0}, unavailable{0};
   latency_histogram latency{forward_latency_bounds};
@@ -105,12 +108,13 @@ class node {
 public:
   /// An answer from another node, or none when that node is down, unreachable or silent.
   using reply = std::function<void(std::optional<forwarded_response>)>;
+  using read_reply = std::function<void(std::optional<read_answer>)>;
 
   /// Listens on this member's port and starts connecting to the others (in the background,
   /// with backoff, for as long as the node runs). Fails if the port cannot be bound or the
   /// TLS files cannot be used.
   static outcome<std::unique_ptr<node>> start(options opts, request_handler on_request,
-                                              template_lookup on_template);
+                                              read_handler on_read);
 
   ~node();
   node(const node&) = delete;
@@ -123,9 +127,9 @@ public:
   /// actor thread. Callable from any thread.
   void forward(const std::string& to, forwarded_request req, reply done);
 
-  /// Asks member `to` for a template's storage record: `done` gets 200 with the record as
-  /// body, 404 when that node has no such template, or none when it is unavailable.
-  void fetch_template(const std::string& to, std::string id, reply done);
+  /// Sends a query to member `to` (not this node) and hands its answer to `done`, once, on
+  /// an actor thread, or none when that node is unavailable. Callable from any thread.
+  void read(const std::string& to, read_request req, read_reply done);
 
   const std::string& self() const;
   const std::vector<member>& members() const;

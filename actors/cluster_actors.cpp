@@ -7,26 +7,56 @@ namespace rundun::cluster {
 // -- pending_table --------------------------------------------------------------------
 
 std::uint64_t pending_table::add(node::reply done) {
+  return insert({std::move(done), std::chrono::steady_clock::now()});
+}
+
+std::uint64_t pending_table::add(node::read_reply done) {
+  return insert({std::move(done), std::chrono::steady_clock::now()});
+}
+
+std::uint64_t pending_table::insert(waiting w) {
   std::lock_guard lock{mtx_};
   auto seq = ++next_;
-  waiting_.emplace(seq, waiting{std::move(done), std::chrono::steady_clock::now()});
+  waiting_.emplace(seq, std::move(w));
   return seq;
 }
 
-void pending_table::complete(std::uint64_t seq, std::optional<forwarded_response> answer) {
-  waiting w;
-  {
-    std::lock_guard lock{mtx_};
-    auto it = waiting_.find(seq);
-    if (it == waiting_.end())
-      return; // answered already
-    w = std::move(it->second);
-    waiting_.erase(it);
-  }
-  (answer ? counters_.answered : counters_.unavailable).fetch_add(1, std::memory_order_relaxed);
+std::optional<pending_table::waiting> pending_table::take(std::uint64_t seq) {
+  std::lock_guard lock{mtx_};
+  auto it = waiting_.find(seq);
+  if (it == waiting_.end())
+    return std::nullopt; // answered already
+  auto w = std::move(it->second);
+  waiting_.erase(it);
+  return w;
+}
+
+template <class Answer>
+void pending_table::finish(waiting& w, std::optional<Answer> answer) {
+  using reply = std::function<void(std::optional<Answer>)>;
+  auto* done = std::get_if<reply>(&w.done);
+  bool answered = answer && done;
+  (answered ? counters_.answered : counters_.unavailable).fetch_add(1, std::memory_order_relaxed);
   counters_.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - w.since));
-  w.done(std::move(answer));
+  if (done)
+    return (*done)(std::move(answer));
+  std::visit([](auto& other) { other(std::nullopt); }, w.done);
+}
+
+void pending_table::complete(std::uint64_t seq, forwarded_response answer) {
+  if (auto w = take(seq))
+    finish(*w, std::optional{std::move(answer)});
+}
+
+void pending_table::complete(std::uint64_t seq, read_answer answer) {
+  if (auto w = take(seq))
+    finish(*w, std::optional{std::move(answer)});
+}
+
+void pending_table::fail(std::uint64_t seq) {
+  if (auto w = take(seq))
+    finish<forwarded_response>(*w, std::nullopt);
 }
 
 void pending_table::fail_all() {
@@ -35,16 +65,29 @@ void pending_table::fail_all() {
     std::lock_guard lock{mtx_};
     all.swap(waiting_);
   }
-  for (auto& [seq, w] : all) {
-    counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
-    w.done(std::nullopt);
-  }
+  for (auto& [seq, w] : all)
+    finish<forwarded_response>(w, std::nullopt);
 }
 
 // -- gateway --------------------------------------------------------------------------
 
 caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
-                      template_lookup on_template, peer_directory peers) {
+                      read_handler on_read, peer_directory peers) {
+  // The router and the engine answer on their own threads: each answer comes back here as a
+  // message, so that only this actor touches its promises.
+  auto promise = [self] {
+    auto seq = ++self->state.next;
+    auto rp = self->make_response_promise();
+    self->state.waiting.emplace(seq, rp);
+    return std::pair{seq, rp};
+  };
+  auto deliver = [self](std::uint64_t seq, auto& answer) {
+    auto& waiting = self->state.waiting;
+    if (auto it = waiting.find(seq); it != waiting.end()) {
+      it->second.deliver(std::move(answer));
+      waiting.erase(it);
+    }
+  };
   return {
       [=](hello_atom, const std::string& from, caf::actor& their_gateway) {
         if (auto it = peers->find(from); it != peers->end())
@@ -52,30 +95,22 @@ caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler 
         log::warn("a node that is not a member said hello; ignored", {{"node_id", from}});
       },
       [=](forward_atom, forwarded_request& req) {
-        auto rp = self->make_response_promise();
-        auto seq = ++self->state.next;
-        self->state.waiting.emplace(seq, rp);
-        // The router answers on one of the API's threads: the answer comes back here as a
-        // message, so that only this actor touches its promises.
-        auto me = caf::actor_cast<caf::actor>(self);
-        on_request(std::move(req), [me, seq](forwarded_response res) {
-          caf::anon_send(me, answer_atom::value, seq, std::move(res));
+        auto [seq, rp] = promise();
+        on_request(std::move(req),
+                   [me = caf::actor_cast<caf::actor>(self), seq = seq](forwarded_response res) {
+                     caf::anon_send(me, answer_atom::value, seq, std::move(res));
+                   });
+        return rp;
+      },
+      [=](read_atom, read_request& req) {
+        auto [seq, rp] = promise();
+        on_read(std::move(req), [me = caf::actor_cast<caf::actor>(self), seq = seq](read_answer a) {
+          caf::anon_send(me, answer_atom::value, seq, std::move(a));
         });
         return rp;
       },
-      [=](answer_atom, std::uint64_t seq, forwarded_response& res) {
-        auto& waiting = self->state.waiting;
-        if (auto it = waiting.find(seq); it != waiting.end()) {
-          it->second.deliver(std::move(res));
-          waiting.erase(it);
-        }
-      },
-      [=](tmpl_atom, const std::string& id) {
-        constexpr unsigned found = 200, missing = 404;
-        auto record = on_template(id);
-        return record ? forwarded_response{found, {}, std::move(*record)}
-                      : forwarded_response{missing, {}, {}};
-      },
+      [=](answer_atom, std::uint64_t seq, forwarded_response& res) { deliver(seq, res); },
+      [=](answer_atom, std::uint64_t seq, read_answer& a) { deliver(seq, a); },
   };
 }
 
@@ -122,19 +157,20 @@ void dial(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
           });
 }
 
-/// Sends one request to the member's gateway, or answers none at once when disconnected.
-template <class... Ts>
+/// Sends one request to the member's gateway, expecting an `Answer`, or answers none at
+/// once when disconnected.
+template <class Answer, class... Ts>
 void send_remote(caf::stateful_actor<peer_state>* self, const peer_settings& s, std::uint64_t seq,
                  Ts&&... xs) {
   auto& st = self->state;
   if (!st.remote)
-    return s.pending->complete(seq, std::nullopt);
+    return s.pending->fail(seq);
   st.in_flight.emplace(seq, std::chrono::steady_clock::now() + s.request_deadline);
   // No CAF timeout: a pending timeout timer keeps its request's state alive until it fires;
   // the sweep below bounds the wait instead, and a lost connection fails all at once.
   self->request(st.remote, caf::infinite, std::forward<Ts>(xs)...)
       .then(
-          [=](forwarded_response& res) {
+          [=](Answer& res) {
             if (self->state.in_flight.erase(seq))
               s.pending->complete(seq, std::move(res));
           },
@@ -143,13 +179,13 @@ void send_remote(caf::stateful_actor<peer_state>* self, const peer_settings& s, 
               return;
             log::warn("a request to a cluster peer failed",
                       {{"peer", s.to.id}, {"reason", self->system().render(e)}});
-            s.pending->complete(seq, std::nullopt);
+            s.pending->fail(seq);
           });
 }
 
 void fail_in_flight(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
   for (auto& [seq, deadline] : std::exchange(self->state.in_flight, {}))
-    s.pending->complete(seq, std::nullopt);
+    s.pending->fail(seq);
 }
 
 } // namespace
@@ -179,17 +215,17 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, peer_settings s) {
       },
       [=](hello_atom, caf::actor& their_gateway) { connected(self, s, std::move(their_gateway)); },
       [=](forward_atom, std::uint64_t seq, forwarded_request& req) {
-        send_remote(self, s, seq, forward_atom::value, std::move(req));
+        send_remote<forwarded_response>(self, s, seq, forward_atom::value, std::move(req));
       },
-      [=](tmpl_atom, std::uint64_t seq, std::string& id) {
-        send_remote(self, s, seq, tmpl_atom::value, std::move(id));
+      [=](read_atom, std::uint64_t seq, read_request& req) {
+        send_remote<read_answer>(self, s, seq, read_atom::value, std::move(req));
       },
       [=](sweep_atom) {
         auto now = std::chrono::steady_clock::now();
         auto& in_flight = self->state.in_flight;
         for (auto it = in_flight.begin(); it != in_flight.end();) {
           if (it->second < now) {
-            s.pending->complete(it->first, std::nullopt);
+            s.pending->fail(it->first);
             it = in_flight.erase(it);
           } else {
             ++it;

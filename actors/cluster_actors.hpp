@@ -4,8 +4,8 @@
 //
 // gateway: published on this node's cluster port; other nodes' peers talk to it.
 //   takes  (forward_atom, forwarded_request)  -> forwarded_response (the router's answer)
-//          (tmpl_atom, template id)           -> forwarded_response (200 + record, or 404)
-//          (answer_atom, seq, forwarded_response), from the router's callback
+//          (read_atom, read_request)          -> read_answer (the engine's answer)
+//          (answer_atom, seq, forwarded_response or read_answer), from those callbacks
 //          (hello_atom, node id, its gateway), passed on to this node's peer for that node
 //
 // peer: one per other member, holding that member's gateway while connected, and carrying
@@ -16,15 +16,17 @@
 //   takes  (dial_atom)                              retry the connection (the dialling side)
 //          (hello_atom, gateway)                    the member dialled us (the other side)
 //          (forward_atom, seq, forwarded_request)   answered through the pending table
-//          (tmpl_atom, seq, template id)            answered through the pending table
+//          (read_atom, seq, read_request)           answered through the pending table
 //          (sweep_atom)                             fail requests past their deadline
-//   sends  (forward_atom, forwarded_request) and (tmpl_atom, id) to the member's gateway,
+//   sends  (forward_atom, forwarded_request) and (read_atom, read_request) to the member's
+//          gateway,
 //          (hello_atom, own id, own gateway) to it after dialling
 
 #include "actors/cluster.hpp"
 
 #include <mutex>
 #include <unordered_map>
+#include <variant>
 
 #include <caf/all.hpp>
 #include <caf/io/middleman_actor.hpp>
@@ -32,7 +34,7 @@
 namespace rundun::cluster {
 
 using forward_atom = caf::atom_constant<caf::atom("forward")>;
-using tmpl_atom = caf::atom_constant<caf::atom("tmpl")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
 using answer_atom = caf::atom_constant<caf::atom("answer")>;
 using dial_atom = caf::atom_constant<caf::atom("dial")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
@@ -46,15 +48,25 @@ public:
   explicit pending_table(forward_counters& counters) : counters_(counters) {}
 
   std::uint64_t add(node::reply done);
-  void complete(std::uint64_t seq, std::optional<forwarded_response> answer);
+  std::uint64_t add(node::read_reply done);
+  /// Completes `seq` with its answer; an answer of the other kind counts as none.
+  void complete(std::uint64_t seq, forwarded_response answer);
+  void complete(std::uint64_t seq, read_answer answer);
+  /// Completes `seq` with none: its node is unavailable.
+  void fail(std::uint64_t seq);
   /// Completes everything still waiting with none (the node is stopping).
   void fail_all();
 
 private:
   struct waiting {
-    node::reply done;
+    std::variant<node::reply, node::read_reply> done;
     std::chrono::steady_clock::time_point since;
   };
+  std::uint64_t insert(waiting w);
+  std::optional<waiting> take(std::uint64_t seq);
+  /// Counts the outcome, then calls the waiting callback with `answer` or with none.
+  template <class Answer>
+  void finish(waiting& w, std::optional<Answer> answer);
   std::mutex mtx_;
   std::uint64_t next_ = 0;
   std::unordered_map<std::uint64_t, waiting> waiting_;
@@ -88,7 +100,7 @@ struct gateway_state {
 using peer_directory = std::shared_ptr<std::unordered_map<std::string, caf::actor>>;
 
 caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
-                      template_lookup on_template, peer_directory peers);
+                      read_handler on_read, peer_directory peers);
 
 struct peer_state {
   // Not an aggregate: CAF 0.17 constructs a state from the actor's pointer when it can, and

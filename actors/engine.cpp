@@ -68,6 +68,8 @@ struct engine::impl {
   boost::asio::thread_pool media{1};
   /// Uploads posted to `media` and not finished: bounded by opts.media_queue_limit.
   std::atomic<std::size_t> media_queued{0};
+  /// The asynchronous queries (`read_…`): store reads, off the actor, io and media threads.
+  boost::asio::thread_pool reads{1};
   std::unique_ptr<engine_config> cfg;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<engine_context> ctx;
@@ -82,6 +84,7 @@ struct engine::impl {
     // callbacks message actors, so it must finish while the actor system lives), then the
     // actors (they own the HTTP clients bound to `io`), then `io` and the store.
     media.join();
+    reads.join();
     if (work)
       work.reset();
     io.stop();
@@ -522,6 +525,54 @@ outcome<std::vector<event_record>> engine::get_events(const run_id& id) const {
   if (!events)
     return storage_failure(events.error());
   return std::move(*events);
+}
+
+// -- the queries' asynchronous form ----------------------------------------------------
+
+namespace {
+
+/// Runs `read` on the engine's read thread and hands its outcome to `done` there.
+template <class Read, class Done>
+void post_read(boost::asio::thread_pool& reads, Read read, Done done) {
+  boost::asio::post(reads,
+                    [read = std::move(read), done = std::move(done)]() mutable { done(read()); });
+}
+
+} // namespace
+
+void engine::read_template(template_id id, callback<template_record> done) {
+  post_read(
+      impl_->reads, [this, id = std::move(id)] { return get_template(id); }, std::move(done));
+}
+
+void engine::read_run(run_id id, callback<run_record> done) {
+  post_read(
+      impl_->reads, [this, id = std::move(id)] { return get_run(id); }, std::move(done));
+}
+
+void engine::read_run_by_token(std::string token, callback<run_record> done) {
+  post_read(
+      impl_->reads, [this, token = std::move(token)] { return get_run_by_token(token); },
+      std::move(done));
+}
+
+void engine::read_events(run_id id, callback<std::vector<event_record>> done) {
+  post_read(
+      impl_->reads, [this, id = std::move(id)] { return get_events(id); }, std::move(done));
+}
+
+void engine::read_photo(photo_id id, callback<photo_content> done) {
+  post_read(
+      impl_->reads, [this, id = std::move(id)] { return get_photo(id); }, std::move(done));
+}
+
+void engine::read_photo_thumbnail(std::string token, photo_id id, callback<photo_content> done) {
+  post_read(
+      impl_->reads,
+      [this, token = std::move(token), id = std::move(id)] {
+        return get_photo_thumbnail(token, id);
+      },
+      std::move(done));
 }
 
 engine_figures engine::figures() const {

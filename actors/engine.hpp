@@ -4,6 +4,7 @@
 // and what the benchmarks drive. This header does not include CAF.
 
 #include "actors/fault_injection.hpp"
+#include "actors/reader.hpp"
 #include "actors/run_logic.hpp"
 #include "actors/specs.hpp"
 #include "net/retry_policy.hpp"
@@ -79,12 +80,6 @@ struct uploaded_photo {
   int height = 0;
 };
 
-/// A stored photo's original bytes.
-struct photo_content {
-  std::string content_type;
-  std::string bytes;
-};
-
 /// Figures for /metrics.
 struct engine_figures {
   std::uint64_t events_created[5] = {};
@@ -118,12 +113,11 @@ constexpr std::size_t backlog_hosts_listed = 10;
 ///
 /// Commands are asynchronous: the callback runs once, on an engine thread (an actor's or
 /// the store writer's), after the change is durable; keep it short and do not block in it.
-/// Queries are synchronous reads of the store and may run on any thread.
-class engine {
+/// Queries come in two forms: synchronous reads of the store (`get_…`), callable on any
+/// thread, and the asynchronous `reader` form (`read_…`), answered on one of the engine's
+/// threads, which a cluster node also answers for its peers.
+class engine final : public reader {
 public:
-  template <class T>
-  using callback = std::function<void(outcome<T>)>;
-
   /// Opens the store in `opts.data_dir`, starts the actors, and resumes what was pending:
   /// active runs get their expiry timers back and pending deliveries go out.
   static outcome<std::unique_ptr<engine>> open(engine_options opts);
@@ -169,6 +163,14 @@ public:
   outcome<photo_content> get_photo_thumbnail(std::string_view token, const photo_id& id) const;
   /// A run's events in creation order, with their delivery state.
   outcome<std::vector<event_record>> get_events(const run_id& id) const;
+
+  // The same reads, asynchronous (see reader.hpp).
+  void read_template(template_id id, callback<template_record> done) override;
+  void read_run(run_id id, callback<run_record> done) override;
+  void read_run_by_token(std::string token, callback<run_record> done) override;
+  void read_events(run_id id, callback<std::vector<event_record>> done) override;
+  void read_photo(photo_id id, callback<photo_content> done) override;
+  void read_photo_thumbnail(std::string token, photo_id id, callback<photo_content> done) override;
 
   engine_figures figures() const;
   /// Empty while the engine can work; else why it cannot (its store failed fatally), for

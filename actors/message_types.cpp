@@ -2,6 +2,7 @@
 
 #include "actors/cluster.hpp"
 #include "actors/messages.hpp"
+#include "actors/read_messages.hpp"
 
 #include <caf/all.hpp>
 
@@ -17,6 +18,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<endpoint_stats>>("rundun.endpoint_stats_list");
   cfg.add_message_type<cluster::forwarded_request>("rundun.forwarded_request");
   cfg.add_message_type<cluster::forwarded_response>("rundun.forwarded_response");
+  cfg.add_message_type<read_request>("rundun.read_request");
+  cfg.add_message_type<read_answer>("rundun.read_answer");
 }
 
 } // namespace rundun

@@ -65,9 +65,10 @@ std::string host_for_url(const std::string& host) {
 }
 
 /// Starts this node's side of the cluster: forwarded requests run through `front` on the
-/// API's threads (`io`), not on the cluster's actor threads.
-outcome<std::unique_ptr<cluster::node>>
-start_cluster(const app::flags& f, api::cluster_front& front, boost::asio::io_context& io) {
+/// API's threads (`io`), and queries through the engine, not on the cluster's actor threads.
+outcome<std::unique_ptr<cluster::node>> start_cluster(const app::flags& f,
+                                                      api::cluster_front& front, engine& eng,
+                                                      boost::asio::io_context& io) {
   cluster::options o;
   o.node_id = *f.node_id;
   o.members = f.cluster;
@@ -81,7 +82,10 @@ start_cluster(const app::flags& f, api::cluster_front& front, boost::asio::io_co
           front.handle_forwarded(std::move(req), std::move(done));
         });
       },
-      [&front](const std::string& id) { return front.template_record(id); });
+      // The engine answers queries on its own read thread, not on the cluster's.
+      [&eng](read_request req, std::function<void(read_answer)> done) {
+        answer_read(eng, std::move(req), std::move(done));
+      });
 }
 
 } // namespace
@@ -164,7 +168,7 @@ int main(int argc, char** argv) {
     front = std::make_unique<api::cluster_front>(
         *router, **eng, *key_hash,
         [&io](std::function<void()> work) { boost::asio::post(io, std::move(work)); });
-    auto started = start_cluster(f, *front, io);
+    auto started = start_cluster(f, *front, **eng, io);
     if (!started) {
       std::cerr << "rundund: " << started.error().message << "\n";
       return exit_failure;

@@ -17,6 +17,7 @@ enum class error_kind {
   unsupported,   ///< 415: a photo of a content type other than JPEG or PNG
   storage,       ///< 5xx: the store failed (disk full, I/O)
   overloaded,    ///< 503 with Retry-After: a bounded queue is full; nothing was changed
+  unavailable,   ///< 503 with Retry-After: the node that owns the record cannot be reached
 };
 
 /// Why the engine refused a command. `code` is the contract's snake_case error code and

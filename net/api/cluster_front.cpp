@@ -76,12 +76,7 @@ cluster_front::cluster_front(router& r, engine& e, std::string api_key_hash, api
     : router_(r), engine_(e), api_key_hash_(std::move(api_key_hash)), on_api_(std::move(on_api)) {}
 
 net::http_response cluster_front::unavailable(const std::string& node) {
-  auto res = router::error_response(503, "node_unavailable",
-                                    "node '" + node +
-                                        "', which holds this run, is down or unreachable; "
-                                        "try again shortly");
-  res.set(http::field::retry_after, std::to_string(retry_after_seconds));
-  return res;
+  return router::refusal(cluster::node_unavailable(node));
 }
 
 const cluster::member* cluster_front::owner(std::optional<owner_mark> mark) const {
@@ -160,24 +155,23 @@ void cluster_front::create_run(net::http_request&& req, net::responder respond) 
     return router_.handle(std::move(req), std::move(respond));
   // The template was made on another node: keep a copy here (templates never change), then
   // create the run here, where it will live.
-  node_->fetch_template(
-      to->id, *id,
-      [this, req = std::move(req), respond,
-       owner_id = to->id](std::optional<cluster::forwarded_response> answer) mutable {
-        if (!answer)
-          return respond(unavailable(owner_id));
-        auto rec = answer->status == 200 ? decode_template(answer->body) : std::nullopt;
-        if (!rec) // the owner has no such template: the router answers 404
-          return router_.handle(std::move(req), std::move(respond));
-        engine_.adopt_template(
-            *rec, [this, req = std::move(req), respond](outcome<rundun::template_record>) mutable {
-              // Stored or not, the router decides (without the copy it answers 404). This runs
-              // on the store's writer thread: the request goes back to the API's threads.
-              on_api_([this, req = std::move(req), respond = std::move(respond)]() mutable {
-                router_.handle(std::move(req), std::move(respond));
-              });
-            });
+  reads_->read_template(template_id{*id}, [this, req = std::move(req),
+                                           respond](outcome<rundun::template_record> rec) mutable {
+    // Back on the API's threads: this runs on the cluster's, and adopting ends on the
+    // store's writer thread.
+    auto then_route = [this, req = std::move(req), respond]() mutable {
+      on_api_([this, req = std::move(req), respond = std::move(respond)]() mutable {
+        router_.handle(std::move(req), std::move(respond));
       });
+    };
+    if (!rec && rec.error().kind == error_kind::unavailable)
+      return respond(router::refusal(rec.error()));
+    if (!rec) // the owner has no such template: the router answers 404
+      return then_route();
+    // Stored or not, the router decides (without the copy it answers 404).
+    engine_.adopt_template(*rec, [then_route = std::move(then_route)](
+                                     outcome<rundun::template_record>) mutable { then_route(); });
+  });
 }
 
 void cluster_front::cluster_info(const net::http_request& req, net::responder respond) {
@@ -206,13 +200,6 @@ void cluster_front::handle_forwarded(cluster::forwarded_request req,
     res.prepare_payload();
     done(to_forwarded(std::move(res)));
   });
-}
-
-std::optional<std::string> cluster_front::template_record(const std::string& id) const {
-  auto rec = engine_.get_template(template_id{id});
-  if (!rec)
-    return std::nullopt;
-  return encode(*rec);
 }
 
 cluster_figures cluster_front::figures() const {

@@ -1,12 +1,14 @@
 #pragma once
 
 #include "actors/cluster.hpp"
+#include "actors/cluster_reader.hpp"
 #include "actors/engine.hpp"
 #include "net/api/metrics_text.hpp"
 #include "net/api/router.hpp"
 #include "net/http_server.hpp"
 
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace rundun::api {
@@ -29,7 +31,10 @@ public:
 
   /// The cluster node to forward through; set once, before the server accepts requests
   /// (the node needs `handle_forwarded` before it starts).
-  void attach(cluster::node& n) { node_ = &n; }
+  void attach(cluster::node& n) {
+    node_ = &n;
+    reads_.emplace(engine_, n);
+  }
 
   /// The server's request handler.
   void handle(net::http_request&& req, net::responder respond);
@@ -38,14 +43,8 @@ public:
   void handle_forwarded(cluster::forwarded_request req,
                         std::function<void(cluster::forwarded_response)> done);
 
-  /// A template's storage record, for other nodes.
-  std::optional<std::string> template_record(const std::string& id) const;
-
   /// The cluster's figures for /metrics.
   cluster_figures figures() const;
-
-  /// Seconds a client should wait before retrying a request whose owner is unavailable.
-  static constexpr int retry_after_seconds = 2;
 
 private:
   void forward(const cluster::member& to, net::http_request&& req, net::responder respond);
@@ -61,6 +60,8 @@ private:
   std::string api_key_hash_;
   api_poster on_api_;
   cluster::node* node_ = nullptr;
+  /// Queries answered by their owner: how a template made elsewhere is fetched.
+  std::optional<cluster::cluster_reader> reads_;
 };
 
 } // namespace rundun::api

@@ -19,6 +19,9 @@ namespace {
 constexpr std::uint64_t max_photo_body = 10 << 20;
 /// The Retry-After of a 503 for a full queue: queues drain in well under a second.
 constexpr int overloaded_retry_after_seconds = 1;
+/// The Retry-After of a 503 for a run whose node cannot be reached: a restarted node is
+/// dialled again within a second or two.
+constexpr int unavailable_retry_after_seconds = 2;
 
 std::vector<std::string> split_path(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
@@ -53,6 +56,7 @@ unsigned status_of(const domain_error& e) {
   case error_kind::storage:
     return 500;
   case error_kind::overloaded:
+  case error_kind::unavailable:
     return 503;
   }
   return 500;
@@ -100,14 +104,7 @@ struct router::call : std::enable_shared_from_this<call> {
     reply(status, error_body(code, message, steps));
   }
 
-  void fail(const domain_error& e) {
-    if (e.kind != error_kind::overloaded)
-      return error(status_of(e), e.code, e.message, e.steps);
-    // Load shed: the client may try again shortly, and nothing was changed.
-    auto res = error_response(503, e.code, e.message);
-    res.set(http::field::retry_after, std::to_string(overloaded_retry_after_seconds));
-    send(std::move(res));
-  }
+  void fail(const domain_error& e) { send(refusal(e)); }
 
   /// Checks the method; on a mismatch answers 405 with an Allow header.
   bool method_is(http::verb v) {
@@ -162,6 +159,20 @@ net::http_response router::error_response(unsigned status, std::string code, std
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
   res.body() = json::serialize(error_body(code, message));
+  return res;
+}
+
+net::http_response router::refusal(const domain_error& e) {
+  auto status = status_of(e);
+  net::http_response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = json::serialize(error_body(e.code, e.message, e.steps));
+  // A 503 changed nothing, and the client may try again shortly.
+  if (e.kind == error_kind::overloaded)
+    res.set(http::field::retry_after, std::to_string(overloaded_retry_after_seconds));
+  else if (e.kind == error_kind::unavailable)
+    res.set(http::field::retry_after, std::to_string(unavailable_retry_after_seconds));
   return res;
 }
 

@@ -55,6 +55,10 @@ public:
   /// A response with the contract's error body.
   static net::http_response error_response(unsigned status, std::string code, std::string message);
 
+  /// The response for an engine's refusal: its status, the error body, and a Retry-After for
+  /// a `503` (a full queue, or a cluster node that cannot be reached).
+  static net::http_response refusal(const domain_error& e);
+
   /// Set once the server accepts requests; /healthz answers 503 before.
   void set_ready(bool ready) { ready_ = ready; }
 

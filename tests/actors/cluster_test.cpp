@@ -41,17 +41,26 @@ std::unique_ptr<cluster::node> start(const std::string& id,
               req.method + " " + req.target + " " + req.body + " " +
                   (req.headers.empty() ? "" : req.headers[0].first + "=" + req.headers[0].second)});
       },
-      [id](const std::string& template_id) -> std::optional<std::string> {
-        if (template_id == "t-known")
-          return "record of " + template_id + " from " + id;
-        return std::nullopt;
+      [id](read_request req, std::function<void(read_answer)> done) {
+        // Echoes every field back, so that each crosses the wire both ways.
+        read_answer a;
+        if (req.key == "t-missing") {
+          a.error_code = "template_not_found";
+          a.error = error_kind::not_found;
+          a.error_message = "no template has this id";
+          return done(std::move(a));
+        }
+        a.records = {std::to_string(static_cast<int>(req.kind)), req.key, req.photo, id};
+        a.content_type = "image/png";
+        a.bytes = std::string("\0\x89PNG\xff", 6);
+        done(std::move(a));
       });
   BOOST_REQUIRE(n);
   return std::move(*n);
 }
 
-std::optional<cluster::forwarded_response>
-wait(std::future<std::optional<cluster::forwarded_response>> f) {
+template <class Answer>
+std::optional<Answer> wait(std::future<std::optional<Answer>> f) {
   BOOST_REQUIRE(f.wait_for(10s) == std::future_status::ready);
   return f.get();
 }
@@ -93,21 +102,28 @@ BOOST_AUTO_TEST_CASE(a_request_crosses_to_its_owner_and_its_answer_comes_back_wh
   BOOST_TEST(a->counters().answered.load() == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_template_is_fetched_from_the_node_that_has_it) {
+BOOST_AUTO_TEST_CASE(a_query_crosses_to_its_owner_with_every_field) {
   auto members = two_members();
   auto a = start("a", members);
   auto b = start("b", members);
   BOOST_REQUIRE(eventually([&] { return reachable(*b, "a"); }));
-  std::promise<std::optional<cluster::forwarded_response>> found, missing;
-  b->fetch_template("a", "t-known", [&](auto answer) { found.set_value(std::move(answer)); });
-  b->fetch_template("a", "t-other", [&](auto answer) { missing.set_value(std::move(answer)); });
+  std::promise<std::optional<read_answer>> found, missing;
+  b->read("a", {read_kind::photo_thumbnail, "tok", "p-1"},
+          [&](auto answer) { found.set_value(std::move(answer)); });
+  b->read("a", {read_kind::template_record, "t-missing", ""},
+          [&](auto answer) { missing.set_value(std::move(answer)); });
   auto f = wait(found.get_future());
   BOOST_REQUIRE(f);
-  BOOST_TEST(f->status == 200u);
-  BOOST_TEST(f->body == "record of t-known from a");
+  BOOST_TEST(f->error_code.empty());
+  BOOST_TEST((f->records == std::vector<std::string>{"5", "tok", "p-1", "a"}));
+  BOOST_TEST(f->content_type == "image/png");
+  BOOST_TEST(f->bytes == std::string("\0\x89PNG\xff", 6));
   auto m = wait(missing.get_future());
   BOOST_REQUIRE(m);
-  BOOST_TEST(m->status == 404u);
+  BOOST_TEST(m->error_code == "template_not_found");
+  BOOST_TEST((m->error == error_kind::not_found));
+  BOOST_TEST(m->error_message == "no template has this id");
+  BOOST_TEST(b->counters().answered.load() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_node_that_is_gone_answers_none_at_once_and_is_dialled_again) {
@@ -137,9 +153,13 @@ BOOST_AUTO_TEST_CASE(stopping_a_node_answers_what_it_still_waits_for) {
   auto members = two_members();
   auto a = start("a", members);
   std::promise<std::optional<cluster::forwarded_response>> p;
+  std::promise<std::optional<read_answer>> q;
   a->forward("b", {"GET", "/", {}, ""}, [&](auto answer) { p.set_value(std::move(answer)); });
+  a->read("b", {read_kind::run, "r-x", ""}, [&](auto answer) { q.set_value(std::move(answer)); });
   a->stop();
   BOOST_TEST(!wait(p.get_future()));
+  BOOST_TEST(!wait(q.get_future()));
+  BOOST_TEST(a->counters().unavailable.load() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(requests_cross_over_mutual_tls) {

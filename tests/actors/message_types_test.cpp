@@ -1,6 +1,7 @@
 #include "actors/message_types.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/read_messages.hpp"
 
 #define BOOST_TEST_MODULE message_types
 #include <boost/test/unit_test.hpp>
@@ -70,4 +71,13 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
 
   auto m7 = round_trip(sys, caf::make_message(committed_atom::value, std::uint64_t{5}, true));
   BOOST_TEST((m7.match_elements<committed_atom, std::uint64_t, bool>()));
+
+  // The cluster's queries (tests/actors/cluster_test.cpp sends them between two nodes too).
+  auto m8 = round_trip(sys, caf::make_message(read_request{read_kind::events, "r-1", ""}));
+  BOOST_REQUIRE(m8.match_elements<read_request>());
+  BOOST_TEST((m8.get_as<read_request>(0).kind == read_kind::events));
+  read_answer refused{"node_unavailable", error_kind::unavailable, "m", {}, {}, {}};
+  auto m9 = round_trip(sys, caf::make_message(refused));
+  BOOST_REQUIRE(m9.match_elements<read_answer>());
+  BOOST_TEST((m9.get_as<read_answer>(0).error == error_kind::unavailable));
 }
