@@ -44,6 +44,11 @@ void start_rundund(child_server& child, const std::string& rundund, const std::s
 /// User + system CPU seconds of a process so far, from /proc.
 double process_cpu_s(pid_t pid);
 
+/// A field of a process's /proc/<pid>/io so far (`wchar`: bytes passed to write(2) and
+/// friends, sockets included; `write_bytes`: bytes it dirtied for the storage layer, which
+/// for the engine is the store's page writes). Zero where /proc does not say.
+double process_io_bytes(pid_t pid, const std::string& field);
+
 /// A port on 127.0.0.1 that was free a moment ago (nothing listens on it now).
 std::uint16_t free_port();
 

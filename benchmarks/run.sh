@@ -87,15 +87,16 @@ rows = []
 for name in ["throughput-embedded", "throughput-http"]:
     r = load(name + ".json")
     rows.append((name, f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', f'{r["delivered_per_s"]/limit:.2f}x',
-                 f'{r["cpu_s_per_1000"]:.3f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
+                 f'{r["cpu_us_per_event"]:.0f}', f'{r["store_bytes_per_event"]/1024:.1f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
 for name in ["latency-embedded", "isolation-embedded", "latency-http", "isolation-http"]:
     r = load(name + ".json")
     rows.append((name + f' @{r["offered_rate"]:.0f}/s', f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', '-',
-                 f'{r["cpu_s_per_1000"]:.3f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
+                 f'{r["cpu_us_per_event"]:.0f}', f'{r["store_bytes_per_event"]/1024:.1f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
 print()
-print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {"cpu s/1k":>9} {"RSS MiB":>8} {"p50/p99/p99.9 ms":>18}')
+print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {"CPU µs/ev":>9} {"KiB/ev":>7} {"RSS MiB":>8} {"p50/p99/p99.9 ms":>18}')
 for row in rows:
-    print(f'{row[0]:34} {row[1]:>10} {row[2]:>11} {row[3]:>8} {row[4]:>9} {row[5]:>8} {row[6]:>18}')
+    print(f'{row[0]:34} {row[1]:>10} {row[2]:>11} {row[3]:>8} {row[4]:>9} {row[5]:>7} {row[6]:>8} {row[7]:>18}')
+print('(CPU µs/ev: every process of the scenario; KiB/ev: write_bytes of the store\'s process)')
 o = load("open-runs.json")
 print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors resident, '
       f'peak RSS {o["rss_mib"]:.0f} MiB (now: heap {o["rss_anon_mib"]:.0f} MiB + LMDB file pages {o["rss_file_mib"]:.0f} MiB)')
