@@ -36,7 +36,7 @@ std::string make_uuid_v4();
 
 /// The cluster node that made an id, kept in the id itself, so that any node finds a run's
 /// owner from its id, link token, event ids and photo ids without a lookup. A value in
-/// 1..max_owner_mark; ids made by a single node carry none.
+/// 1..max_owner_mark; ids made by a single node carry none (0, the default).
 struct owner_mark {
   std::uint16_t value = 0;
   friend bool operator==(owner_mark, owner_mark) = default;
@@ -50,11 +50,12 @@ constexpr std::uint16_t max_owner_mark = 0x0fff;
 owner_mark make_owner_mark(std::string_view node_id);
 
 /// A fresh UUID v7 (RFC 9562) carrying `owner` in its 12 `rand_a` bits: the 48-bit Unix
-/// time in milliseconds, then 62 random bits.
-std::string make_uuid_v7(owner_mark owner);
+/// time in milliseconds, then 62 random bits. Time-ordered, so that new records' keys
+/// append to the store's trees. `owner_mark{}` leaves `rand_a` zero: no owner.
+std::string make_uuid_v7(owner_mark owner = {});
 
 /// The owner marked in an id such as `r-<uuid>` (any prefix up to the first '-'), or none
-/// for an id without one (a UUID v4, or anything malformed).
+/// for an id without one (a UUID v4, a v7 with a zero mark, or anything malformed).
 std::optional<owner_mark> owner_of_id(std::string_view id);
 
 /// The owner marked in a run link token, or none for a token without one.
@@ -68,8 +69,8 @@ std::string make_link_token();
 /// a multiple of 4 in the alphabet, so the two kinds never mix), and 240 bits are random.
 std::string make_link_token(owner_mark owner);
 
-/// Makes the ids of one engine: marked with its node when it is part of a cluster,
-/// unmarked (UUID v4, as a single node always made them) otherwise.
+/// Makes the ids of one engine: UUID v7, marked with its node when it is part of a cluster,
+/// unmarked otherwise. (Single nodes made UUID v4 ids before; those stay valid, unmarked.)
 class id_minter {
 public:
   id_minter() = default;
@@ -83,7 +84,7 @@ public:
   std::optional<owner_mark> owner() const { return owner_; }
 
 private:
-  std::string uuid() const { return owner_ ? make_uuid_v7(*owner_) : make_uuid_v4(); }
+  std::string uuid() const { return make_uuid_v7(owner_.value_or(owner_mark{})); }
   std::optional<owner_mark> owner_;
 };
 

@@ -15,13 +15,15 @@ const std::regex token_shape{"[A-Za-z0-9_-]{43}"};
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(a_single_nodes_ids_are_uuid_v4_and_carry_no_owner) {
+BOOST_AUTO_TEST_CASE(a_single_nodes_ids_are_time_ordered_uuid_v7_and_carry_no_owner) {
   id_minter ids;
   auto run = ids.run().value;
   BOOST_TEST(run.substr(0, 2) == "r-");
   BOOST_TEST(std::regex_match(run.substr(2), uuid_shape));
-  BOOST_TEST(run[2 + 14] == '4');
+  BOOST_TEST(run[2 + 14] == '7');
+  BOOST_TEST(run.substr(2 + 15, 3) == "000"); // rand_a: no owner
   BOOST_TEST(!owner_of_id(run));
+  BOOST_TEST(!owner_of_id("r-" + make_uuid_v4())); // what single nodes made before
   BOOST_TEST(!owner_of_id(ids.event().value));
   BOOST_TEST(!owner_of_token(ids.link_token()));
 }
