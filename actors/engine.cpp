@@ -130,10 +130,7 @@ struct engine::impl {
     auto on_reply = [done](command_reply& r) {
       if (!r.ok)
         return done(r.error());
-      auto run = decode_run(r.run_json);
-      if (!run)
-        return done(storage_failure(persistence::errc::corrupted));
-      done(std::move(*run));
+      done(std::move(r.run));
     };
     auto on_error = [this, done, kept, first_try](const caf::error& e) {
       // The run actor left between the directory's lookup and our command (its run just

@@ -219,7 +219,7 @@ void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket
     for (auto& order : done.orders)
       self->send(ctx.delivery_directory, deliver_atom::value, std::move(order));
     if (done.promise)
-      done.promise->deliver(command_reply::success(encode(st.run)));
+      done.promise->deliver(command_reply::success(st.run));
     return resume(self, ctx);
   }
   // The store refused the write, and nothing of it is on disk: the run in memory is ahead

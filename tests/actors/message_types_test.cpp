@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/read_messages.hpp"
+#include "actors/specs.hpp"
 
 #define BOOST_TEST_MODULE message_types
 #include <boost/test/unit_test.hpp>
@@ -48,6 +49,19 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_REQUIRE(m2.match_elements<command_reply>());
   BOOST_TEST((m2.get_as<command_reply>(0).kind == error_kind::conflict));
   BOOST_TEST(m2.get_as<command_reply>(0).steps.size() == 2u);
+
+  // A success carries the run itself; off the node it travels encoded, and comes back whole.
+  template_record tmpl{{"t-1"}, "n", {{"a", "A", true, 1}}, now()};
+  auto run = make_run({tmpl.id, {}, 1, R"({"k":1})"}, tmpl, now());
+  BOOST_REQUIRE(run);
+  auto m2b = round_trip(sys, caf::make_message(command_reply::success(*run)));
+  BOOST_REQUIRE(m2b.match_elements<command_reply>());
+  auto& back = m2b.get_as<command_reply>(0);
+  BOOST_TEST(back.ok);
+  BOOST_TEST(back.run.id.value == run->id.value);
+  BOOST_TEST(back.run.token == run->token);
+  BOOST_TEST(back.run.steps.size() == 1u);
+  BOOST_TEST(back.run.steps[0].def.photos_required == 1);
 
   delivery_order order{"ep", "http://x/", "evt-1", "r-1", 7, 2, 123, "{}", "whsec_x"};
   auto m3 = round_trip(sys, caf::make_message(deliver_atom::value, order));
