@@ -89,6 +89,11 @@ boost::system::error_code txn::del(MDB_dbi db, std::string_view key) {
   return rc == 0 || rc == MDB_NOTFOUND ? boost::system::error_code{} : from_mdb(rc);
 }
 
+boost::system::error_code txn::clear(MDB_dbi db) {
+  int rc = mdb_drop(handle_, db, 0);
+  return rc == 0 ? boost::system::error_code{} : from_mdb(rc);
+}
+
 result<std::size_t> txn::count(MDB_dbi db) const {
   MDB_stat st{};
   if (int rc = mdb_stat(handle_, db, &st))

@@ -1,7 +1,9 @@
 #include "persistence/store.hpp"
 
 #include "persistence/record_codec.hpp"
+#include "persistence/run_value.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -16,16 +18,16 @@ constexpr int max_dbs = 24;
 constexpr std::string_view seq_meta_key = "event_seq";
 /// The layout of the records on disk; a store written in another layout is refused.
 constexpr std::string_view format_meta_key = "format";
-constexpr std::string_view format_version = "3";
+constexpr std::string_view format_version = "4";
+/// Format 3 listed a run's events in an index of their own (`run_events`); format 4 keeps
+/// them in the run's state value (persistence/run_value.hpp). A format 3 store is moved over
+/// once, at open.
+constexpr std::string_view format_listing_events_apart = "3";
 
 // Fails the enclosing function with the error of an LMDB step.
 #define RUNDUN_TRY(expr)                                                                           \
   if (auto ec_ = (expr))                                                                           \
   return ec_
-
-std::string run_event_key(const run_id& run, std::uint64_t seq) {
-  return run.value + '/' + big_endian(seq);
-}
 
 /// The key of an event's record and data, looked up through the id index. Events are keyed
 /// by sequence number, not by their random id, so that new events append to the end of
@@ -47,17 +49,20 @@ std::string ended_key(const run_record& r) {
 /// Marks a store whose ended runs are all in the `ended` index.
 constexpr std::string_view ended_index_meta_key = "ended_index";
 
-/// Calls `f(index_key, seq_key, event)` for each event of `run`, in creation order, inside
-/// `t`; `f` returns false to stop. Keys are views valid until the cursor moves.
+/// Calls `f(seq_key, event)` for each event of `run`, in creation order, inside `t`; `f`
+/// returns false to stop. A run that is not stored has none.
 template <class F>
-boost::system::error_code for_each_run_event(const lmdb::txn& t, MDB_dbi run_events, MDB_dbi events,
+boost::system::error_code for_each_run_event(const lmdb::txn& t, MDB_dbi runs, MDB_dbi events,
                                              const run_id& run, F&& f) {
-  auto c = lmdb::cursor::open(t, run_events);
-  if (!c)
-    return c.error();
-  auto prefix = run.value + '/';
-  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
-    auto seq_key = c->key().substr(prefix.size());
+  auto state = t.get(runs, run.value);
+  if (!state)
+    return state.error();
+  if (!*state)
+    return {};
+  auto seqs = run_event_seqs(**state);
+  std::sort(seqs.begin(), seqs.end());
+  for (auto seq : seqs) {
+    auto seq_key = big_endian(seq);
     auto text = t.get(events, seq_key);
     if (!text)
       return text.error();
@@ -66,7 +71,7 @@ boost::system::error_code for_each_run_event(const lmdb::txn& t, MDB_dbi run_eve
     auto ev = decode_event(**text);
     if (!ev)
       return errc::corrupted;
-    if (!f(c->key(), seq_key, *ev))
+    if (!f(seq_key, *ev))
       break;
   }
   return {};
@@ -78,10 +83,53 @@ std::optional<std::string> as_text(std::string_view s) {
 }
 
 /// Stamps a new store with the current format, and refuses one written in another.
-boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs) {
+std::uint64_t read_big_endian(std::string_view s) {
+  std::uint64_t x = 0;
+  for (unsigned char c : s.substr(0, 8))
+    x = (x << 8) | c;
+  return x;
+}
+
+/// Moves a format 3 store's event lists from the `run_events` index (keys `<run id>/<seq>`,
+/// big-endian) into its runs' state values, and empties the index.
+boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_dbi run_events) {
+  std::vector<std::pair<std::string, std::uint64_t>> listed;
+  {
+    auto c = lmdb::cursor::open(t, run_events);
+    if (!c)
+      return c.error();
+    for (bool ok = c->first(); ok; ok = c->next()) {
+      auto key = c->key();
+      if (key.size() < 10 || key[key.size() - 9] != '/')
+        return errc::corrupted;
+      listed.emplace_back(std::string(key.substr(0, key.size() - 9)),
+                          read_big_endian(key.substr(key.size() - 8)));
+    }
+  }
+  // Keys sort by run, then by sequence number: one rewrite per run.
+  for (std::size_t i = 0; i < listed.size();) {
+    auto& run = listed[i].first;
+    auto state = t.get(runs, run);
+    if (!state)
+      return state.error();
+    std::string value{state->value_or(std::string{})};
+    for (; i < listed.size() && listed[i].first == run; ++i)
+      value = with_run_event(value, listed[i].second);
+    if (*state)
+      RUNDUN_TRY(t.put(runs, run, value));
+  }
+  return t.clear(run_events);
+}
+
+boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs,
+                                       MDB_dbi run_events) {
   auto stamp = t.get(meta, format_meta_key);
   if (!stamp)
     return stamp.error();
+  if (*stamp && **stamp == format_listing_events_apart) {
+    RUNDUN_TRY(list_events_in_runs(t, runs, run_events));
+    return t.put(meta, format_meta_key, format_version);
+  }
   if (*stamp)
     return **stamp == format_version ? boost::system::error_code{}
                                      : make_error_code(errc::unsupported_format);
@@ -92,13 +140,6 @@ boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs)
   if (c->first())
     return errc::unsupported_format;
   return t.put(meta, format_meta_key, format_version);
-}
-
-std::uint64_t read_big_endian(std::string_view s) {
-  std::uint64_t x = 0;
-  for (unsigned char c : s.substr(0, 8))
-    x = (x << 8) | c;
-  return x;
 }
 
 } // namespace
@@ -129,7 +170,12 @@ boost::system::error_code write_batch::put_run(const run_record& x) {
     return spec.error();
   if (!*spec)
     RUNDUN_TRY(txn_.put(store_.db_.run_specs, x.id.value, encode_run_spec(x)));
-  RUNDUN_TRY(txn_.put(store_.db_.runs, x.id.value, encode_run_state(x)));
+  // The state's value also lists the run's events: they are kept.
+  auto old = txn_.get(store_.db_.runs, x.id.value);
+  if (!old)
+    return old.error();
+  RUNDUN_TRY(txn_.put(store_.db_.runs, x.id.value,
+                      with_run_state(old->value_or(std::string{}), encode_run_state(x))));
   // Index entries are written only when they change: even an identical put dirties its page.
   RUNDUN_TRY(put_if_absent(store_.db_.tokens, x.token, x.id.value));
   if (x.active())
@@ -148,33 +194,31 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
     return state.error();
   if (!*spec || !*state)
     return {};
-  auto run = decode_run(**spec, **state);
+  auto run = decode_run(**spec, run_state_json(**state));
   if (!run)
     return errc::corrupted;
   if (run->active())
     return {};
   // The run's events, found through its index; a pending one keeps the whole run.
   struct doomed_event {
-    std::string index_key, seq_key, id;
+    std::string seq_key, id;
   };
   std::vector<doomed_event> events;
-  RUNDUN_TRY(for_each_run_event(
-      txn_, store_.db_.run_events, store_.db_.events, id,
-      [&](std::string_view index_key, std::string_view seq_key, event_record& ev) {
-        if (ev.delivery.status == delivery_status::pending) {
-          out.kept = true;
-          return false;
-        }
-        events.push_back({std::string(index_key), std::string(seq_key), std::move(ev.id.value)});
-        return true;
-      }));
+  RUNDUN_TRY(for_each_run_event(txn_, store_.db_.runs, store_.db_.events, id,
+                                [&](std::string_view seq_key, event_record& ev) {
+                                  if (ev.delivery.status == delivery_status::pending) {
+                                    out.kept = true;
+                                    return false;
+                                  }
+                                  events.push_back({std::string(seq_key), std::move(ev.id.value)});
+                                  return true;
+                                }));
   if (out.kept)
     return {};
   for (auto& e : events) {
     RUNDUN_TRY(txn_.del(store_.db_.events, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_data, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_ids, e.id));
-    RUNDUN_TRY(txn_.del(store_.db_.run_events, e.index_key));
   }
   for (auto& step : run->steps)
     for (auto& photo : step.photos) {
@@ -207,7 +251,13 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.event_ids, x.id.value, key));
   RUNDUN_TRY(txn_.put(store_.db_.events, key, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.event_data, key, data_json));
-  RUNDUN_TRY(txn_.put(store_.db_.run_events, run_event_key(x.run, x.seq), {}));
+  // Listed in its run's state value, which this write's command rewrites anyway (a run that
+  // is not stored lists nothing).
+  auto state = txn_.get(store_.db_.runs, x.run.value);
+  if (!state)
+    return state.error();
+  if (*state)
+    RUNDUN_TRY(txn_.put(store_.db_.runs, x.run.value, with_run_event(**state, x.seq)));
   // The sequence number goes to `meta` once per commit (see store::commit), not per event.
   effects_.max_seq = std::max(effects_.max_seq, x.seq);
   if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
@@ -290,7 +340,7 @@ boost::system::error_code store::index_ended_runs(lmdb::txn& t, const dbs& d) {
         return spec.error();
       if (!*spec)
         continue;
-      auto run = decode_run(**spec, c->value());
+      auto run = decode_run(**spec, run_state_json(c->value()));
       if (run && !run->active())
         keys.push_back(ended_key(*run));
     }
@@ -335,7 +385,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   auto seq = t->get(d.meta, seq_meta_key);
   if (!seq)
     return seq.error();
-  if (auto ec = check_format(*t, d.meta, d.runs))
+  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events))
     return ec;
   if (auto ec = index_ended_runs(*t, d))
     return ec;
@@ -571,7 +621,7 @@ result<std::optional<run_record>> store::find_run(const run_id& id) const {
     return state.error();
   if (!*state)
     return make_error_code(errc::corrupted); // a spec without its state
-  auto run = decode_run(**spec, **state);
+  auto run = decode_run(**spec, run_state_json(**state));
   if (!run)
     return make_error_code(errc::corrupted);
   return std::optional<run_record>{std::move(*run)};
@@ -671,11 +721,11 @@ result<std::vector<event_record>> store::run_events(const run_id& id) const {
   if (!t)
     return t.error();
   std::vector<event_record> out;
-  if (auto ec = for_each_run_event(*t, db_.run_events, db_.events, id,
-                                   [&](std::string_view, std::string_view, event_record& ev) {
-                                     out.push_back(std::move(ev));
-                                     return true;
-                                   }))
+  if (auto ec =
+          for_each_run_event(*t, db_.runs, db_.events, id, [&](std::string_view, event_record& ev) {
+            out.push_back(std::move(ev));
+            return true;
+          }))
     return ec;
   return out;
 }

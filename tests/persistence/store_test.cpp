@@ -1,6 +1,7 @@
 #include "persistence/store.hpp"
 
 #include "persistence/lmdb.hpp"
+#include "persistence/run_value.hpp"
 
 #include "tests/support/server_process.hpp"
 
@@ -227,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_store_in_another_format_is_refused_with_a_clear_error) {
   {
     auto s = store::open(dir.path());
     BOOST_REQUIRE(s);
-    BOOST_TEST(**(*s)->meta("format") == "3"); // a new store is stamped
+    BOOST_TEST(**(*s)->meta("format") == "4"); // a new store is stamped
     BOOST_REQUIRE(!(*s)->write_sync([](write_batch& b) { return b.put_meta("format", "1"); }));
   }
   auto s = store::open(dir.path());
@@ -240,6 +241,11 @@ BOOST_AUTO_TEST_CASE(events_are_found_by_id_and_listed_per_run_in_order) {
   test::temp_dir dir;
   auto s = std::move(*store::open(dir.path()));
   BOOST_REQUIRE(!s->write_sync([](write_batch& b) -> boost::system::error_code {
+    // A run lists its events in its own value: stored runs only.
+    if (auto ec = b.put_run(active_run("r-1", 5000)))
+      return ec;
+    if (auto ec = b.put_run(active_run("r-2", 5000)))
+      return ec;
     for (std::uint64_t seq : {3u, 1u, 2u})
       if (auto ec = b.put_event(pending_event("evt-" + std::to_string(seq), "r-1", seq, 100),
                                 "data-" + std::to_string(seq), "http://h/"))
@@ -255,6 +261,55 @@ BOOST_AUTO_TEST_CASE(events_are_found_by_id_and_listed_per_run_in_order) {
   BOOST_REQUIRE(listed->size() == 3u);
   BOOST_TEST((*listed)[0].id.value == "evt-1");
   BOOST_TEST((*listed)[2].id.value == "evt-3");
+  BOOST_TEST(s->run_events({"r-2"})->size() == 1u);
+  // A command rewrites the run's state and keeps its events.
+  auto done = active_run("r-1", 5000);
+  done.status = run_status::completed;
+  done.ended_at = from_unix_ms(4000);
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.put_run(done); }));
+  BOOST_TEST(s->run_events({"r-1"})->size() == 3u);
+  BOOST_TEST(((*s->find_run({"r-1"}))->status == run_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_open) {
+  // Format 3 kept `run_events` (`<run id>/<seq>`) beside plain JSON state values. Build one:
+  // a store of today, rewritten by hand into that layout.
+  test::temp_dir dir;
+  {
+    auto s = std::move(*store::open(dir.path()));
+    BOOST_REQUIRE(!s->write_sync([](write_batch& b) -> boost::system::error_code {
+      if (auto ec = b.put_run(active_run("r-1", 5000)))
+        return ec;
+      for (std::uint64_t seq : {1u, 2u, 7u})
+        if (auto ec = b.put_event(pending_event("evt-" + std::to_string(seq), "r-1", seq, 100),
+                                  "{}", "http://h/"))
+          return ec;
+      return {};
+    }));
+  }
+  {
+    auto e = lmdb::env::open(dir.path(), std::size_t{1} << 30, 32);
+    BOOST_REQUIRE(e);
+    auto t = lmdb::txn::begin(*e, 0);
+    BOOST_REQUIRE(t);
+    auto runs = *lmdb::open_db(*t, "runs");
+    auto index = *lmdb::open_db(*t, "run_events");
+    auto meta = *lmdb::open_db(*t, "meta");
+    auto value = **t->get(runs, "r-1");
+    BOOST_REQUIRE(!t->put(runs, "r-1", std::string(run_state_json(value))));
+    for (std::uint64_t seq : {1u, 2u, 7u})
+      BOOST_REQUIRE(!t->put(index, "r-1/" + big_endian(seq), {}));
+    BOOST_REQUIRE(!t->put(meta, "format", "3"));
+    BOOST_REQUIRE(!t->commit());
+  }
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(s);
+  auto listed = (*s)->run_events({"r-1"});
+  BOOST_REQUIRE(listed);
+  BOOST_REQUIRE(listed->size() == 3u);
+  BOOST_TEST((*listed)[2].id.value == "evt-7");
+  BOOST_TEST(**(*s)->meta("format") == "4");
+  BOOST_TEST((*s)->find_run({"r-1"})->has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_full_map_is_a_clear_error_not_a_crash) {
