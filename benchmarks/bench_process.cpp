@@ -1,6 +1,7 @@
 #include "bench_process.hpp"
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -92,12 +93,21 @@ double process_cpu_s(pid_t pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-double process_io_bytes(pid_t pid, const std::string& field) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/io"};
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field + ":", 0) == 0)
-      return std::stod(line.substr(field.size() + 1));
-  return 0;
+double thread_bytes_written(pid_t pid, const std::string& thread) {
+  double total = 0;
+  std::error_code ec;
+  for (auto& task :
+       std::filesystem::directory_iterator{"/proc/" + std::to_string(pid) + "/task", ec}) {
+    std::string name;
+    std::getline(std::ifstream{task.path() / "comm"}, name);
+    if (name != thread)
+      continue;
+    std::ifstream io{task.path() / "io"};
+    for (std::string line; std::getline(io, line);)
+      if (line.rfind("wchar:", 0) == 0)
+        total += std::stod(line.substr(6));
+  }
+  return total;
 }
 
 std::uint16_t free_port() {

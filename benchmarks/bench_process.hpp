@@ -44,10 +44,12 @@ void start_rundund(child_server& child, const std::string& rundund, const std::s
 /// User + system CPU seconds of a process so far, from /proc.
 double process_cpu_s(pid_t pid);
 
-/// A field of a process's /proc/<pid>/io so far (`wchar`: bytes passed to write(2) and
-/// friends, sockets included; `write_bytes`: bytes it dirtied for the storage layer, which
-/// for the engine is the store's page writes). Zero where /proc does not say.
-double process_io_bytes(pid_t pid, const std::string& field);
+/// Bytes passed to write(2) and friends so far (`wchar` of /proc/<pid>/task/<tid>/io) by the
+/// threads of process `pid` named `thread`. For `rundun-store`, the store's writer, that is
+/// exactly what the store wrote to its data file: it writes nothing else. (`write_bytes` of
+/// the whole process was tried first: on this ext4 it counted about ten times the bytes the
+/// writer passed to pwrite, so it does not measure the store.)
+double thread_bytes_written(pid_t pid, const std::string& thread);
 
 /// A port on 127.0.0.1 that was free a moment ago (nothing listens on it now).
 std::uint16_t free_port();

@@ -434,7 +434,7 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
   auto server_cpu_before = child.pid > 0 ? bench::process_cpu_s(child.pid) : 0.0;
   // The process that holds the store: this one (embedded) or rundund.
   auto store_pid = child.pid > 0 ? child.pid : getpid();
-  auto stored_before = bench::process_io_bytes(store_pid, "write_bytes");
+  auto stored_before = bench::thread_bytes_written(store_pid, "rundun-store");
   auto start = usage_now();
   auto acked = opt.driver == "embedded" ? drive_embedded(**eng, jobs, 512, pace)
                                         : drive_http(child.port, jobs, 64, pace);
@@ -445,7 +445,7 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
   auto end = usage_now();
   // Over HTTP the server is another process: its CPU counts too.
   auto server_cpu = child.pid > 0 ? bench::process_cpu_s(child.pid) - server_cpu_before : 0.0;
-  auto stored = bench::process_io_bytes(store_pid, "write_bytes") - stored_before;
+  auto stored = bench::thread_bytes_written(store_pid, "rundun-store") - stored_before;
 
   std::vector<std::int64_t> latencies;
   std::uint64_t unique = 0, bad = 0, duplicates = 0;
@@ -477,7 +477,7 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
       // The same, per event: every process of the scenario (driver, receivers, engine).
       {"cpu_us_per_event",
        (end.cpu_s - start.cpu_s + server_cpu) / static_cast<double>(jobs.size()) * 1e6},
-      // `write_bytes` of the store's process: the store's page writes (sockets do not count).
+      // What the store's writer thread wrote to the data file (its `wchar`).
       {"store_bytes_per_event", stored / static_cast<double>(jobs.size())},
       {"p50_ms", percentile(latencies, 0.50)},
       {"p99_ms", percentile(latencies, 0.99)},

@@ -96,7 +96,7 @@ print()
 print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {"CPU µs/ev":>9} {"KiB/ev":>7} {"RSS MiB":>8} {"p50/p99/p99.9 ms":>18}')
 for row in rows:
     print(f'{row[0]:34} {row[1]:>10} {row[2]:>11} {row[3]:>8} {row[4]:>9} {row[5]:>7} {row[6]:>8} {row[7]:>18}')
-print('(CPU µs/ev: every process of the scenario; KiB/ev: write_bytes of the store\'s process)')
+print('(CPU µs/ev: every process of the scenario; KiB/ev: bytes the store\'s writer thread wrote, its wchar)')
 o = load("open-runs.json")
 print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors resident, '
       f'peak RSS {o["rss_mib"]:.0f} MiB (now: heap {o["rss_anon_mib"]:.0f} MiB + LMDB file pages {o["rss_file_mib"]:.0f} MiB)')
