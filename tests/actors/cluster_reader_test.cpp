@@ -7,22 +7,18 @@
 #include "tests/support/engine_calls.hpp"
 #include "tests/support/images.hpp"
 #include "tests/support/server_process.hpp"
+#include "tests/support/two_members.hpp"
 
 // The engine's queries in their asynchronous form, through a cluster of two nodes in one
 // process: each with its own engine and LMDB, talking through CAF's real middleman. An
 // embedder reads any run through any node, and gets what its owner's engine has.
 
 using namespace rundun;
+using rundun::test::two_members;
 using rundun::test::wait;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<cluster::member> two_members() {
-  auto list = "a=127.0.0.1:" + std::to_string(test::free_port()) +
-              ",b=127.0.0.1:" + std::to_string(test::free_port());
-  return std::get<std::vector<cluster::member>>(cluster::parse_members(list, "a"));
-}
 
 std::unique_ptr<engine> open_engine(const test::temp_dir& dir, std::optional<std::string> node) {
   auto o = test::engine_options_for(dir.path(), 1s);

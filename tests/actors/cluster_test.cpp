@@ -5,6 +5,7 @@
 
 #include "tests/support/server_process.hpp"
 #include "tests/support/test_pki.hpp"
+#include "tests/support/two_members.hpp"
 
 #include <fstream>
 #include <future>
@@ -14,15 +15,10 @@
 // (CAF drops an unregistered type quietly, so only this proves they are registered).
 
 using namespace rundun;
+using rundun::test::two_members;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::vector<cluster::member> two_members() {
-  auto list = "a=127.0.0.1:" + std::to_string(test::free_port()) +
-              ",b=127.0.0.1:" + std::to_string(test::free_port());
-  return std::get<std::vector<cluster::member>>(cluster::parse_members(list, "a"));
-}
 
 /// A node whose router answers with its own id and the request it saw.
 std::unique_ptr<cluster::node> start(const std::string& id,
