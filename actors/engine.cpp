@@ -192,6 +192,8 @@ engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 engine::~engine() {
   shutdown();
+  // Queries still queued are answered now, while the engine they read through is whole.
+  impl_->reads.join();
 }
 
 outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
