@@ -65,14 +65,21 @@ std::string with_run_state(std::string_view value, std::string_view json) {
   return out;
 }
 
-std::string with_run_event(std::string_view value, std::uint64_t seq) {
-  auto seqs = run_event_seqs(value);
-  auto previous = seqs.empty() ? 0 : seqs.back();
+std::string with_run_events(std::string_view value, std::span<const std::uint64_t> seqs) {
+  auto listed = run_event_seqs(value);
+  auto previous = listed.empty() ? 0 : listed.back();
   std::string out{value};
   if (value.find(separator) == std::string_view::npos)
     out.push_back(separator);
-  put_varint(out, zigzag(static_cast<std::int64_t>(seq - previous)));
+  for (auto seq : seqs) {
+    put_varint(out, zigzag(static_cast<std::int64_t>(seq - previous)));
+    previous = seq;
+  }
   return out;
+}
+
+std::string with_run_event(std::string_view value, std::uint64_t seq) {
+  return with_run_events(value, {&seq, 1});
 }
 
 } // namespace rundun::persistence

@@ -7,6 +7,7 @@
 // transaction, instead of inserting into an index at a random place of its own. Pure logic.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ std::vector<std::uint64_t> run_event_seqs(std::string_view value);
 
 /// `value` with its JSON replaced by `json`, its events kept.
 std::string with_run_state(std::string_view value, std::string_view json);
+
+/// `value` with the events `seqs` appended, in that order.
+std::string with_run_events(std::string_view value, std::span<const std::uint64_t> seqs);
 
 /// `value` with the event `seq` appended.
 std::string with_run_event(std::string_view value, std::uint64_t seq);

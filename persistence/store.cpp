@@ -82,7 +82,6 @@ std::optional<std::string> as_text(std::string_view s) {
   return std::string(s);
 }
 
-/// Stamps a new store with the current format, and refuses one written in another.
 std::uint64_t read_big_endian(std::string_view s) {
   std::uint64_t x = 0;
   for (unsigned char c : s.substr(0, 8))
@@ -109,18 +108,20 @@ boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_db
   // Keys sort by run, then by sequence number: one rewrite per run.
   for (std::size_t i = 0; i < listed.size();) {
     auto& run = listed[i].first;
+    std::vector<std::uint64_t> seqs;
+    for (; i < listed.size() && listed[i].first == run; ++i)
+      seqs.push_back(listed[i].second);
     auto state = t.get(runs, run);
     if (!state)
       return state.error();
-    std::string value{state->value_or(std::string{})};
-    for (; i < listed.size() && listed[i].first == run; ++i)
-      value = with_run_event(value, listed[i].second);
     if (*state)
-      RUNDUN_TRY(t.put(runs, run, value));
+      RUNDUN_TRY(t.put(runs, run, with_run_events(**state, seqs)));
   }
   return t.clear(run_events);
 }
 
+/// Stamps a new store with the current format, moves a format 3 store over, and refuses one
+/// written in another.
 boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs,
                                        MDB_dbi run_events) {
   auto stamp = t.get(meta, format_meta_key);
@@ -199,7 +200,7 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
     return errc::corrupted;
   if (run->active())
     return {};
-  // The run's events, found through its index; a pending one keeps the whole run.
+  // The run's events, as its state value lists them; a pending one keeps the whole run.
   struct doomed_event {
     std::string seq_key, id;
   };

@@ -13,6 +13,9 @@ BOOST_AUTO_TEST_CASE(events_append_after_the_state_and_survive_a_new_state) {
     v = with_run_event(v, seq);
   BOOST_TEST(run_state_json(v) == R"({"status":0})");
   BOOST_TEST((run_event_seqs(v) == std::vector<std::uint64_t>{5, 6, 300, 1u << 20, 7}));
+  // Several at once are the same bytes as one after the other.
+  std::vector<std::uint64_t> batch{5, 6, 300, 1u << 20, 7};
+  BOOST_TEST(with_run_events(R"({"status":0})", batch) == v);
   v = with_run_state(v, R"({"status":1})");
   BOOST_TEST(run_state_json(v) == R"({"status":1})");
   BOOST_TEST(run_event_seqs(v).size() == 5u);
