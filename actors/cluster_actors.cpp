@@ -31,32 +31,39 @@ std::optional<pending_table::waiting> pending_table::take(std::uint64_t seq) {
   return w;
 }
 
-template <class Answer>
-void pending_table::finish(waiting& w, std::optional<Answer> answer) {
-  using reply = std::function<void(std::optional<Answer>)>;
-  auto* done = std::get_if<reply>(&w.done);
-  bool answered = answer && done;
+void pending_table::count(const waiting& w, bool answered) {
   (answered ? counters_.answered : counters_.unavailable).fetch_add(1, std::memory_order_relaxed);
   counters_.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - w.since));
-  if (done)
-    return (*done)(std::move(answer));
-  std::visit([](auto& other) { other(std::nullopt); }, w.done);
 }
 
-void pending_table::complete(std::uint64_t seq, forwarded_response answer) {
-  if (auto w = take(seq))
-    finish(*w, std::optional{std::move(answer)});
+template <class Answer>
+void pending_table::answer(waiting& w, Answer a) {
+  auto* done = std::get_if<std::function<void(std::optional<Answer>)>>(&w.done);
+  if (!done)
+    return fail(w);
+  count(w, true);
+  (*done)(std::move(a));
 }
 
-void pending_table::complete(std::uint64_t seq, read_answer answer) {
+void pending_table::fail(waiting& w) {
+  count(w, false);
+  std::visit([](auto& done) { done(std::nullopt); }, w.done);
+}
+
+void pending_table::complete(std::uint64_t seq, forwarded_response a) {
   if (auto w = take(seq))
-    finish(*w, std::optional{std::move(answer)});
+    answer(*w, std::move(a));
+}
+
+void pending_table::complete(std::uint64_t seq, read_answer a) {
+  if (auto w = take(seq))
+    answer(*w, std::move(a));
 }
 
 void pending_table::fail(std::uint64_t seq) {
   if (auto w = take(seq))
-    finish<forwarded_response>(*w, std::nullopt);
+    fail(*w);
 }
 
 void pending_table::fail_all() {
@@ -66,7 +73,7 @@ void pending_table::fail_all() {
     all.swap(waiting_);
   }
   for (auto& [seq, w] : all)
-    finish<forwarded_response>(w, std::nullopt);
+    fail(w);
 }
 
 // -- gateway --------------------------------------------------------------------------

@@ -64,9 +64,13 @@ private:
   };
   std::uint64_t insert(waiting w);
   std::optional<waiting> take(std::uint64_t seq);
-  /// Counts the outcome, then calls the waiting callback with `answer` or with none.
+  /// Counts one outcome and its latency.
+  void count(const waiting& w, bool answered);
+  /// Hands `answer` to the caller waiting for one of its kind; any other caller gets none.
   template <class Answer>
-  void finish(waiting& w, std::optional<Answer> answer);
+  void answer(waiting& w, Answer a);
+  /// Hands none to the caller, whichever kind it waits for.
+  void fail(waiting& w);
   std::mutex mtx_;
   std::uint64_t next_ = 0;
   std::unordered_map<std::uint64_t, waiting> waiting_;
