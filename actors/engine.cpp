@@ -186,6 +186,14 @@ std::optional<domain_error> claim_node(persistence::store& store, const std::str
   return std::nullopt;
 }
 
+/// A store of an older format is moved over at open: say so, and how far it has got.
+void log_migration(const persistence::migration_progress& p) {
+  auto from = std::string(p.from_format), to = std::string(p.to_format);
+  auto done = std::to_string(p.runs_done), total = std::to_string(p.runs_total);
+  log::info(p.finished ? "the store is in the new format" : "moving the store to a new format",
+            {{"from_format", from}, {"to_format", to}, {"runs_done", done}, {"runs_total", total}});
+}
+
 } // namespace
 
 engine::engine(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -199,7 +207,7 @@ engine::~engine() {
 outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   auto p = std::make_unique<impl>();
   p->opts = opts;
-  auto s = persistence::store::open(opts.data_dir, opts.map_size);
+  auto s = persistence::store::open(opts.data_dir, opts.map_size, log_migration);
   if (!s)
     return domain_error{error_kind::storage,
                         "storage_error",

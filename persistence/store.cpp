@@ -91,7 +91,8 @@ std::uint64_t read_big_endian(std::string_view s) {
 
 /// Moves a format 3 store's event lists from the `run_events` index (keys `<run id>/<seq>`,
 /// big-endian) into its runs' state values, and empties the index.
-boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_dbi run_events) {
+boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_dbi run_events,
+                                              const migration_observer& observe) {
   std::vector<std::pair<std::string, std::uint64_t>> listed;
   {
     auto c = lmdb::cursor::open(t, run_events);
@@ -105,6 +106,16 @@ boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_db
                           read_big_endian(key.substr(key.size() - 8)));
     }
   }
+  migration_progress progress{format_listing_events_apart, format_version, 0, 0};
+  for (std::size_t i = 0; i < listed.size(); ++i)
+    if (i == 0 || listed[i].first != listed[i - 1].first)
+      ++progress.runs_total;
+  auto tell = [&] {
+    if (observe)
+      observe(progress);
+  };
+  tell();
+  const std::size_t step = std::max<std::size_t>(1, progress.runs_total / 20);
   // Keys sort by run, then by sequence number: one rewrite per run.
   for (std::size_t i = 0; i < listed.size();) {
     auto& run = listed[i].first;
@@ -116,19 +127,24 @@ boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_db
       return state.error();
     if (*state)
       RUNDUN_TRY(t.put(runs, run, with_run_events(**state, seqs)));
+    if (++progress.runs_done % step == 0 && progress.runs_done < progress.runs_total)
+      tell();
   }
-  return t.clear(run_events);
+  RUNDUN_TRY(t.clear(run_events));
+  progress.finished = true;
+  tell();
+  return {};
 }
 
 /// Stamps a new store with the current format, moves a format 3 store over, and refuses one
 /// written in another.
-boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs,
-                                       MDB_dbi run_events) {
+boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs, MDB_dbi run_events,
+                                       const migration_observer& observe) {
   auto stamp = t.get(meta, format_meta_key);
   if (!stamp)
     return stamp.error();
   if (*stamp && **stamp == format_listing_events_apart) {
-    RUNDUN_TRY(list_events_in_runs(t, runs, run_events));
+    RUNDUN_TRY(list_events_in_runs(t, runs, run_events, observe));
     return t.put(meta, format_meta_key, format_version);
   }
   if (*stamp)
@@ -352,7 +368,8 @@ boost::system::error_code store::index_ended_runs(lmdb::txn& t, const dbs& d) {
   return t.put(d.meta, ended_index_meta_key, "1");
 }
 
-result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std::size_t map_size) {
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std::size_t map_size,
+                                           const migration_observer& observe) {
   auto e = lmdb::env::open(dir, map_size, max_dbs);
   if (!e)
     return e.error();
@@ -386,7 +403,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   auto seq = t->get(d.meta, seq_meta_key);
   if (!seq)
     return seq.error();
-  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events))
+  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events, observe))
     return ec;
   if (auto ec = index_ended_runs(*t, d))
     return ec;

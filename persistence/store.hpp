@@ -57,6 +57,17 @@ struct commit_effects {
   void merge(commit_effects&& other);
 };
 
+/// How far the move of an older store's data to the current format has got. Reported at
+/// its start, about every 5 % of the runs, and at its end, all inside `store::open`.
+struct migration_progress {
+  std::string_view from_format;
+  std::string_view to_format;
+  std::size_t runs_done = 0;
+  std::size_t runs_total = 0;
+  bool finished = false;
+};
+using migration_observer = std::function<void(const migration_progress&)>;
+
 class store;
 
 /// The typed write operations, valid inside one write transaction on the writer thread.
@@ -114,9 +125,12 @@ public:
   /// Called on the writer thread after the commit (or its failure). Keep it short.
   using done_fn = std::function<void(boost::system::error_code)>;
 
-  /// Opens or creates the store in `dir` and starts its writer thread.
+  /// Opens (or creates) the store in `dir` and starts its writer thread. A store of an older
+  /// format is moved over in place, in the open's transaction; `observe`, if given, hears
+  /// how far that has got.
   static result<std::unique_ptr<store>> open(const std::filesystem::path& dir,
-                                             std::size_t map_size = default_map_size);
+                                             std::size_t map_size = default_map_size,
+                                             const migration_observer& observe = {});
   ~store();
 
   // -- reads (any thread) ---------------------------------------------------

@@ -302,7 +302,12 @@ BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_ope
     BOOST_REQUIRE(!t->put(meta, "format", "3"));
     BOOST_REQUIRE(!t->commit());
   }
-  auto s = store::open(dir.path());
+  std::vector<std::tuple<std::size_t, std::size_t, bool>> heard;
+  auto s = store::open(dir.path(), store::default_map_size, [&](const migration_progress& p) {
+    BOOST_TEST(p.from_format == "3");
+    BOOST_TEST(p.to_format == "4");
+    heard.emplace_back(p.runs_done, p.runs_total, p.finished);
+  });
   BOOST_REQUIRE(s);
   auto listed = (*s)->run_events({"r-1"});
   BOOST_REQUIRE(listed);
@@ -310,6 +315,14 @@ BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_ope
   BOOST_TEST((*listed)[2].id.value == "evt-7");
   BOOST_TEST(**(*s)->meta("format") == "4");
   BOOST_TEST((*s)->find_run({"r-1"})->has_value());
+  // Its start and its end were reported; a store already in format 4 reports nothing.
+  using heard_t = std::vector<std::tuple<std::size_t, std::size_t, bool>>;
+  BOOST_TEST((heard == heard_t{{0, 1, false}, {1, 1, true}}));
+  s->reset();
+  heard.clear();
+  BOOST_REQUIRE(store::open(dir.path(), store::default_map_size,
+                            [&](const migration_progress&) { heard.emplace_back(); }));
+  BOOST_TEST(heard.empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_full_map_is_a_clear_error_not_a_crash) {

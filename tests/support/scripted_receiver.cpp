@@ -101,7 +101,7 @@ void scripted_receiver::serve(Stream& stream) {
 }
 
 scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls,
-                                     const std::string& host)
+                                     const std::string& host, std::uint16_t port)
     : impl_(std::make_unique<impl>()), tls_(tls.has_value()) {
   auto& p = *impl_;
   p.plan = s ? std::move(s) : [](const received&, std::size_t) { return reply_plan{}; };
@@ -112,7 +112,7 @@ scripted_receiver::scripted_receiver(script s, std::optional<tls_identity> tls,
     static const unsigned char sid_ctx[] = "rundun-test-receiver";
     SSL_CTX_set_session_id_context(p.tls->native_handle(), sid_ctx, sizeof sid_ctx - 1);
   }
-  tcp::endpoint ep{asio::ip::make_address(host), 0};
+  tcp::endpoint ep{asio::ip::make_address(host), port};
   p.acceptor.open(ep.protocol());
   p.acceptor.set_option(asio::socket_base::reuse_address(true));
   p.acceptor.bind(ep);

@@ -49,9 +49,10 @@ class scripted_receiver {
 public:
   using script = std::function<reply_plan(const received&, std::size_t index)>;
 
-  /// With `tls`, the receiver speaks HTTPS with that certificate. It listens on `host`.
+  /// With `tls`, the receiver speaks HTTPS with that certificate. It listens on `host`, on
+  /// `port` (0: a free one).
   explicit scripted_receiver(script s = {}, std::optional<tls_identity> tls = {},
-                             const std::string& host = "127.0.0.1");
+                             const std::string& host = "127.0.0.1", std::uint16_t port = 0);
   ~scripted_receiver();
 
   std::uint16_t port() const { return port_; }

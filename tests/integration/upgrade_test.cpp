@@ -1,0 +1,194 @@
+// A data dir written by an older rundund (store format 3) opened by this one: moved over in
+// place at start, with its progress logged, and nothing in it lost or changed.
+//
+// The data dir is tests/data/format3: made by make_fixture.py with a real format 3 rundund
+// (commit 41936e5). It holds runs in every state, events waiting for their second attempt,
+// and photos; expected.json is what that server answered for them.
+
+#include "net/signature.hpp"
+#include "tests/support/scripted_receiver.hpp"
+#include "tests/support/server_process.hpp"
+
+#define BOOST_TEST_MODULE upgrade
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <map>
+#include <set>
+#include <zlib.h>
+
+using namespace rundun;
+using namespace rundun::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+const std::string fixture = std::string(RUNDUN_TEST_DATA) + "/format3";
+// Where the fixture's webhooks point (make_fixture.py), and their secret.
+constexpr std::uint16_t receiver_port = 47913;
+const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+/// Unpacks the fixture's gzipped LMDB file into `dir`.
+void unpack_data_dir(const std::filesystem::path& dir) {
+  auto* in = gzopen((fixture + "/data.mdb.gz").c_str(), "rb");
+  BOOST_REQUIRE(in != nullptr);
+  std::ofstream out(dir / "data.mdb", std::ios::binary);
+  char buf[1 << 16];
+  for (int n; (n = gzread(in, buf, sizeof buf)) > 0;)
+    out.write(buf, n);
+  gzclose(in);
+  BOOST_REQUIRE(out.good());
+}
+
+/// The run as the old server answered it, with its link reduced to the path: the link's host
+/// is the old server's address.
+json::value without_host(json::value run) {
+  auto& link = run.as_object()["link"];
+  link = link_path(std::string(link.as_string()));
+  return run;
+}
+
+struct upgrade_fixture {
+  json::object expected = json::parse(read_file(fixture + "/expected.json")).as_object();
+  temp_dir dir;
+  scripted_receiver rx{{}, {}, "127.0.0.1", receiver_port};
+
+  upgrade_fixture() { unpack_data_dir(dir.path()); }
+
+  json::object& expected_run(const char* name) { return expected.at("runs").at(name).as_object(); }
+  std::string run_id(const char* name) {
+    return std::string(expected_run(name).at("run").at("id").as_string());
+  }
+  /// The webhook events the fixture left waiting for their second attempt.
+  std::set<std::string> waiting_events() {
+    std::set<std::string> out;
+    for (auto& [name, run] : expected.at("runs").as_object())
+      for (auto& e : run.at("events").as_array())
+        if (e.at("delivery").at("status") == "pending")
+          out.insert(std::string(e.at("event_id").as_string()));
+    return out;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(upgrade, upgrade_fixture)
+
+BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everything) {
+  server_process server(dir.str());
+  auto api = server.api();
+
+  // The move was logged, with its progress: start and end, and how many runs.
+  auto log = server.stderr_text();
+  BOOST_TEST(log.find(R"("message":"moving the store to a new format","from_format":"3",)"
+                      R"("to_format":"4","runs_done":"0","runs_total":"5")") != std::string::npos);
+  BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"3",)"
+                      R"("to_format":"4","runs_done":"5","runs_total":"5")") != std::string::npos);
+
+  // The template and every run read back as the old server answered them.
+  auto& tmpl = expected.at("template").as_object();
+  BOOST_TEST(api.get("/v1/templates/" + std::string(tmpl.at("id").as_string())).json() == tmpl);
+  for (auto& [name, run] : expected.at("runs").as_object()) {
+    BOOST_TEST_CONTEXT("run " << name) {
+      auto id = std::string(run.at("run").at("id").as_string());
+      auto got = api.get("/v1/runs/" + id);
+      BOOST_TEST(got.status == 200);
+      BOOST_TEST(without_host(got.json()) == without_host(run.at("run")));
+      auto state =
+          http_call(server.port(), "GET", std::string(run.at("link").as_string()) + "/state");
+      BOOST_TEST(state.status == 200);
+      BOOST_TEST(state.json().at("status") == run.at("run").at("status"));
+    }
+  }
+
+  // The photos' bytes are there.
+  auto photo = read_file(std::string(RUNDUN_TEST_DATA) + "/photo.jpg");
+  for (auto name : {"active", "completed", "no_webhook"}) {
+    auto& ids = expected_run(name).at("run").at("steps").at(0).at("photos").as_array();
+    BOOST_REQUIRE(ids.size() == 1u);
+    auto got = api.get("/v1/photos/" + std::string(ids[0].as_string()));
+    BOOST_TEST(got.status == 200);
+    BOOST_TEST((got.body == photo));
+  }
+
+  // Each event waiting for its retry gets its second attempt, signed, promptly: it was due
+  // long ago.
+  auto waiting = waiting_events();
+  BOOST_REQUIRE(waiting.size() == 6u);
+  BOOST_REQUIRE(rx.wait_for(waiting.size(), 10s));
+  net::webhook_signer signer{*net::parse_secret(secret)};
+  std::set<std::string> arrived;
+  for (auto& r : rx.requests()) {
+    arrived.insert(r.header("webhook-id"));
+    BOOST_TEST(r.json().at("delivery_attempt") == 2);
+    auto ts = std::stoll(r.header("webhook-timestamp"));
+    BOOST_TEST(r.header("webhook-signature") == signer.sign(r.header("webhook-id"), ts, r.body));
+  }
+  BOOST_TEST((arrived == waiting));
+
+  // Every event keeps its first attempt as it was, and now shows the second one; the events
+  // of the run without a webhook are as they were.
+  for (auto& [name, run] : expected.at("runs").as_object()) {
+    auto id = std::string(run.at("run").at("id").as_string());
+    BOOST_TEST_CONTEXT("run " << name) {
+      auto& before = run.at("events").as_array();
+      json::array after;
+      BOOST_TEST(eventually([&] {
+        after = api.get("/v1/runs/" + id + "/events").json().at("events").as_array();
+        for (auto& e : after)
+          if (e.at("delivery").at("status") == "pending")
+            return false;
+        return true;
+      }));
+      BOOST_REQUIRE(after.size() == before.size());
+      for (std::size_t i = 0; i < after.size(); ++i) {
+        auto& b = before[i].as_object();
+        auto& a = after[i].as_object();
+        BOOST_TEST(a.at("event_id") == b.at("event_id"));
+        BOOST_TEST(a.at("event") == b.at("event"));
+        BOOST_TEST(a.at("created_at") == b.at("created_at"));
+        if (b.at("delivery").at("status") == "not_subscribed") {
+          BOOST_TEST(a == b);
+          continue;
+        }
+        auto& attempts = a.at("delivery").at("attempts").as_array();
+        BOOST_REQUIRE(attempts.size() == 2u);
+        BOOST_TEST(attempts[0] == b.at("delivery").at("attempts").at(0));
+        BOOST_TEST(attempts[1].at("status_code") == 200);
+        BOOST_TEST(a.at("delivery").at("status") == "delivered");
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a_move) {
+  auto link = std::string(expected_run("active").at("link").as_string());
+  auto id = run_id("active");
+  {
+    server_process server(dir.str());
+    BOOST_REQUIRE(rx.wait_for(6, 10s));
+    // The run that was active goes on: its new events are listed after the old one.
+    BOOST_TEST(http_call(server.port(), "POST", link + "/steps/notes/skip").status == 200);
+    BOOST_TEST(http_call(server.port(), "POST", link + "/submit").status == 200);
+    BOOST_REQUIRE(rx.wait_for(8, 10s));
+    BOOST_TEST(server.terminate() == 0);
+  }
+  server_process again(dir.str());
+  BOOST_TEST(again.stderr_text().find("moving the store") == std::string::npos);
+  auto events = again.api().get("/v1/runs/" + id + "/events").json().at("events").as_array();
+  std::vector<std::string> types;
+  for (auto& e : events)
+    types.emplace_back(e.at("event").as_string());
+  BOOST_TEST(
+      (types == std::vector<std::string>{"step.completed", "step.skipped", "run.completed"}));
+  BOOST_TEST(events[0].at("event_id") == expected_run("active").at("events").at(0).at("event_id"));
+  BOOST_TEST(again.api().get("/v1/runs/" + id).json().at("status") == "completed");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
