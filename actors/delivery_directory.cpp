@@ -17,12 +17,10 @@ using entry = delivery_directory_state::endpoint_entry;
 /// stored event every time does not spin.
 constexpr auto restart_delay = std::chrono::seconds{1};
 
-/// Collects the answers of all endpoint actors to one broadcast request.
-template <class T>
-struct gather {
+/// A drain: answered once every endpoint actor has answered its own.
+struct drain_wait {
   caf::response_promise promise;
   std::size_t outstanding = 0;
-  T result{};
 };
 
 /// The endpoint's entry, with an actor spawned for it if it has none. `spawned` tells which.
@@ -118,7 +116,7 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
         auto& eps = self->state.endpoints;
         if (eps.empty())
           return true;
-        auto g = std::make_shared<gather<bool>>();
+        auto g = std::make_shared<drain_wait>();
         g->promise = self->make_response_promise();
         g->outstanding = eps.size();
         for (auto& [key, e] : eps)
@@ -131,27 +129,6 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
                   [g](caf::error&) {
                     if (--g->outstanding == 0)
                       g->promise.deliver(true);
-                  });
-        return g->promise;
-      },
-      [=](stats_atom) -> caf::result<std::vector<endpoint_stats>> {
-        auto& eps = self->state.endpoints;
-        if (eps.empty())
-          return std::vector<endpoint_stats>{};
-        auto g = std::make_shared<gather<std::vector<endpoint_stats>>>();
-        g->promise = self->make_response_promise();
-        g->outstanding = eps.size();
-        for (auto& [key, e] : eps)
-          self->request(e.actor, std::chrono::seconds{1}, stats_atom::value)
-              .then(
-                  [g](endpoint_stats& s) {
-                    g->result.push_back(std::move(s));
-                    if (--g->outstanding == 0)
-                      g->promise.deliver(std::move(g->result));
-                  },
-                  [g](caf::error&) {
-                    if (--g->outstanding == 0)
-                      g->promise.deliver(std::move(g->result));
                   });
         return g->promise;
       },

@@ -12,7 +12,6 @@
 //   (idle_atom, uint64_t work_taken)                   from an idle endpoint actor
 //   (idle_atom)                                        its sweep timer (endpoint_idle_timeout / 2)
 //   (drain_atom)                                       -> bool, once no attempt is in flight
-//   (stats_atom)                                       -> std::vector<endpoint_stats>
 // Sends:
 //   (idle_atom) to every endpoint actor per sweep;
 //   the same messages to endpoint actors; to an idle one, leave_atom when it has taken all

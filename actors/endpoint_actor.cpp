@@ -552,10 +552,6 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         // The directory has forgotten this endpoint and sent it nothing it has not taken.
         self->quit();
       },
-      [=](stats_atom) {
-        auto& st = self->state;
-        return endpoint_stats{st.target.host, st.queue->size(), st.queue->in_flight(), st.backlog};
-      },
   };
 }
 

@@ -13,7 +13,6 @@
 //   (redeliver_atom, std::string event_id)   -> redeliver_reply
 //   (wake_atom)                              look at the disk for pending deliveries again
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
-//   (stats_atom)                             -> endpoint_stats
 //   (idle_atom)                              the directory's sweep: ask to leave if idle
 //   (leave_atom)                             the directory's go-ahead after (idle_atom, n): quit
 // Sends:

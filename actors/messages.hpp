@@ -31,7 +31,6 @@ using refill_atom = caf::atom_constant<caf::atom("refill")>;
 using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
-using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
@@ -147,20 +146,6 @@ struct redeliver_reply {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, redeliver_reply& x) {
   return f(caf::meta::type_name("redeliver_reply"), x.code, x.message);
-}
-
-/// Counters an endpoint actor reports for /metrics.
-struct endpoint_stats {
-  std::string host;
-  std::uint64_t in_window = 0;
-  std::uint64_t in_flight = 0;
-  bool backlog_on_disk = false;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, endpoint_stats& x) {
-  return f(caf::meta::type_name("endpoint_stats"), x.host, x.in_window, x.in_flight,
-           x.backlog_on_disk);
 }
 
 } // namespace rundun

@@ -78,11 +78,6 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_REQUIRE(m5.match_elements<redeliver_reply>());
   BOOST_TEST(m5.get_as<redeliver_reply>(0).code == "webhook_disabled");
 
-  std::vector<endpoint_stats> stats{{"h", 1, 2, true}};
-  auto m6 = round_trip(sys, caf::make_message(stats));
-  BOOST_REQUIRE(m6.match_elements<std::vector<endpoint_stats>>());
-  BOOST_TEST(m6.get_as<std::vector<endpoint_stats>>(0)[0].backlog_on_disk);
-
   auto m7 = round_trip(sys, caf::make_message(committed_atom::value, std::uint64_t{5}, true));
   BOOST_TEST((m7.match_elements<committed_atom, std::uint64_t, bool>()));
 
