@@ -1,12 +1,12 @@
 // rundund: flags, wiring, and the signal-driven lifecycle. The work is in the engine
-// (actors/engine.hpp) and the HTTP API (net/api/router.hpp).
+// (actors/engine.hpp) and the HTTP API (api/router.hpp).
 
 #include "actors/cluster.hpp"
 #include "actors/engine.hpp"
 #include "app/flags.hpp"
-#include "net/api/api_key.hpp"
-#include "net/api/cluster_front.hpp"
-#include "net/api/router.hpp"
+#include "api/api_key.hpp"
+#include "api/cluster_front.hpp"
+#include "api/router.hpp"
 #include "net/http_server.hpp"
 #include "net/log.hpp"
 

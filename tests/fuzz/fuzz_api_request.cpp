@@ -1,6 +1,6 @@
 // libFuzzer target: the API's request bodies, from bytes to validated specs.
 #include "actors/specs.hpp"
-#include "net/api/request_parsing.hpp"
+#include "api/request_parsing.hpp"
 
 #include <cstdint>
 #include <string_view>

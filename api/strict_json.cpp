@@ -1,4 +1,4 @@
-#include "net/api/strict_json.hpp"
+#include "api/strict_json.hpp"
 
 #include <cmath>
 #include <unordered_set>

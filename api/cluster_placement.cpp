@@ -1,4 +1,4 @@
-#include "net/api/cluster_placement.hpp"
+#include "api/cluster_placement.hpp"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
-#include "net/api/request_parsing.hpp"
+#include "api/request_parsing.hpp"
 
-#include "net/api/strict_json.hpp"
+#include "api/strict_json.hpp"
 
 #include <cmath>
 #include <limits>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/engine.hpp"
-#include "net/api/metrics_text.hpp"
+#include "api/metrics_text.hpp"
 #include "net/http_server.hpp"
 #include "persistence/latency_histogram.hpp"
 

@@ -1,10 +1,10 @@
-#include "net/api/router.hpp"
+#include "api/router.hpp"
 
-#include "net/api/api_key.hpp"
-#include "net/api/metrics_text.hpp"
-#include "net/api/page_assets.hpp"
-#include "net/api/request_parsing.hpp"
-#include "net/api/views.hpp"
+#include "api/api_key.hpp"
+#include "api/metrics_text.hpp"
+#include "api/page_assets.hpp"
+#include "api/request_parsing.hpp"
+#include "api/views.hpp"
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>

@@ -1,4 +1,4 @@
-#include "net/api/metrics_text.hpp"
+#include "api/metrics_text.hpp"
 
 #include "persistence/model.hpp"
 

@@ -1,6 +1,6 @@
-#include "net/api/cluster_front.hpp"
+#include "api/cluster_front.hpp"
 
-#include "net/api/cluster_placement.hpp"
+#include "api/cluster_placement.hpp"
 #include "persistence/record_codec.hpp"
 
 #include <boost/json.hpp>

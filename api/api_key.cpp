@@ -1,4 +1,4 @@
-#include "net/api/api_key.hpp"
+#include "api/api_key.hpp"
 
 #include "persistence/ids.hpp"
 

@@ -1,4 +1,4 @@
-#include "net/api/views.hpp"
+#include "api/views.hpp"
 
 #include <boost/json.hpp>
 

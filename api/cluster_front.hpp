@@ -3,8 +3,8 @@
 #include "actors/cluster.hpp"
 #include "actors/cluster_reader.hpp"
 #include "actors/engine.hpp"
-#include "net/api/metrics_text.hpp"
-#include "net/api/router.hpp"
+#include "api/metrics_text.hpp"
+#include "api/router.hpp"
 #include "net/http_server.hpp"
 
 #include <functional>

@@ -1,4 +1,4 @@
-#include "net/api/request_parsing.hpp"
+#include "api/request_parsing.hpp"
 
 #define BOOST_TEST_MODULE request_parsing
 #include <boost/json.hpp>

@@ -4,7 +4,7 @@
 
 namespace rundun::api {
 
-// The executor's page (`GET /r/{token}`): static files in net/api/page/, built into the
+// The executor's page (`GET /r/{token}`): static files in api/page/, built into the
 // binary by cmake/embed_assets.cmake. The page holds no run data and no token; its script
 // reads the token from its own address and uses the link's JSON routes.
 

@@ -1,0 +1,2 @@
+// The net layer may include only itself.
+#include "actors/engine.hpp"
