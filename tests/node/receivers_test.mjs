@@ -2,15 +2,18 @@
 // answers 200 at once, and refuses a forged delivery.
 //
 //   node receivers_test.mjs <rundund> <cpp_receiver> <examples/receivers/node/receiver.mjs>
+//        <examples/receivers/python/receiver_stdlib.py>
 import assert from 'node:assert/strict';
 import { call, child, eventually, linkPath, startServer } from './harness.mjs';
 
-const [rundund, cppReceiver, nodeReceiver] = process.argv.slice(2);
+const [rundund, cppReceiver, nodeReceiver, pythonReceiver] = process.argv.slice(2);
 const secret = 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD';
 
 const receivers = {
   node: () => new child(process.execPath, [nodeReceiver, '127.0.0.1:0'], { RUNDUN_WEBHOOK_SECRET: secret }),
   cpp: () => new child(cppReceiver, ['127.0.0.1:0'], { RUNDUN_WEBHOOK_SECRET: secret }),
+  // The standard library only (PyPI is not reachable everywhere): `python3` from PATH.
+  python: () => new child('python3', [pythonReceiver, '127.0.0.1:0'], { RUNDUN_WEBHOOK_SECRET: secret }),
 };
 
 const { server, base } = await startServer(rundund, ['--retry-schedule', '200ms']);
