@@ -3,7 +3,7 @@
 # short run of each libFuzzer target. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
-RUNDUN_EXTRA_PACKAGES="clang-14 libclang-rt-14-dev" ./cmake/setup.sh
+RUNDUN_EXTRA_PACKAGES="clang-14 libclang-rt-14-dev lintian dpkg-dev systemd" ./cmake/setup.sh
 ./cmake/test_tools.sh
 
 log=$(mktemp)
