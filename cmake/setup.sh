@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++ curl
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-system1.81-dev
+  libboost-url1.81-dev
   liblmdb-dev lmdb-utils libssl-dev
   libturbojpeg0-dev libpng-dev libjemalloc-dev
 )

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+
+#include <boost/url/parse.hpp>
 #include <openssl/sha.h>
 
 namespace rundun::net {
@@ -38,61 +40,54 @@ result<url> parse_url(std::string_view text) {
   constexpr std::size_t max_url_length = 2048;
   if (text.size() > max_url_length || !printable_ascii(text))
     return errc::url_malformed;
-  auto colon = text.find("://");
-  if (colon == std::string_view::npos)
+  // RFC 3986 is Boost.URL's; what a webhook URL may be beyond that is ours.
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed || !parsed->has_authority())
     return errc::url_malformed;
+  auto& v = *parsed;
   url u;
-  u.scheme = lower(text.substr(0, colon));
+  u.scheme = lower(v.scheme());
   if (u.scheme != "http" && u.scheme != "https")
     return errc::url_scheme;
-  auto rest = text.substr(colon + 3);
-  if (rest.find('#') != std::string_view::npos)
+  if (v.has_fragment())
     return errc::url_fragment;
-  auto path_start = rest.find_first_of("/?");
-  auto authority = rest.substr(0, path_start);
-  u.target = path_start == std::string_view::npos ? "/" : std::string(rest.substr(path_start));
-  if (u.target.front() == '?')
-    u.target.insert(0, "/");
-  if (authority.find('@') != std::string_view::npos)
+  if (v.has_userinfo())
     return errc::url_userinfo;
-  std::string_view host = authority;
-  std::string_view port;
-  if (authority.starts_with('[')) {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos)
-      return errc::url_host;
-    host = authority.substr(1, close - 1);
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':')
-        return errc::url_host;
-      port = after.substr(1);
-    }
-    if (host.empty() ||
-        host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos)
-      return errc::url_host;
-  } else {
-    auto c = authority.rfind(':');
-    if (c != std::string_view::npos) {
-      host = authority.substr(0, c);
-      port = authority.substr(c + 1);
-    }
+  switch (v.host_type()) {
+  case boost::urls::host_type::ipv6:
+    u.host = lower(v.encoded_host_address());
+    break;
+  case boost::urls::host_type::ipv4:
+  case boost::urls::host_type::name: {
+    // A name as DNS has them. Odd IPv4 spellings (`127.1`, `0x7f.1`, `2130706433`) are
+    // names to RFC 3986; the destination guard reads them as the addresses they are.
+    auto host = v.encoded_host();
     if (host.empty() || !std::all_of(host.begin(), host.end(), valid_host_char))
       return errc::url_host;
+    u.host = lower(host);
+    break;
   }
-  u.host = lower(host);
-  if (port.empty()) {
-    if (authority.ends_with(':'))
-      return errc::url_port;
+  default: // none, or an IPvFuture literal
+    return errc::url_host;
+  }
+  // Boost.URL 1.81 takes `h:8x/` as port 8 and path `x/`; RFC 3986 wants a path after an
+  // authority to be empty or start with `/`.
+  if (!v.encoded_path().empty() && !v.encoded_path().starts_with('/'))
+    return v.has_port() ? errc::url_port : errc::url_malformed;
+  if (!v.has_port()) {
     u.port = u.tls() ? 443 : 80;
   } else {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos)
+    auto port = v.port();
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos)
       return errc::url_port;
     int p = std::stoi(std::string(port));
     if (p < 1 || p > 65535)
       return errc::url_port;
     u.port = static_cast<std::uint16_t>(p);
   }
+  u.target = v.encoded_path().empty() ? "/" : std::string(v.encoded_path());
+  if (v.has_query())
+    u.target += "?" + std::string(v.encoded_query());
   return u;
 }
 

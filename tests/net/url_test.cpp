@@ -49,3 +49,34 @@ BOOST_AUTO_TEST_CASE(refuses_what_is_not_a_webhook_url) {
   BOOST_TEST(parse_url("http://u:p@example.com/").error() == make_error_code(errc::url_userinfo));
   BOOST_TEST(parse_url("http://example.com/#f").error() == make_error_code(errc::url_fragment));
 }
+
+BOOST_AUTO_TEST_CASE(keeps_the_path_and_query_as_written_so_endpoint_keys_stay) {
+  // Endpoint keys are hashes of the normalised URL, kept in the store: only the scheme and
+  // host are lowercased and a default port dropped, whoever parses.
+  auto u = parse_url("HTTP://Shop.Example:80/Hooks/A%2Fb?Token=X&y=%41");
+  BOOST_REQUIRE(u);
+  BOOST_TEST(u->normalized() == "http://shop.example/Hooks/A%2Fb?Token=X&y=%41");
+  BOOST_TEST(parse_url("https://h.example?x=1")->target == "/?x=1");
+  BOOST_TEST(parse_url("https://h.example?")->target == "/?");
+}
+
+BOOST_AUTO_TEST_CASE(odd_ipv4_spellings_parse_as_names_for_the_guard_to_read) {
+  // RFC 3986 calls these names; net/destination_guard reads them as 127.0.0.1.
+  for (auto host : {"127.1", "0x7f.1", "2130706433", "0177.0.0.1"}) {
+    auto u = parse_url(std::string("http://") + host + "/x");
+    BOOST_REQUIRE(u);
+    BOOST_TEST(u->host == host);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(refuses_what_rfc_3986_or_a_dns_name_does_not_allow) {
+  BOOST_TEST(parse_url("http://h.example/a%zz").error() == make_error_code(errc::url_malformed));
+  BOOST_TEST(parse_url("http://h.example/a|b").error() == make_error_code(errc::url_malformed));
+  BOOST_TEST(parse_url("http://h.example/?q={1}").error() == make_error_code(errc::url_malformed));
+  BOOST_TEST(parse_url("http:/h.example/").error() == make_error_code(errc::url_malformed));
+  BOOST_TEST(parse_url("http://a!b.example/").error() == make_error_code(errc::url_host));
+  BOOST_TEST(parse_url("http://[v1.x]/").error() == make_error_code(errc::url_host));
+  BOOST_TEST(parse_url("http://[::1/").error() == make_error_code(errc::url_malformed));
+  BOOST_TEST(parse_url("http://@h.example/").error() == make_error_code(errc::url_userinfo));
+  BOOST_TEST(parse_url("http://h.example:8x/").error() == make_error_code(errc::url_port));
+}
