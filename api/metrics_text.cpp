@@ -1,5 +1,7 @@
 #include "api/metrics_text.hpp"
 
+#include "net/log.hpp"
+
 #include "persistence/model.hpp"
 
 #include <charconv>
@@ -176,6 +178,11 @@ std::string render_metrics(const engine_figures& f, const api_figures& api) {
   x.family("rundun_lmdb_commit_duration_seconds", "histogram",
            "Time of one group commit, fsync included.");
   x.histogram("rundun_lmdb_commit_duration_seconds", f.commit_latency);
+
+  x.single("rundun_log_lines_dropped_total", "counter",
+           "Log lines dropped because stderr was slower than the logging (the oldest waiting "
+           "line goes).",
+           log::dropped());
 
   x.single("rundun_open_connections", "gauge", "Open API connections.", api.open_connections);
   x.family("rundun_api_requests_total", "counter", "API requests, by route and status.");

@@ -186,10 +186,13 @@ int main(int argc, char** argv) {
       pthread_setname_np(pthread_self(), "rundun-api");
       io.run();
     });
-  std::cout << "rundund listening on " << base << std::endl;
   log::info("listening", {{"address", base},
                           {"data_dir", f.data_dir},
                           {"http_threads", std::to_string(f.http_threads)}});
+  // Logs are written by a thread of their own: whoever waits for the line below finds
+  // every start-up log line already on stderr.
+  log::flush();
+  std::cout << "rundund listening on " << base << std::endl;
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
@@ -204,5 +207,6 @@ int main(int argc, char** argv) {
     t.join();
   eng->reset();
   log::info("stopped");
+  log::flush();
   return 0;
 }

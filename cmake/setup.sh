@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-system1.81-dev
   libboost-url1.81-dev
   liblmdb-dev lmdb-utils libssl-dev
-  libturbojpeg0-dev libpng-dev libjemalloc-dev
+  libturbojpeg0-dev libpng-dev libjemalloc-dev libspdlog-dev
 )
 # Callers add their own: test.sh needs clang and libFuzzer for the fuzz targets.
 read -r -a extra <<<"${RUNDUN_EXTRA_PACKAGES:-}"

@@ -110,8 +110,11 @@ BOOST_AUTO_TEST_CASE(a_map_too_small_for_the_load_refuses_clearly_and_loses_noth
     BOOST_TEST(ack.runs.size() > 5u);
     // Reads go on.
     BOOST_TEST(l.api.get("/v1/runs/" + ack.runs.front()).status == 200);
-    BOOST_TEST(server.stderr_text().find("the store could not commit") != std::string::npos);
-    BOOST_TEST(server.stderr_text().find("map is full") != std::string::npos);
+    BOOST_TEST(eventually([&] {
+      auto err = server.stderr_text();
+      return err.find("the store could not commit") != std::string::npos &&
+             err.find("map is full") != std::string::npos;
+    }));
   }
   // Space back: a larger map. Everything acknowledged is there and delivered.
   server_process server{dir.str(), {"--map-size", "64M"}};

@@ -196,6 +196,7 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_every_attempt_outcome) {
   BOOST_TEST(m.value("rundun_runs", {{"status", "active"}}) == 0); // all seven were cancelled
   BOOST_TEST(m.value("rundun_actor_failures_total", {{"kind", "run"}}) == 0);
   BOOST_TEST(m.value("rundun_actor_failures_total", {{"kind", "endpoint"}}) == 0);
+  BOOST_TEST(m.value("rundun_log_lines_dropped_total") == 0);
   // No ids, tokens, paths or secrets.
   for (auto& id : runs)
     BOOST_TEST(scrape.body.find(id) == std::string::npos);
@@ -206,8 +207,15 @@ BOOST_AUTO_TEST_CASE(metrics_pass_promtool_and_count_every_attempt_outcome) {
 
 BOOST_AUTO_TEST_CASE(each_failed_attempt_is_logged_once_as_a_json_line_with_its_ids) {
   BOOST_TEST_REQUIRE(all_attempted());
-  // An attempt's result is persisted before the events API shows it, and logged before it
-  // is persisted: the lines are there by now.
+  // An attempt's result is logged before it is persisted, and the events API shows it once
+  // persisted; the log's own thread writes the line soon after: wait for it.
+  auto failed_lines = [&] {
+    int n = 0;
+    for (auto& l : log_lines(server.stderr_text()))
+      n += text(l, "message") == "delivery attempt failed";
+    return n;
+  };
+  BOOST_TEST(eventually([&] { return failed_lines() >= 6; }));
   auto lines = log_lines(server.stderr_text());
   std::map<std::string, int> failed_by_event;
   std::set<std::string> reasons;
