@@ -2,216 +2,222 @@
 
 #include "net/log.hpp"
 
-#include "persistence/model.hpp"
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
-#include <charconv>
+#include <limits>
 
 namespace rundun::api {
 
 namespace {
 
-/// Builds the text exposition: a family's HELP and TYPE lines, then its samples.
-class exposition {
-public:
-  void family(std::string_view name, std::string_view type, std::string_view help) {
-    out_.append("# HELP ").append(name).append(" ").append(help).append("\n");
-    out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+std::vector<ClientMetric::Label> label_list(labels l) {
+  std::vector<ClientMetric::Label> out;
+  for (auto& [name, value] : l)
+    out.push_back({std::string(name), std::string(value)});
+  return out;
+}
+
+MetricFamily& family(std::vector<MetricFamily>& out, std::string name, std::string help,
+                     MetricType type) {
+  return out.emplace_back(MetricFamily{std::move(name), std::move(help), type, {}});
+}
+
+void add(MetricFamily& fam, labels l, double value) {
+  ClientMetric m;
+  m.label = label_list(l);
+  if (fam.type == MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  fam.metric.push_back(std::move(m));
+}
+
+/// A family with one unlabelled sample: a plain counter or gauge.
+void single(std::vector<MetricFamily>& out, std::string name, std::string help, MetricType type,
+            double value) {
+  add(family(out, std::move(name), std::move(help), type), {}, value);
+}
+
+/// One of our lock-free histograms as a Prometheus one: cumulative buckets, `+Inf` last.
+void add_histogram(MetricFamily& fam, labels l, const latency_histogram::snapshot& h) {
+  ClientMetric m;
+  m.label = label_list(l);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= h.bounds.size(); ++i) {
+    cumulative += h.counts[i];
+    m.histogram.bucket.push_back(
+        {cumulative, i < h.bounds.size() ? h.bounds[i] : std::numeric_limits<double>::infinity()});
   }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = h.sum_seconds;
+  fam.metric.push_back(std::move(m));
+}
 
-  /// One sample; `labels` is a list of name/value pairs, values escaped here.
-  template <class T>
-  void sample(std::string_view name,
-              std::initializer_list<std::pair<std::string_view, std::string_view>> labels,
-              T value) {
-    out_.append(name);
-    if (labels.size() != 0) {
-      out_.push_back('{');
-      bool first = true;
-      for (auto& [k, v] : labels) {
-        if (!first)
-          out_.push_back(',');
-        first = false;
-        out_.append(k).append("=\"");
-        append_escaped(v);
-        out_.push_back('"');
-      }
-      out_.push_back('}');
-    }
-    out_.push_back(' ');
-    append_number(value);
-    out_.push_back('\n');
-  }
+void histogram(std::vector<MetricFamily>& out, std::string name, std::string help,
+               const latency_histogram::snapshot& h) {
+  add_histogram(family(out, std::move(name), std::move(help), MetricType::Histogram), {}, h);
+}
 
-  /// A family with one unlabelled sample: a plain counter or gauge.
-  template <class T>
-  void single(std::string_view name, std::string_view type, std::string_view help, T value) {
-    family(name, type, help);
-    sample(name, {}, value);
-  }
-
-  /// A histogram's buckets (cumulative, `+Inf` last), `_sum` and `_count`, with an optional
-  /// extra label.
-  void histogram(std::string_view name, const latency_histogram::snapshot& h,
-                 std::pair<std::string_view, std::string_view> label = {}) {
-    std::string bucket = std::string(name) + "_bucket";
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i <= h.bounds.size(); ++i) {
-      cumulative += h.counts[i];
-      std::string le = i < h.bounds.size() ? number_text(h.bounds[i]) : "+Inf";
-      if (label.first.empty())
-        sample(bucket, {{"le", le}}, cumulative);
-      else
-        sample(bucket, {label, {"le", le}}, cumulative);
-    }
-    auto with = [&](std::string_view suffix, auto value) {
-      auto n = std::string(name) + std::string(suffix);
-      if (label.first.empty())
-        sample(n, {}, value);
-      else
-        sample(n, {label}, value);
-    };
-    with("_sum", h.sum_seconds);
-    with("_count", cumulative);
-  }
-
-  std::string take() { return std::move(out_); }
-
-private:
-  static std::string number_text(double x) {
-    char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, x);
-    return {buf, r.ptr};
-  }
-
-  template <class T>
-  void append_number(T x) {
-    if constexpr (std::is_floating_point_v<T>)
-      out_.append(number_text(x));
-    else
-      out_.append(std::to_string(x));
-  }
-
-  // The format's label escapes: backslash, double quote and line feed.
-  void append_escaped(std::string_view v) {
-    for (char c : v) {
-      if (c == '\\')
-        out_.append("\\\\");
-      else if (c == '"')
-        out_.append("\\\"");
-      else if (c == '\n')
-        out_.append("\\n");
-      else
-        out_.push_back(c);
-    }
-  }
-
-  std::string out_;
-};
+std::vector<double> bucket_bounds(std::span<const double> b) {
+  return {b.begin(), b.end()};
+}
 
 } // namespace
 
-std::string render_metrics(const engine_figures& f, const api_figures& api) {
-  exposition x;
-  x.family("rundun_events_created_total", "counter", "Events created, by type.");
-  for (auto t : all_event_types)
-    x.sample("rundun_events_created_total", {{"type", to_string(t)}},
-             f.events_created[static_cast<int>(t)]);
+// -- the API's own metrics ------------------------------------------------------
 
-  x.family("rundun_delivery_attempts_total", "counter",
-           "Delivery attempts, by outcome: the response's status class, or why there was none.");
-  std::pair<std::string_view, std::uint64_t> outcomes[] = {
+api_metrics::api_metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  requests_ = &prometheus::BuildCounter()
+                   .Name("rundun_api_requests_total")
+                   .Help("API requests, by route and status.")
+                   .Register(*registry_);
+  duration_ = &prometheus::BuildHistogram()
+                   .Name("rundun_api_request_duration_seconds")
+                   .Help("Time from a request's arrival to its response, by route.")
+                   .Register(*registry_);
+  open_connections_ = &prometheus::BuildGauge()
+                           .Name("rundun_open_connections")
+                           .Help("Open API connections.")
+                           .Register(*registry_)
+                           .Add({});
+}
+
+api_metrics::~api_metrics() = default;
+
+void api_metrics::count(const std::string& route, unsigned status, std::chrono::microseconds took) {
+  requests_->Add({{"route", route}, {"status", std::to_string(status)}}).Increment();
+  duration_->Add({{"route", route}}, bucket_bounds(fast_latency_bounds))
+      .Observe(static_cast<double>(took.count()) / 1e6);
+}
+
+void api_metrics::set_open_connections(std::size_t n) {
+  open_connections_->Set(static_cast<double>(n));
+}
+
+std::vector<prometheus::MetricFamily> api_metrics::collect() const {
+  return registry_->Collect();
+}
+
+// -- the engine's and the cluster's figures, at scrape time ---------------------------
+
+std::vector<MetricFamily> engine_families(const engine_figures& f) {
+  using T = MetricType;
+  std::vector<MetricFamily> out;
+  auto& created =
+      family(out, "rundun_events_created_total", "Events created, by type.", T::Counter);
+  for (auto t : all_event_types)
+    add(created, {{"type", to_string(t)}}, f.events_created[static_cast<int>(t)]);
+
+  auto& attempts =
+      family(out, "rundun_delivery_attempts_total",
+             "Delivery attempts, by outcome: the response's status class, or why there was none.",
+             T::Counter);
+  std::pair<const char*, std::uint64_t> outcomes[] = {
       {"2xx", f.attempts_2xx},         {"3xx", f.attempts_3xx},
       {"4xx", f.attempts_4xx},         {"5xx", f.attempts_5xx},
       {"timeout", f.attempts_timeout}, {"connect", f.attempts_connect},
       {"tls", f.attempts_tls},         {"refused-destination", f.attempts_refused},
       {"other", f.attempts_other}};
   for (auto& [label, n] : outcomes)
-    x.sample("rundun_delivery_attempts_total", {{"outcome", label}}, n);
+    add(attempts, {{"outcome", label}}, n);
 
-  x.single("rundun_deliveries_delivered_total", "counter", "Events delivered (a 2xx).",
-           f.delivered);
-  x.single("rundun_deliveries_failed_total", "counter",
-           "Events that failed for good: retries exhausted, or the endpoint answered 410.",
-           f.failed);
-  x.family("rundun_delivery_latency_seconds", "histogram",
-           "From an event's creation to the 2xx that delivered it, retries included.");
-  x.histogram("rundun_delivery_latency_seconds", f.delivery_latency);
-  x.single("rundun_deliveries_pending", "gauge",
-           "Deliveries waiting for their next attempt or in flight.", f.pending_total);
-  x.family("rundun_endpoint_backlog", "gauge",
-           "Pending deliveries of the hosts with the largest backlogs (at most 10 hosts).");
+  single(out, "rundun_deliveries_delivered_total", "Events delivered (a 2xx).", T::Counter,
+         f.delivered);
+  single(out, "rundun_deliveries_failed_total",
+         "Events that failed for good: retries exhausted, or the endpoint answered 410.",
+         T::Counter, f.failed);
+  histogram(out, "rundun_delivery_latency_seconds",
+            "From an event's creation to the 2xx that delivered it, retries included.",
+            f.delivery_latency);
+  single(out, "rundun_deliveries_pending",
+         "Deliveries waiting for their next attempt or in flight.", T::Gauge, f.pending_total);
+  auto& backlog = family(
+      out, "rundun_endpoint_backlog",
+      "Pending deliveries of the hosts with the largest backlogs (at most 10 hosts).", T::Gauge);
   for (auto& [host, n] : f.largest_backlogs)
-    x.sample("rundun_endpoint_backlog", {{"host", host}}, n);
-  x.single("rundun_deliveries_in_flight", "gauge", "Delivery requests in flight.", f.in_flight);
+    add(backlog, {{"host", host}}, n);
+  single(out, "rundun_deliveries_in_flight", "Delivery requests in flight.", T::Gauge, f.in_flight);
 
-  x.family("rundun_runs", "gauge", "Runs by status (the active ones; ended runs are history).");
-  x.sample("rundun_runs", {{"status", "active"}}, f.active_runs);
-  x.single("rundun_run_actors", "gauge",
-           "Resident run actors: runs worked on right now (an idle run's actor leaves).",
-           f.run_actors);
-  x.family("rundun_actor_failures_total", "counter",
-           "Actors that threw and were contained (their run or endpoint restarted from the "
-           "store), by kind.");
-  x.sample("rundun_actor_failures_total", {{"kind", "run"}}, f.run_actor_failures);
-  x.sample("rundun_actor_failures_total", {{"kind", "endpoint"}}, f.endpoint_actor_failures);
-  x.single("rundun_endpoint_actors", "gauge", "Live endpoint delivery actors.", f.endpoint_actors);
-  x.single("rundun_live_actors", "gauge", "Running actors of the engine, of every kind.",
-           f.live_actors);
+  auto& runs = family(out, "rundun_runs",
+                      "Runs by status (the active ones; ended runs are history).", T::Gauge);
+  add(runs, {{"status", "active"}}, f.active_runs);
+  single(out, "rundun_run_actors",
+         "Resident run actors: runs worked on right now (an idle "
+         "run's actor leaves).",
+         T::Gauge, f.run_actors);
+  auto& failures = family(out, "rundun_actor_failures_total",
+                          "Actors that threw and were contained (their run or endpoint "
+                          "restarted from the store), by kind.",
+                          T::Counter);
+  add(failures, {{"kind", "run"}}, f.run_actor_failures);
+  add(failures, {{"kind", "endpoint"}}, f.endpoint_actor_failures);
+  single(out, "rundun_endpoint_actors", "Live endpoint delivery actors.", T::Gauge,
+         f.endpoint_actors);
+  single(out, "rundun_live_actors", "Running actors of the engine, of every kind.", T::Gauge,
+         f.live_actors);
 
-  x.single("rundun_media_queue", "gauge",
-           "Photo uploads waiting for or on the media thread (bounded: more get 503).",
-           f.media_queue);
-  x.single("rundun_store_queue", "gauge",
-           "Writes queued for the store's writer (new commands get 503 past a bound).",
-           f.store_queue);
-  x.single("rundun_retention_removed_runs_total", "counter",
-           "Ended runs removed by retention, with their events, attempts and photos.",
-           f.retention_runs_removed);
-  x.single("rundun_retention_removed_events_total", "counter",
-           "Events removed by retention (with their runs).", f.retention_events_removed);
+  single(out, "rundun_media_queue",
+         "Photo uploads waiting for or on the media thread (bounded: more get 503).", T::Gauge,
+         f.media_queue);
+  single(out, "rundun_store_queue",
+         "Writes queued for the store's writer (new commands get 503 past a bound).", T::Gauge,
+         f.store_queue);
+  single(out, "rundun_retention_removed_runs_total",
+         "Ended runs removed by retention, with their events, attempts and photos.", T::Counter,
+         f.retention_runs_removed);
+  single(out, "rundun_retention_removed_events_total",
+         "Events removed by retention (with their runs).", T::Counter, f.retention_events_removed);
 
-  x.single("rundun_lmdb_commit_batches_total", "counter", "LMDB group commits.", f.commit_batches);
-  x.single("rundun_lmdb_commit_writes_total", "counter", "Writes in LMDB group commits.",
-           f.commit_writes);
-  x.single("rundun_lmdb_commit_failures_total", "counter", "Writes that failed to commit.",
-           f.commit_failures);
-  x.family("rundun_lmdb_commit_duration_seconds", "histogram",
-           "Time of one group commit, fsync included.");
-  x.histogram("rundun_lmdb_commit_duration_seconds", f.commit_latency);
+  single(out, "rundun_lmdb_commit_batches_total", "LMDB group commits.", T::Counter,
+         f.commit_batches);
+  single(out, "rundun_lmdb_commit_writes_total", "Writes in LMDB group commits.", T::Counter,
+         f.commit_writes);
+  single(out, "rundun_lmdb_commit_failures_total", "Writes that failed to commit.", T::Counter,
+         f.commit_failures);
+  histogram(out, "rundun_lmdb_commit_duration_seconds", "Time of one group commit, fsync included.",
+            f.commit_latency);
 
-  x.single("rundun_log_lines_dropped_total", "counter",
-           "Log lines dropped because stderr was slower than the logging (the oldest waiting "
-           "line goes).",
-           log::dropped());
-
-  x.single("rundun_open_connections", "gauge", "Open API connections.", api.open_connections);
-  x.family("rundun_api_requests_total", "counter", "API requests, by route and status.");
-  for (auto& r : api.requests)
-    x.sample("rundun_api_requests_total",
-             {{"route", r.route}, {"status", std::to_string(r.status)}}, r.count);
-  x.family("rundun_api_request_duration_seconds", "histogram",
-           "Time from a request's arrival to its response, by route.");
-  for (auto& [route, h] : api.latency)
-    x.histogram("rundun_api_request_duration_seconds", h, {"route", route});
-  return x.take();
+  single(out, "rundun_log_lines_dropped_total",
+         "Log lines dropped because stderr was slower than the logging (the oldest waiting "
+         "line goes).",
+         T::Counter, log::dropped());
+  return out;
 }
 
-std::string render_cluster_metrics(const cluster_figures& c) {
-  exposition x;
-  x.family("rundun_cluster_node", "gauge", "This node's id in the cluster (always 1).");
-  x.sample("rundun_cluster_node", {{"node_id", c.node_id}}, 1);
-  x.family("rundun_cluster_peer_up", "gauge",
-           "Whether this node holds a live connection to a peer (1) or not (0).");
-  for (auto& [peer, up] : c.peers_up)
-    x.sample("rundun_cluster_peer_up", {{"peer", peer}}, up ? 1 : 0);
-  x.family("rundun_cluster_forwarded_total", "counter",
-           "Requests forwarded to the node that owns their run, by outcome.");
-  x.sample("rundun_cluster_forwarded_total", {{"outcome", "answered"}}, c.forwarded_answered);
-  x.sample("rundun_cluster_forwarded_total", {{"outcome", "unavailable"}}, c.forwarded_unavailable);
-  x.family("rundun_cluster_forward_duration_seconds", "histogram",
-           "From forwarding a request to its owner's answer, as this node saw it.");
-  x.histogram("rundun_cluster_forward_duration_seconds", c.forward_latency);
-  return x.take();
+std::vector<MetricFamily> cluster_families(const cluster_figures& c) {
+  using T = MetricType;
+  std::vector<MetricFamily> out;
+  auto& node =
+      family(out, "rundun_cluster_node", "This node's id in the cluster (always 1).", T::Gauge);
+  add(node, {{"node_id", c.node_id}}, 1);
+  auto& up =
+      family(out, "rundun_cluster_peer_up",
+             "Whether this node holds a live connection to a peer (1) or not (0).", T::Gauge);
+  for (auto& [peer, is_up] : c.peers_up)
+    add(up, {{"peer", peer}}, is_up ? 1 : 0);
+  auto& forwarded =
+      family(out, "rundun_cluster_forwarded_total",
+             "Requests forwarded to the node that owns their run, by outcome.", T::Counter);
+  add(forwarded, {{"outcome", "answered"}}, c.forwarded_answered);
+  add(forwarded, {{"outcome", "unavailable"}}, c.forwarded_unavailable);
+  histogram(out, "rundun_cluster_forward_duration_seconds",
+            "From forwarding a request to its owner's answer, as this node saw it.",
+            c.forward_latency);
+  return out;
+}
+
+std::string render_metrics(const std::vector<MetricFamily>& families) {
+  return prometheus::TextSerializer{}.Serialize(families);
 }
 
 } // namespace rundun::api

@@ -3,25 +3,46 @@
 #include "actors/engine.hpp"
 #include "persistence/latency_histogram.hpp"
 
+#include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include <prometheus/metric_family.h>
+
+namespace prometheus {
+class Registry;
+class Gauge;
+template <typename T>
+class Family;
+class Counter;
+class Histogram;
+} // namespace prometheus
+
 namespace rundun::api {
 
-/// One row of the API request counter.
-struct request_count {
-  std::string route;
-  unsigned status = 0;
-  std::uint64_t count = 0;
-};
+/// The API's own metrics, recorded as each request is answered: prometheus-cpp's counters,
+/// histograms and gauge in its registry. Thread-safe.
+class api_metrics {
+public:
+  api_metrics();
+  ~api_metrics();
+  api_metrics(const api_metrics&) = delete;
 
-/// The API's own figures: requests by route pattern and status, latency by route pattern,
-/// and the server's open connections.
-struct api_figures {
-  std::vector<request_count> requests;
-  std::vector<std::pair<std::string, latency_histogram::snapshot>> latency;
-  std::size_t open_connections = 0;
+  /// One answered request: its route pattern, status and time from arrival to response.
+  void count(const std::string& route, unsigned status, std::chrono::microseconds took);
+  /// The server's open connections, read at scrape time.
+  void set_open_connections(std::size_t n);
+  std::vector<prometheus::MetricFamily> collect() const;
+
+private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* duration_;
+  prometheus::Gauge* open_connections_;
 };
 
 /// A cluster node's figures (contract §9): its id, each peer's connection, and the requests
@@ -33,12 +54,16 @@ struct cluster_figures {
   latency_histogram::snapshot forward_latency;
 };
 
-/// The cluster's families, in the same exposition.
-std::string render_cluster_metrics(const cluster_figures& c);
+/// The engine's figures as Prometheus families. They are read from the engine at scrape
+/// time (engine::figures(): atomics and lock-free histograms), not recorded twice.
+std::vector<prometheus::MetricFamily> engine_families(const engine_figures& f);
 
-/// The Prometheus text exposition (format 0.0.4) of the engine's and the API's figures.
-/// No ids, tokens or secrets: labels are event types, outcomes, route patterns, status
-/// codes and endpoint hosts.
-std::string render_metrics(const engine_figures& f, const api_figures& api);
+/// The cluster's families.
+std::vector<prometheus::MetricFamily> cluster_families(const cluster_figures& c);
+
+/// The Prometheus text exposition (format 0.0.4) of these families, by prometheus-cpp's
+/// serializer. No ids, tokens or secrets: labels are event types, outcomes, route patterns,
+/// status codes and endpoint hosts.
+std::string render_metrics(const std::vector<prometheus::MetricFamily>& families);
 
 } // namespace rundun::api

@@ -76,18 +76,7 @@ struct router::call : std::enable_shared_from_this<call> {
   void send(net::http_response res) {
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - started);
-    {
-      auto& counts = owner->counts_;
-      std::lock_guard guard{counts.mtx};
-      ++counts.by_route_status[{pattern, res.result_int()}];
-      auto h = counts.latency_by_route.find(pattern);
-      if (h == counts.latency_by_route.end())
-        h = counts.latency_by_route
-                .emplace(std::piecewise_construct, std::forward_as_tuple(pattern),
-                         std::forward_as_tuple(fast_latency_bounds))
-                .first;
-      h->second.record(took);
-    }
+    owner->metrics_.count(pattern, res.result_int(), took);
     respond(std::move(res));
   }
 
@@ -446,19 +435,16 @@ void router::route_link(call& c) {
 }
 
 std::string router::metrics_text() {
-  api_figures api;
-  {
-    std::lock_guard guard{counts_.mtx};
-    for (auto& [key, n] : counts_.by_route_status)
-      api.requests.push_back({key.first, key.second, n});
-    for (auto& [route, h] : counts_.latency_by_route)
-      api.latency.emplace_back(route, h.read());
-  }
-  api.open_connections = connections_ ? connections_() : 0;
-  auto text = render_metrics(engine_.figures(), api);
+  metrics_.set_open_connections(connections_ ? connections_() : 0);
+  auto families = engine_families(engine_.figures());
+  auto append = [&](std::vector<prometheus::MetricFamily> more) {
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  };
+  append(metrics_.collect());
   if (cluster_)
-    text += render_cluster_metrics(cluster_());
-  return text;
+    append(cluster_families(cluster_()));
+  return render_metrics(families);
 }
 
 } // namespace rundun::api

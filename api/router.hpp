@@ -3,14 +3,11 @@
 #include "actors/engine.hpp"
 #include "api/metrics_text.hpp"
 #include "net/http_server.hpp"
-#include "persistence/latency_histogram.hpp"
 
 #include <chrono>
 #include <functional>
 
 #include <atomic>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
@@ -22,13 +19,6 @@ struct router_config {
   std::string api_key_hash;
   /// Base of the executor links, without a trailing slash.
   std::string public_url;
-};
-
-/// API request counters by route pattern and status, and latency by route, for /metrics.
-struct request_counts {
-  std::mutex mtx;
-  std::map<std::pair<std::string, unsigned>, std::uint64_t> by_route_status;
-  std::map<std::string, latency_histogram, std::less<>> latency_by_route;
 };
 
 /// The HTTP API of contract §2–§6 over an engine: routing, authentication, body parsing, and
@@ -81,7 +71,7 @@ private:
   std::atomic<bool> ready_{false};
   std::function<std::size_t()> connections_;
   std::function<cluster_figures()> cluster_;
-  request_counts counts_;
+  api_metrics metrics_;
 };
 
 } // namespace rundun::api

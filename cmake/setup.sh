@@ -11,6 +11,7 @@ packages=(
   libboost-url1.81-dev
   liblmdb-dev lmdb-utils libssl-dev
   libturbojpeg0-dev libpng-dev libjemalloc-dev libspdlog-dev
+  prometheus-cpp-dev
 )
 # Callers add their own: test.sh needs clang and libFuzzer for the fuzz targets.
 read -r -a extra <<<"${RUNDUN_EXTRA_PACKAGES:-}"

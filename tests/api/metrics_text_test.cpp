@@ -26,8 +26,6 @@ BOOST_AUTO_TEST_CASE(a_full_exposition_parses_strictly_and_keeps_its_figures) {
   delivery.record(3ms);
   delivery.record(40ms);
   delivery.record(2h);
-  latency_histogram api_latency{fast_latency_bounds};
-  api_latency.record(200us);
 
   engine_figures f;
   f.events_created[0] = 5;
@@ -37,12 +35,21 @@ BOOST_AUTO_TEST_CASE(a_full_exposition_parses_strictly_and_keeps_its_figures) {
   f.pending_total = 9;
   f.largest_backlogs = {{"hooks.example.com", 7}, {"odd\"host\\name", 2}};
   f.delivery_latency = delivery.read();
-  api_figures api;
-  api.requests = {{"/v1/runs", 201, 4}, {"/r/{token}/exit", 409, 1}};
-  api.latency.emplace_back("/v1/runs", api_latency.read());
-  api.open_connections = 2;
+  // The API's own metrics, in prometheus-cpp's registry, recorded as requests are answered.
+  api_metrics api;
+  for (int i = 0; i < 4; ++i)
+    api.count("/v1/runs", 201, 200us);
+  api.count("/r/{token}/exit", 409, 3ms);
+  api.set_open_connections(2);
+  cluster_figures c;
+  c.node_id = "n1";
+  c.peers_up = {{"n2", true}, {"n3", false}};
+  c.forwarded_answered = 6;
 
-  auto text = render_metrics(f, api);
+  auto families = engine_families(f);
+  for (auto& more : {api.collect(), cluster_families(c)})
+    families.insert(families.end(), more.begin(), more.end());
+  auto text = render_metrics(families);
   auto m = parse_prometheus_text(text);
   BOOST_TEST_REQUIRE(m.errors.empty(), all_errors(m) << text);
   BOOST_TEST(m.value("rundun_events_created_total", {{"type", "step.completed"}}) == 5);
@@ -59,9 +66,18 @@ BOOST_AUTO_TEST_CASE(a_full_exposition_parses_strictly_and_keeps_its_figures) {
   BOOST_TEST(m.value("rundun_delivery_latency_seconds_count") == 3);
   BOOST_TEST(m.value("rundun_delivery_latency_seconds_sum") == 7200.043,
              boost::test_tools::tolerance(1e-9));
-  BOOST_TEST(m.value("rundun_api_request_duration_seconds_count", {{"route", "/v1/runs"}}) == 1);
+  BOOST_TEST(m.value("rundun_api_request_duration_seconds_count", {{"route", "/v1/runs"}}) == 4);
+  BOOST_TEST(m.value("rundun_api_request_duration_seconds_bucket",
+                     {{"route", "/r/{token}/exit"}, {"le", "0.0025"}}) == 0);
+  BOOST_TEST(m.value("rundun_api_request_duration_seconds_bucket",
+                     {{"route", "/r/{token}/exit"}, {"le", "0.005"}}) == 1);
+  BOOST_TEST(m.value("rundun_api_requests_total", {{"route", "/v1/runs"}, {"status", "201"}}) == 4);
   BOOST_TEST(
       m.value("rundun_api_requests_total", {{"route", "/r/{token}/exit"}, {"status", "409"}}) == 1);
+  BOOST_TEST(m.value("rundun_open_connections") == 2);
+  BOOST_TEST(m.value("rundun_cluster_node", {{"node_id", "n1"}}) == 1);
+  BOOST_TEST(m.value("rundun_cluster_peer_up", {{"peer", "n3"}}) == 0);
+  BOOST_TEST(m.value("rundun_cluster_forwarded_total", {{"outcome", "answered"}}) == 6);
 }
 
 BOOST_AUTO_TEST_CASE(the_parser_refuses_what_the_format_forbids) {
