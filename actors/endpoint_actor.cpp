@@ -416,7 +416,15 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
                              std::string key, std::string url) {
   auto& st = self->state;
   st.key = std::move(key);
-  st.target = *net::parse_url(url);
+  if (auto target = net::parse_url(url)) {
+    st.target = std::move(*target);
+  } else {
+    // Only a URL stored by another version can get here (new ones are checked at creation):
+    // its attempts fail, each with a clear error, rather than this actor.
+    log::error("a stored webhook URL does not parse; its deliveries will fail",
+               {{"endpoint", st.key}, {"reason", target.error().message()}});
+    st.target = net::url{"http", "invalid-url.invalid", 80, "/"};
+  }
   net::client_options opts;
   opts.timeout = ctx->delivery_timeout;
   opts.max_idle = ctx->endpoint_concurrency;

@@ -455,7 +455,8 @@ void engine::redeliver(const event_id& id, callback<std::monostate> done) {
   if (url && *url) {
     target = **url;
   } else if (auto run = p.store->find_run(ev->run); run && *run && (*run)->webhook) {
-    target = net::parse_url((*run)->webhook->url)->normalized();
+    auto parsed = net::parse_url((*run)->webhook->url);
+    target = parsed ? parsed->normalized() : (*run)->webhook->url;
   }
   p.ask<redeliver_reply>(
       p.ctx->delivery_directory,

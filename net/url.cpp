@@ -25,6 +25,34 @@ bool printable_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f; });
 }
 
+bool hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
+
+/// Percent-encodes, after the authority, the printable characters RFC 3986 leaves out of a
+/// path or query (`"<>\^`{|}`, brackets, and a `%` that starts no escape), as browsers do.
+/// Earlier versions took such URLs as written; they keep working, sent encoded.
+std::string encode_forbidden(std::string_view text) {
+  auto scheme_end = text.find("://");
+  auto path_start = scheme_end == text.npos ? text.npos : text.find_first_of("/?", scheme_end + 3);
+  if (path_start == text.npos)
+    return std::string(text);
+  std::string out(text.substr(0, path_start));
+  static constexpr char digits[] = "0123456789ABCDEF";
+  for (std::size_t i = path_start; i < text.size(); ++i) {
+    char c = text[i];
+    bool lone_percent = c == '%' && !(i + 2 < text.size() && hex(text[i + 1]) && hex(text[i + 2]));
+    if (std::string_view("\"<>\\^`{|}[]").find(c) != std::string_view::npos || lone_percent) {
+      out += '%';
+      out += digits[static_cast<unsigned char>(c) >> 4];
+      out += digits[static_cast<unsigned char>(c) & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::string url::authority() const {
@@ -41,7 +69,8 @@ result<url> parse_url(std::string_view text) {
   if (text.size() > max_url_length || !printable_ascii(text))
     return errc::url_malformed;
   // RFC 3986 is Boost.URL's; what a webhook URL may be beyond that is ours.
-  auto parsed = boost::urls::parse_uri(text);
+  auto encoded = encode_forbidden(text);
+  auto parsed = boost::urls::parse_uri(encoded);
   if (!parsed || !parsed->has_authority())
     return errc::url_malformed;
   auto& v = *parsed;
@@ -88,6 +117,9 @@ result<url> parse_url(std::string_view text) {
   u.target = v.encoded_path().empty() ? "/" : std::string(v.encoded_path());
   if (v.has_query())
     u.target += "?" + std::string(v.encoded_query());
+  // The bound holds for what is stored and sent, after the encoding.
+  if (u.normalized().size() > max_url_length)
+    return errc::url_malformed;
   return u;
 }
 

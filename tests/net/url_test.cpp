@@ -69,10 +69,21 @@ BOOST_AUTO_TEST_CASE(odd_ipv4_spellings_parse_as_names_for_the_guard_to_read) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(characters_rfc_3986_leaves_out_of_a_path_or_query_are_sent_encoded) {
+  // Earlier versions took these as written, and stored runs have them: they keep working.
+  BOOST_TEST(parse_url("http://h.example/a|b?q={1}")->target == "/a%7Cb?q=%7B1%7D");
+  BOOST_TEST(parse_url("http://h.example/a%zz%4")->target == "/a%25zz%254");
+  BOOST_TEST(parse_url("http://h.example/%41?x=\"[1]\"")->target == "/%41?x=%22%5B1%5D%22");
+  // The 2 KiB bound holds after the encoding: 700 `|` are 2,100 characters once encoded.
+  BOOST_TEST(parse_url("http://h.example/" + std::string(700, '|')).error() ==
+             make_error_code(errc::url_malformed));
+  // Encoded once: the normalised form parses back to itself.
+  auto u = parse_url("https://h.example/{x}");
+  BOOST_TEST(parse_url(u->normalized())->normalized() == u->normalized());
+}
+
 BOOST_AUTO_TEST_CASE(refuses_what_rfc_3986_or_a_dns_name_does_not_allow) {
-  BOOST_TEST(parse_url("http://h.example/a%zz").error() == make_error_code(errc::url_malformed));
-  BOOST_TEST(parse_url("http://h.example/a|b").error() == make_error_code(errc::url_malformed));
-  BOOST_TEST(parse_url("http://h.example/?q={1}").error() == make_error_code(errc::url_malformed));
+  BOOST_TEST(parse_url("http://h%zz.example/").error() == make_error_code(errc::url_malformed));
   BOOST_TEST(parse_url("http:/h.example/").error() == make_error_code(errc::url_malformed));
   BOOST_TEST(parse_url("http://a!b.example/").error() == make_error_code(errc::url_host));
   BOOST_TEST(parse_url("http://[v1.x]/").error() == make_error_code(errc::url_host));
