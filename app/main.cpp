@@ -3,10 +3,10 @@
 
 #include "actors/cluster.hpp"
 #include "actors/engine.hpp"
-#include "app/flags.hpp"
 #include "api/api_key.hpp"
 #include "api/cluster_front.hpp"
 #include "api/router.hpp"
+#include "app/flags.hpp"
 #include "net/http_server.hpp"
 #include "net/log.hpp"
 
