@@ -133,6 +133,10 @@ bool cursor::next() {
   return step(MDB_NEXT);
 }
 
+bool cursor::prev() {
+  return step(MDB_PREV);
+}
+
 bool cursor::last() {
   return step(MDB_LAST);
 }

@@ -79,6 +79,8 @@ public:
   bool first();
   /// Moves to the next key. Returns false past the end.
   bool next();
+  /// Moves to the previous key. Returns false before the start.
+  bool prev();
   /// Moves to the last key. Returns false when the database is empty.
   bool last();
 

@@ -1,5 +1,6 @@
 #include "persistence/store.hpp"
 
+#include "persistence/list_index.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/run_value.hpp"
 
@@ -18,7 +19,9 @@ constexpr int max_dbs = 24;
 constexpr std::string_view seq_meta_key = "event_seq";
 /// The layout of the records on disk; a store written in another layout is refused.
 constexpr std::string_view format_meta_key = "format";
-constexpr std::string_view format_version = "4";
+constexpr std::string_view format_version = "5";
+/// Format 4 had no list indexes (persistence/list_index.hpp); they are built at open.
+constexpr std::string_view format_without_lists = "4";
 /// Format 3 listed a run's events in an index of their own (`run_events`); format 4 keeps
 /// them in the run's state value (persistence/run_value.hpp). A format 3 store is moved over
 /// once, at open.
@@ -82,13 +85,6 @@ std::optional<std::string> as_text(std::string_view s) {
   return std::string(s);
 }
 
-std::uint64_t read_big_endian(std::string_view s) {
-  std::uint64_t x = 0;
-  for (unsigned char c : s.substr(0, 8))
-    x = (x << 8) | c;
-  return x;
-}
-
 /// Moves a format 3 store's event lists from the `run_events` index (keys `<run id>/<seq>`,
 /// big-endian) into its runs' state values, and empties the index.
 boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_dbi run_events,
@@ -106,7 +102,7 @@ boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_db
                           read_big_endian(key.substr(key.size() - 8)));
     }
   }
-  migration_progress progress{format_listing_events_apart, format_version, 0, 0};
+  migration_progress progress{format_listing_events_apart, format_without_lists, 0, 0};
   for (std::size_t i = 0; i < listed.size(); ++i)
     if (i == 0 || listed[i].first != listed[i - 1].first)
       ++progress.runs_total;
@@ -136,15 +132,19 @@ boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_db
   return {};
 }
 
-/// Stamps a new store with the current format, moves a format 3 store over, and refuses one
-/// written in another.
+/// Stamps a new store with the current format, moves a format 3 store's event lists over,
+/// and refuses one written in another. `needs_lists` tells the caller that the store is
+/// older than the list indexes, which it then builds in the same transaction.
 boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs, MDB_dbi run_events,
-                                       const migration_observer& observe) {
+                                       const migration_observer& observe, bool& needs_lists) {
+  needs_lists = false;
   auto stamp = t.get(meta, format_meta_key);
   if (!stamp)
     return stamp.error();
-  if (*stamp && **stamp == format_listing_events_apart) {
+  if (*stamp && **stamp == format_listing_events_apart)
     RUNDUN_TRY(list_events_in_runs(t, runs, run_events, observe));
+  if (*stamp && (**stamp == format_listing_events_apart || **stamp == format_without_lists)) {
+    needs_lists = true;
     return t.put(meta, format_meta_key, format_version);
   }
   if (*stamp)
@@ -160,13 +160,6 @@ boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs,
 }
 
 } // namespace
-
-std::string big_endian(std::uint64_t x) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, x >>= 8)
-    out[static_cast<std::size_t>(i)] = static_cast<char>(x & 0xff);
-  return out;
-}
 
 std::string pending_key(std::string_view endpoint, time_point due, std::uint64_t seq) {
   auto due_ms = std::max<std::int64_t>(0, to_unix_ms(due));
@@ -195,6 +188,7 @@ boost::system::error_code write_batch::put_run(const run_record& x) {
                       with_run_state(old->value_or(std::string{}), encode_run_state(x))));
   // Index entries are written only when they change: even an identical put dirties its page.
   RUNDUN_TRY(put_if_absent(store_.db_.tokens, x.token, x.id.value));
+  RUNDUN_TRY(list_index::put_run(txn_, store_.db_.lists, x));
   if (x.active())
     return put_if_absent(store_.db_.expiries, expiry_key(x), {});
   RUNDUN_TRY(put_if_absent(store_.db_.ended, ended_key(x), {}));
@@ -218,7 +212,8 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
     return {};
   // The run's events, as its state value lists them; a pending one keeps the whole run.
   struct doomed_event {
-    std::string seq_key, id;
+    std::string seq_key;
+    event_record record;
   };
   std::vector<doomed_event> events;
   RUNDUN_TRY(for_each_run_event(txn_, store_.db_.runs, store_.db_.events, id,
@@ -227,7 +222,7 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
                                     out.kept = true;
                                     return false;
                                   }
-                                  events.push_back({std::string(seq_key), std::move(ev.id.value)});
+                                  events.push_back({std::string(seq_key), std::move(ev)});
                                   return true;
                                 }));
   if (out.kept)
@@ -235,8 +230,10 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
   for (auto& e : events) {
     RUNDUN_TRY(txn_.del(store_.db_.events, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_data, e.seq_key));
-    RUNDUN_TRY(txn_.del(store_.db_.event_ids, e.id));
+    RUNDUN_TRY(txn_.del(store_.db_.event_ids, e.record.id.value));
+    RUNDUN_TRY(list_index::change_event(txn_, store_.db_.lists, &e.record, nullptr));
   }
+  RUNDUN_TRY(list_index::remove_run(txn_, store_.db_.lists, *run));
   for (auto& step : run->steps)
     for (auto& photo : step.photos) {
       RUNDUN_TRY(txn_.del(store_.db_.photos, photo));
@@ -268,6 +265,7 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.event_ids, x.id.value, key));
   RUNDUN_TRY(txn_.put(store_.db_.events, key, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.event_data, key, data_json));
+  RUNDUN_TRY(list_index::change_event(txn_, store_.db_.lists, nullptr, &x));
   // Listed in its run's state value, which this write's command rewrites anyway (a run that
   // is not stored lists nothing).
   auto state = txn_.get(store_.db_.runs, x.run.value);
@@ -311,7 +309,9 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
         txn_.del(store_.db_.pending, pending_key(rec->endpoint, *old.next_attempt_at, rec->seq)));
     --effects_.pending_deltas[rec->endpoint];
   }
+  auto before = *rec;
   change(*rec);
+  RUNDUN_TRY(list_index::change_event(txn_, store_.db_.lists, &before, &*rec));
   auto& now = rec->delivery;
   if (now.status == delivery_status::pending && now.next_attempt_at) {
     RUNDUN_TRY(txn_.put(store_.db_.pending,
@@ -326,6 +326,34 @@ boost::system::error_code write_batch::put_photo(const photo_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.photos, x.id.value, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.photo_bytes, x.id.value, bytes));
   return txn_.put(store_.db_.photo_thumbs, x.id.value, thumbnail_jpeg);
+}
+
+boost::system::error_code write_batch::recover_event(const event_id& id, time_point due,
+                                                     bool& marked) {
+  marked = false;
+  std::string endpoint;
+  std::uint64_t seq = 0;
+  RUNDUN_TRY(update_event(id, [&](event_record& e) {
+    if (e.delivery.status != delivery_status::failed || e.endpoint.empty())
+      return;
+    e.delivery.status = delivery_status::pending;
+    e.delivery.next_attempt_at = due;
+    e.delivery.round_failures = 0;
+    e.delivery.error.reset();
+    endpoint = e.endpoint;
+    seq = e.seq;
+    marked = true;
+  }));
+  if (!marked)
+    return {};
+  return list_index::mark_recovering(txn_, store_.db_.lists, endpoint, seq);
+}
+
+boost::system::error_code write_batch::put_recovery_job(std::string_view endpoint,
+                                                        const std::optional<recovery_job>& job) {
+  if (!job)
+    return list_index::remove_job(txn_, store_.db_.lists, endpoint);
+  return list_index::put_job(txn_, store_.db_.lists, endpoint, *job);
 }
 
 boost::system::error_code write_batch::disable_webhook(const run_id& run) {
@@ -393,7 +421,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
                                               {&d.photos, "photos"},
                                               {&d.photo_bytes, "photo_bytes"},
                                               {&d.photo_thumbs, "photo_thumbs"},
-                                              {&d.ended, "ended"}};
+                                              {&d.ended, "ended"},
+                                              {&d.lists, "lists"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(*t, name);
     if (!db)
@@ -403,8 +432,12 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   auto seq = t->get(d.meta, seq_meta_key);
   if (!seq)
     return seq.error();
-  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events, observe))
+  bool needs_lists = false;
+  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events, observe, needs_lists))
     return ec;
+  if (needs_lists)
+    if (auto ec = index_for_lists(*t, d, observe))
+      return ec;
   if (auto ec = index_ended_runs(*t, d))
     return ec;
   if (auto ec = t->commit())
@@ -625,16 +658,14 @@ result<std::optional<template_record>> store::find_template(const template_id& i
   return read_record<template_record>(db_.templates, id.value, decode_template);
 }
 
-result<std::optional<run_record>> store::find_run(const run_id& id) const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
-  auto spec = t->get(db_.run_specs, id.value);
+result<std::optional<run_record>> store::run_at(const lmdb::txn& t, const dbs& d,
+                                                std::string_view id) {
+  auto spec = t.get(d.run_specs, id);
   if (!spec)
     return spec.error();
   if (!*spec)
     return std::optional<run_record>{};
-  auto state = t->get(db_.runs, id.value);
+  auto state = t.get(d.runs, id);
   if (!state)
     return state.error();
   if (!*state)
@@ -643,6 +674,13 @@ result<std::optional<run_record>> store::find_run(const run_id& id) const {
   if (!run)
     return make_error_code(errc::corrupted);
   return std::optional<run_record>{std::move(*run)};
+}
+
+result<std::optional<run_record>> store::find_run(const run_id& id) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  return run_at(*t, db_, id.value);
 }
 
 template <class T, class Decode>

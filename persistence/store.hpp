@@ -1,7 +1,9 @@
 #pragma once
 
+#include "persistence/big_endian.hpp"
 #include "persistence/error.hpp"
 #include "persistence/latency_histogram.hpp"
+#include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
 #include "persistence/model.hpp"
 
@@ -94,6 +96,13 @@ public:
   /// kept whole (`out.kept`), to be removed once its deliveries have ended; an active or
   /// absent run is left alone.
   boost::system::error_code remove_run(const run_id& id, run_removal& out);
+  /// Sends a failed event again for a recovery: makes it pending, due at `due`, with a fresh
+  /// schedule (as a redelivery does), and marks it as recovering. `marked` tells whether it
+  /// was still failed and so was marked.
+  boost::system::error_code recover_event(const event_id& id, time_point due, bool& marked);
+  /// Keeps (or, with none, ends) the recovery job of `endpoint`.
+  boost::system::error_code put_recovery_job(std::string_view endpoint,
+                                             const std::optional<recovery_job>& job);
   /// Marks a run's webhook as turned off (after a `410 Gone`).
   boost::system::error_code disable_webhook(const run_id& run);
   boost::system::error_code put_meta(std::string_view key, std::string_view value);
@@ -169,6 +178,27 @@ public:
   result<std::optional<photo_with_thumbnail>> photo_thumbnail(const photo_id& id) const;
   result<std::optional<std::string>> meta(std::string_view key) const;
 
+  // -- lists (contract §8; see persistence/listing.hpp), any thread ----------------
+
+  /// A page of runs, newest first, with their state.
+  result<list_page<run_record>> list_runs(const run_filter& f, const list_request& r) const;
+  /// A page of events, newest first, with their delivery state.
+  result<list_page<event_record>> list_events(const event_filter& f, const list_request& r) const;
+  /// Every endpoint with events, in key order, with its figures.
+  result<std::vector<endpoint_health>> endpoints() const;
+  /// One endpoint's figures; none for an endpoint with no events.
+  result<std::optional<endpoint_health>> endpoint(std::string_view key) const;
+  /// Up to `limit` failed events of `endpoint` created at or after `since_ms`, oldest first,
+  /// strictly past `from`: what a recovery sends.
+  result<std::vector<std::pair<list_position, event_record>>>
+  failed_events(std::string_view endpoint, std::int64_t since_ms,
+                const std::optional<list_position>& from, std::size_t limit) const;
+  result<std::optional<recovery_job>> recovery(std::string_view endpoint) const;
+  /// The endpoints with a recovery in progress.
+  result<std::vector<std::string>> endpoints_recovering() const;
+  /// True when a recovery marked the event `seq` of `endpoint` and it waits for its attempt.
+  result<bool> recovering(std::string_view endpoint, std::uint64_t seq) const;
+
   // -- writes ---------------------------------------------------------------
 
   /// Queues `work` for the next group commit; `done` gets the outcome once it is durable.
@@ -203,7 +233,7 @@ private:
   friend class write_batch;
   struct dbs {
     MDB_dbi templates, runs, run_specs, tokens, events, event_ids, event_data, run_events, pending,
-        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended;
+        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended, lists;
   };
   struct queued {
     write_fn work;
@@ -213,6 +243,15 @@ private:
   store(lmdb::env e, dbs d) : env_(std::move(e)), db_(d) {}
   /// Puts the ended runs of a store written before the `ended` index into it, once.
   static boost::system::error_code index_ended_runs(lmdb::txn& t, const dbs& d);
+  /// Builds the list indexes (persistence/list_index.hpp) of a format 4 store, in `t`.
+  static boost::system::error_code index_for_lists(lmdb::txn& t, const dbs& d,
+                                                   const migration_observer& observe);
+  /// Reads one run, in `t`.
+  static result<std::optional<run_record>> run_at(const lmdb::txn& t, const dbs& d,
+                                                  std::string_view id);
+  /// Reads one event by its sequence number, in `t`.
+  static result<std::optional<event_record>> event_at(const lmdb::txn& t, const dbs& d,
+                                                      std::uint64_t seq);
   template <class T, class Decode>
   result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
   /// Runs `body(txn, cursor)` over `db` in a read transaction.
@@ -256,8 +295,7 @@ private:
   std::thread writer_;
 };
 
-/// Key helpers, exposed for tests: big-endian integers sort as numbers in LMDB's byte order.
-std::string big_endian(std::uint64_t x);
+/// The pending index's key, exposed for tests.
 std::string pending_key(std::string_view endpoint, time_point due, std::uint64_t seq);
 
 } // namespace rundun::persistence

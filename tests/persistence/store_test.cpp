@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_store_in_another_format_is_refused_with_a_clear_error) {
   {
     auto s = store::open(dir.path());
     BOOST_REQUIRE(s);
-    BOOST_TEST(**(*s)->meta("format") == "4"); // a new store is stamped
+    BOOST_TEST(**(*s)->meta("format") == "5"); // a new store is stamped
     BOOST_REQUIRE(!(*s)->write_sync([](write_batch& b) { return b.put_meta("format", "1"); }));
   }
   auto s = store::open(dir.path());
@@ -302,22 +302,30 @@ BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_ope
     BOOST_REQUIRE(!t->put(meta, "format", "3"));
     BOOST_REQUIRE(!t->commit());
   }
-  std::vector<std::tuple<std::size_t, std::size_t, bool>> heard;
+  using heard_t = std::vector<std::tuple<std::string, std::size_t, std::size_t, bool>>;
+  heard_t heard;
   auto s = store::open(dir.path(), store::default_map_size, [&](const migration_progress& p) {
-    BOOST_TEST(p.from_format == "3");
-    BOOST_TEST(p.to_format == "4");
-    heard.emplace_back(p.runs_done, p.runs_total, p.finished);
+    heard.emplace_back(std::string(p.from_format) + ">" + std::string(p.to_format), p.runs_done,
+                       p.runs_total, p.finished);
   });
   BOOST_REQUIRE(s);
   auto listed = (*s)->run_events({"r-1"});
   BOOST_REQUIRE(listed);
   BOOST_REQUIRE(listed->size() == 3u);
   BOOST_TEST((*listed)[2].id.value == "evt-7");
-  BOOST_TEST(**(*s)->meta("format") == "4");
+  BOOST_TEST(**(*s)->meta("format") == "5");
   BOOST_TEST((*s)->find_run({"r-1"})->has_value());
-  // Its start and its end were reported; a store already in format 4 reports nothing.
-  using heard_t = std::vector<std::tuple<std::size_t, std::size_t, bool>>;
-  BOOST_TEST((heard == heard_t{{0, 1, false}, {1, 1, true}}));
+  // Both moves reported their start and their end: format 3 to 4 (the event lists), then 4 to
+  // 5 (the list indexes, which now list the run and its events).
+  BOOST_TEST((heard == heard_t{{"3>4", 0, 1, false},
+                               {"3>4", 1, 1, true},
+                               {"4>5", 0, 1, false},
+                               {"4>5", 1, 1, true}}));
+  auto events = (*s)->list_events({}, {});
+  BOOST_REQUIRE(events);
+  BOOST_TEST(events->items.size() == 3u);
+  BOOST_TEST((*s)->list_runs({}, {})->items.size() == 1u);
+  // A store already in the current format reports nothing.
   s->reset();
   heard.clear();
   BOOST_REQUIRE(store::open(dir.path(), store::default_map_size,

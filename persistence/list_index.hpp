@@ -1,0 +1,99 @@
+#pragma once
+
+// The indexes behind the lists of contract §8, all in one LMDB table (`lists`), and the
+// per-endpoint figures and recovery jobs kept beside them. Each write here runs inside the
+// write transaction of the record it indexes, so an index never disagrees with its data.
+//
+// Keys (times are creation times in big-endian milliseconds, ids as stored):
+//   r <ms> <run id>                          -> template id        every run
+//   s <status> <ms> <run id>                 -> template id        runs by status
+//   e <ms> <event id>                        -> seq, type          every event
+//   f <status> <ms> <event id>               -> seq, type          events by delivery status
+//   p <endpoint> / <ms> <event id>           -> seq, type          an endpoint's events
+//   q <endpoint> / <status> <ms> <event id>  -> seq, type          ... by delivery status
+//   h <endpoint>                             -> endpoint_stats
+//   v <endpoint> / <seq>                     -> (empty)            sent again by a recovery
+//   j <endpoint>                             -> recovery_job
+// A status is one byte, its enum value. Internal to persistence/.
+
+#include "persistence/error.hpp"
+#include "persistence/listing.hpp"
+#include "persistence/lmdb.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rundun::persistence::list_index {
+
+// -- keeping the indexes (inside a write transaction) -----------------------------
+
+/// Indexes a run as `r` now stands: a new run, or one whose status changed.
+boost::system::error_code put_run(lmdb::txn& t, MDB_dbi db, const run_record& r);
+/// Removes a run's entries.
+boost::system::error_code remove_run(lmdb::txn& t, MDB_dbi db, const run_record& r);
+/// Moves an event's entries and its endpoint's figures from `before` (none: a new event) to
+/// `after` (none: a removed one). An attempt recorded on an event a recovery marked ends
+/// its mark.
+boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_record* before,
+                                       const event_record* after);
+/// Marks an event as sent again by a recovery, counted in its endpoint's `recovering`.
+boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
+                                          std::uint64_t seq);
+
+boost::system::error_code put_job(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
+                                  const recovery_job& job);
+boost::system::error_code remove_job(lmdb::txn& t, MDB_dbi db, std::string_view endpoint);
+
+// -- reading them (inside any transaction) -----------------------------------------
+
+result<bool> is_recovering(const lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
+                           std::uint64_t seq);
+result<std::optional<endpoint_stats>> stats(const lmdb::txn& t, MDB_dbi db,
+                                            std::string_view endpoint);
+result<std::optional<recovery_job>> job(const lmdb::txn& t, MDB_dbi db, std::string_view endpoint);
+/// Every endpoint with figures, by key.
+result<std::vector<std::pair<std::string, endpoint_stats>>> all_stats(const lmdb::txn& t,
+                                                                      MDB_dbi db);
+/// Every endpoint with a recovery in progress.
+result<std::vector<std::string>> endpoints_recovering(const lmdb::txn& t, MDB_dbi db);
+
+/// The prefix a list walks: runs with or without a status.
+std::string runs_prefix(std::optional<run_status> status);
+/// The prefix a list walks: events by endpoint and status, either, or neither.
+std::string events_prefix(std::optional<delivery_status> status,
+                          const std::optional<std::string>& endpoint);
+
+/// An event's entry value: its sequence number (the key of its record) and its type.
+struct event_entry {
+  std::uint64_t seq = 0;
+  event_type type = event_type::step_completed;
+};
+std::optional<event_entry> decode_event_entry(std::string_view value);
+
+/// The bounds of one walk over a prefix's entries.
+struct walk_bounds {
+  /// Start strictly past this position (newest first: strictly older).
+  std::optional<list_position> from;
+  /// Only entries created strictly after / strictly before these milliseconds.
+  std::optional<std::int64_t> after_ms, before_ms;
+  std::size_t budget = list_scan_budget;
+};
+
+/// Where a walk stopped: the last entry it looked at, and whether the budget ran out first.
+struct walk_end {
+  std::optional<list_position> last_seen;
+  bool budget_spent = false;
+};
+
+/// Calls `visit(position, value)` for the entries under `prefix`, newest first, within
+/// `b`; `visit` returns false to stop.
+using visitor = std::function<bool(const list_position&, std::string_view value)>;
+walk_end walk_newest_first(lmdb::cursor& c, std::string_view prefix, const walk_bounds& b,
+                           const visitor& visit);
+/// The same, oldest first, from `since_ms` (inclusive) and strictly past `from`; no budget.
+void walk_oldest_first(lmdb::cursor& c, std::string_view prefix, std::int64_t since_ms,
+                       const std::optional<list_position>& from, const visitor& visit);
+
+} // namespace rundun::persistence::list_index

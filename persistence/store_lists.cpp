@@ -1,0 +1,310 @@
+// The store's lists (contract §8): pages over the indexes of persistence/list_index.hpp,
+// endpoint figures, recovery jobs, and the one-time build of the indexes for an older store.
+
+#include "persistence/list_index.hpp"
+#include "persistence/record_codec.hpp"
+#include "persistence/run_value.hpp"
+#include "persistence/store.hpp"
+
+#include <algorithm>
+
+namespace rundun::persistence {
+
+namespace {
+
+std::optional<std::int64_t> ms_of(const std::optional<time_point>& t) {
+  if (!t)
+    return std::nullopt;
+  return to_unix_ms(*t);
+}
+
+list_position position_of(const run_record& r) {
+  return {to_unix_ms(r.created_at), r.id.value};
+}
+
+list_position position_of(const event_record& e) {
+  return {to_unix_ms(e.created_at), e.id.value};
+}
+
+/// Where the next page starts: past the last item when another match was seen; where the
+/// walk stopped when its budget ran out; nowhere at the end.
+template <class T>
+void set_next(list_page<T>& page, bool more, const list_index::walk_end& end, std::size_t limit) {
+  if (more || (end.budget_spent && page.items.size() == limit))
+    page.next = position_of(page.items.back());
+  else if (end.budget_spent)
+    page.next = end.last_seen;
+}
+
+bool matches(const event_filter& f, const event_record& e) {
+  auto ms = to_unix_ms(e.created_at);
+  return (!f.status || e.delivery.status == *f.status) && (!f.type || e.type == *f.type) &&
+         (!f.endpoint || e.endpoint == *f.endpoint) &&
+         (!f.created_after || ms > to_unix_ms(*f.created_after)) &&
+         (!f.created_before || ms < to_unix_ms(*f.created_before));
+}
+
+} // namespace
+
+result<std::optional<event_record>> store::event_at(const lmdb::txn& t, const dbs& d,
+                                                    std::uint64_t seq) {
+  auto text = t.get(d.events, big_endian(seq));
+  if (!text)
+    return text.error();
+  if (!*text)
+    return std::optional<event_record>{};
+  auto e = decode_event(**text);
+  if (!e)
+    return make_error_code(errc::corrupted);
+  return std::optional<event_record>{std::move(*e)};
+}
+
+result<list_page<run_record>> store::list_runs(const run_filter& f, const list_request& r) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db_.lists);
+  if (!c)
+    return c.error();
+  list_page<run_record> page;
+  bool more = false;
+  boost::system::error_code failure;
+  list_index::walk_bounds bounds{r.after, ms_of(f.created_after), ms_of(f.created_before),
+                                 r.budget};
+  auto end = list_index::walk_newest_first(
+      *c, list_index::runs_prefix(f.status), bounds,
+      [&](const list_position& at, std::string_view template_of_run) {
+        if (f.template_id_ && template_of_run != f.template_id_->value)
+          return true;
+        if (page.items.size() == r.limit) {
+          more = true;
+          return false;
+        }
+        auto run = run_at(*t, db_, at.id);
+        if (!run || !*run) {
+          failure = run ? make_error_code(errc::corrupted) : run.error();
+          return false;
+        }
+        page.items.push_back(std::move(**run));
+        return true;
+      });
+  if (failure)
+    return failure;
+  set_next(page, more, end, r.limit);
+  return page;
+}
+
+result<list_page<event_record>> store::list_events(const event_filter& f,
+                                                   const list_request& r) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  list_page<event_record> page;
+  if (f.run) {
+    // One run's events are few: read them all, newest first.
+    auto state = t->get(db_.runs, f.run->value);
+    if (!state)
+      return state.error();
+    std::vector<event_record> found;
+    for (auto seq : *state ? run_event_seqs(**state) : std::vector<std::uint64_t>{}) {
+      auto e = event_at(*t, db_, seq);
+      if (!e)
+        return e.error();
+      if (*e && matches(f, **e) && (!r.after || lists_before(*r.after, position_of(**e))))
+        found.push_back(std::move(**e));
+    }
+    std::sort(found.begin(), found.end(), [](const event_record& a, const event_record& b) {
+      return lists_before(position_of(a), position_of(b));
+    });
+    bool more = found.size() > r.limit;
+    found.resize(std::min(found.size(), r.limit));
+    page.items = std::move(found);
+    set_next(page, more, {}, r.limit);
+    return page;
+  }
+  auto c = lmdb::cursor::open(*t, db_.lists);
+  if (!c)
+    return c.error();
+  bool more = false;
+  boost::system::error_code failure;
+  list_index::walk_bounds bounds{r.after, ms_of(f.created_after), ms_of(f.created_before),
+                                 r.budget};
+  auto end =
+      list_index::walk_newest_first(*c, list_index::events_prefix(f.status, f.endpoint), bounds,
+                                    [&](const list_position&, std::string_view value) {
+                                      auto entry = list_index::decode_event_entry(value);
+                                      if (!entry) {
+                                        failure = errc::corrupted;
+                                        return false;
+                                      }
+                                      if (f.type && entry->type != *f.type)
+                                        return true;
+                                      if (page.items.size() == r.limit) {
+                                        more = true;
+                                        return false;
+                                      }
+                                      auto e = event_at(*t, db_, entry->seq);
+                                      if (!e || !*e) {
+                                        failure = e ? make_error_code(errc::corrupted) : e.error();
+                                        return false;
+                                      }
+                                      page.items.push_back(std::move(**e));
+                                      return true;
+                                    });
+  if (failure)
+    return failure;
+  set_next(page, more, end, r.limit);
+  return page;
+}
+
+result<std::optional<endpoint_health>> store::endpoint(std::string_view key) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto figures = list_index::stats(*t, db_.lists, key);
+  if (!figures)
+    return figures.error();
+  if (!*figures)
+    return std::optional<endpoint_health>{};
+  endpoint_health h;
+  h.key = std::string(key);
+  h.stats = std::move(**figures);
+  auto url = t->get(db_.endpoints, key);
+  if (!url)
+    return url.error();
+  h.url = url->value_or("");
+  auto job = list_index::job(*t, db_.lists, key);
+  if (!job)
+    return job.error();
+  if (*job)
+    h.recovery_remaining = (*job)->remaining;
+  auto c = lmdb::cursor::open(*t, db_.pending);
+  if (!c)
+    return c.error();
+  auto prefix = std::string(key) + '/';
+  if (c->seek(prefix) && c->key().starts_with(prefix))
+    h.next_attempt_at =
+        from_unix_ms(static_cast<std::int64_t>(read_big_endian(c->key().substr(prefix.size()))));
+  return std::optional<endpoint_health>{std::move(h)};
+}
+
+result<std::vector<endpoint_health>> store::endpoints() const {
+  std::vector<std::string> keys;
+  {
+    auto t = lmdb::txn::begin_read(env_);
+    if (!t)
+      return t.error();
+    auto all = list_index::all_stats(*t, db_.lists);
+    if (!all)
+      return all.error();
+    for (auto& [key, figures] : *all)
+      keys.push_back(key);
+  }
+  std::vector<endpoint_health> out;
+  for (auto& key : keys) {
+    auto h = endpoint(key);
+    if (!h)
+      return h.error();
+    if (*h)
+      out.push_back(std::move(**h));
+  }
+  return out;
+}
+
+result<std::vector<std::pair<list_position, event_record>>>
+store::failed_events(std::string_view endpoint, std::int64_t since_ms,
+                     const std::optional<list_position>& from, std::size_t limit) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db_.lists);
+  if (!c)
+    return c.error();
+  std::vector<std::pair<list_position, event_record>> out;
+  boost::system::error_code failure;
+  list_index::walk_oldest_first(
+      *c, list_index::events_prefix(delivery_status::failed, std::string(endpoint)), since_ms, from,
+      [&](const list_position& at, std::string_view value) {
+        auto entry = list_index::decode_event_entry(value);
+        auto e = entry ? event_at(*t, db_, entry->seq)
+                       : result<std::optional<event_record>>{make_error_code(errc::corrupted)};
+        if (!e || !*e) {
+          failure = e ? make_error_code(errc::corrupted) : e.error();
+          return false;
+        }
+        out.emplace_back(at, std::move(**e));
+        return out.size() < limit;
+      });
+  if (failure)
+    return failure;
+  return out;
+}
+
+result<std::optional<recovery_job>> store::recovery(std::string_view endpoint) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  return list_index::job(*t, db_.lists, endpoint);
+}
+
+result<std::vector<std::string>> store::endpoints_recovering() const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  return list_index::endpoints_recovering(*t, db_.lists);
+}
+
+result<bool> store::recovering(std::string_view endpoint, std::uint64_t seq) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return {boost::system::in_place_error, t.error()};
+  return list_index::is_recovering(*t, db_.lists, endpoint, seq);
+}
+
+boost::system::error_code store::index_for_lists(lmdb::txn& t, const dbs& d,
+                                                 const migration_observer& observe) {
+  std::vector<std::string> ids;
+  {
+    auto c = lmdb::cursor::open(t, d.run_specs);
+    if (!c)
+      return c.error();
+    for (bool ok = c->first(); ok; ok = c->next())
+      ids.emplace_back(c->key());
+  }
+  migration_progress progress{"4", "5", 0, ids.size()};
+  auto tell = [&] {
+    if (observe)
+      observe(progress);
+  };
+  tell();
+  const std::size_t step = std::max<std::size_t>(1, ids.size() / 20);
+  for (auto& id : ids) {
+    auto run = run_at(t, d, id);
+    if (!run)
+      return run.error();
+    if (!*run)
+      continue;
+    if (auto ec = list_index::put_run(t, d.lists, **run))
+      return ec;
+    auto state = t.get(d.runs, id);
+    if (!state)
+      return state.error();
+    auto seqs = run_event_seqs(state->value_or(""));
+    std::sort(seqs.begin(), seqs.end());
+    for (auto seq : seqs) {
+      auto e = event_at(t, d, seq);
+      if (!e)
+        return e.error();
+      if (*e)
+        if (auto ec = list_index::change_event(t, d.lists, nullptr, &**e))
+          return ec;
+    }
+    if (++progress.runs_done % step == 0 && progress.runs_done < progress.runs_total)
+      tell();
+  }
+  progress.finished = true;
+  tell();
+  return {};
+}
+
+} // namespace rundun::persistence
