@@ -2,6 +2,7 @@
 
 #include "actors/endpoint_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/recovery_actor.hpp"
 #include "net/log.hpp"
 
 #include <caf/all.hpp>
@@ -39,6 +40,21 @@ entry& endpoint_for(self_ptr self, const std::shared_ptr<const engine_context>& 
   return eps.emplace(key, entry{a, url, 0}).first->second;
 }
 
+/// The endpoint's recovery actor, spawned if it has none, counted as sent one request.
+delivery_directory_state::recovery_entry&
+recovery_for(self_ptr self, const std::shared_ptr<const engine_context>& ctx,
+             const std::string& key, const std::string& url) {
+  auto& all = self->state.recoveries;
+  auto it = all.find(key);
+  if (it == all.end())
+    it = all.emplace(key,
+                     delivery_directory_state::recovery_entry{
+                         self->spawn<caf::linked>(recovery_actor, ctx, key, url), url, 0})
+             .first;
+  ++it->second.sent;
+  return it->second;
+}
+
 /// Sends `xs` to the endpoint's actor as work: the idle handshake counts it.
 template <class... Ts>
 void send_work(self_ptr self, entry& e, Ts&&... xs) {
@@ -56,8 +72,17 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
   self->set_exit_handler([self, ctx](caf::exit_msg& msg) {
     if (msg.source == self->address())
       return self->quit(msg.reason);
+    auto& recoveries = self->state.recoveries;
+    for (auto it = recoveries.begin(); it != recoveries.end(); ++it)
+      if (it->second.actor.address() == msg.source) {
+        // A recovery that failed resumes from its stored job a moment later.
+        log::error("a recovery actor failed; it starts again", {{"endpoint", it->first}});
+        self->delayed_send(self, restart_delay, recover_atom::value, it->first, it->second.url);
+        recoveries.erase(it);
+        return;
+      }
     if (!msg.reason)
-      return; // an idle endpoint that left; already forgotten
+      return; // an idle endpoint or a finished recovery that left; already forgotten
     ctx->counters->endpoint_actor_failures.fetch_add(1, std::memory_order_relaxed);
     auto& eps = self->state.endpoints;
     for (auto it = eps.begin(); it != eps.end(); ++it)
@@ -94,6 +119,25 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
         ++e.work_sent;
         rp.delegate(e.actor, redeliver_atom::value, event);
         return rp;
+      },
+      [=](recover_atom, const std::string& key, const std::string& url,
+          std::int64_t since_ms) -> caf::result<recover_reply> {
+        auto rp = self->make_response_promise();
+        rp.delegate(recovery_for(self, ctx, key, url).actor, recover_atom::value, since_ms);
+        return rp;
+      },
+      [=](recover_atom, const std::string& key, const std::string& url) {
+        self->send(recovery_for(self, ctx, key, url).actor, recover_atom::value);
+      },
+      [=](recover_atom, const std::string& key, std::uint64_t taken) {
+        auto& all = self->state.recoveries;
+        auto it = all.find(key);
+        // More requests are on their way to it: it stays, and asks again when done.
+        if (it == all.end() || it->second.sent != taken)
+          return;
+        auto a = it->second.actor;
+        all.erase(it);
+        self->send(a, leave_atom::value);
       },
       [=](idle_atom, std::uint64_t work_taken) {
         auto& sender = self->current_sender();

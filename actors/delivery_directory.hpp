@@ -1,7 +1,8 @@
 #pragma once
 
 // The directory of endpoint actors: one per endpoint key, spawned on first use, gone again
-// once idle. It supervises them: one that fails is counted and started again from the store.
+// once idle; and of recovery actors, one per endpoint with a recovery in progress. It supervises
+// them: one that fails is counted and started again from the store.
 //
 // Receives:
 //   (deliver_atom, delivery_order)                     forwarded to the endpoint's actor
@@ -9,6 +10,10 @@
 //                                                      make a live one look at the disk
 //   (redeliver_atom, std::string key, std::string url, std::string event_id)
 //                                                      -> redeliver_reply, from the endpoint
+//   (recover_atom, key, url, int64_t since_ms)         -> recover_reply, from the endpoint's
+//                                                      recovery actor (spawned for it)
+//   (recover_atom, key, url)                           resume the endpoint's stored recovery
+//   (recover_atom, key, uint64_t taken)                from a recovery actor with no job left
 //   (idle_atom, uint64_t work_taken)                   from an idle endpoint actor
 //   (idle_atom)                                        its sweep timer (endpoint_idle_timeout / 2)
 //   (drain_atom)                                       -> bool, once no attempt is in flight
@@ -37,6 +42,13 @@ struct delivery_directory_state {
     std::uint64_t work_sent = 0;
   };
   std::unordered_map<std::string, endpoint_entry> endpoints;
+  /// The recovery actors, by endpoint key, with the requests sent to each.
+  struct recovery_entry {
+    caf::actor actor;
+    std::string url;
+    std::uint64_t sent = 0;
+  };
+  std::unordered_map<std::string, recovery_entry> recoveries;
 };
 
 caf::behavior delivery_directory(caf::stateful_actor<delivery_directory_state>* self,

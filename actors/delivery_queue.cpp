@@ -9,11 +9,15 @@ delivery_queue::order_key delivery_queue::key_of(const delivery_job& j) {
   return {to_unix_ms(j.due), j.seq, j.id.value};
 }
 
+bool delivery_queue::in_run_order(const delivery_job& j) {
+  return (j.attempts == 0 && !j.redelivery) || j.recovery;
+}
+
 bool delivery_queue::add(delivery_job job) {
   if (full() || contains(job.id))
     return false;
   waiting_.insert(key_of(job));
-  if (job.attempts == 0 && !job.redelivery)
+  if (in_run_order(job))
     first_order_[job.run].emplace(job.seq, job.id);
   auto id = job.id;
   jobs_.emplace(std::move(id), entry{std::move(job), false});
@@ -21,7 +25,7 @@ bool delivery_queue::add(delivery_job job) {
 }
 
 bool delivery_queue::waits_for_first_attempt(const delivery_job& j) const {
-  if (j.attempts > 0 || j.redelivery)
+  if (!in_run_order(j))
     return false;
   // A first attempt goes only when it is its run's oldest unsent event and no other first
   // attempt of that run is in flight.
@@ -42,7 +46,7 @@ std::vector<delivery_job*> delivery_queue::take_ready(time_point now) {
       ++it;
       continue;
     }
-    if (e.job.attempts == 0 && !e.job.redelivery)
+    if (in_run_order(e.job))
       first_in_flight_.insert(e.job.run);
     e.in_flight = true;
     ++in_flight_;
@@ -71,13 +75,14 @@ void delivery_queue::finish(const event_id& id, std::optional<time_point> retry_
   auto& e = it->second;
   e.in_flight = false;
   --in_flight_;
-  bool was_first = e.job.attempts == 0 && !e.job.redelivery;
+  bool was_first = in_run_order(e.job);
   ++e.job.attempts;
   if (was_first) {
     release_first(e.job.run);
     forget(e.job);
   }
   e.job.redelivery = false;
+  e.job.recovery = false;
   if (retry_at) {
     e.job.due = *retry_at;
     waiting_.insert(key_of(e.job));

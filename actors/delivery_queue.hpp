@@ -32,12 +32,15 @@ struct delivery_job {
   time_point due;
   /// A redelivery: its attempt does not wait for the run's first-attempt order.
   bool redelivery = false;
+  /// Sent again by a recovery: its next attempt keeps its run's creation order, as a first
+  /// attempt does, though it has attempts already.
+  bool recovery = false;
 };
 
 /// The scheduling rules of one endpoint, without actors, sockets or clocks: which job goes
-/// next, under the in-flight cap, with each run's first attempts strictly in creation order
-/// and one at a time. It holds a bounded window of jobs; the rest of the endpoint's backlog
-/// stays in LMDB, and the owner pages it in.
+/// next, under the in-flight cap, with each run's first attempts (and a recovery's attempts)
+/// strictly in creation order and one at a time. It holds a bounded window of jobs; the rest of the
+/// endpoint's backlog stays in LMDB, and the owner pages it in.
 ///
 /// Owned by one endpoint actor; not thread-safe.
 class delivery_queue {
@@ -80,6 +83,8 @@ public:
 private:
   using order_key = std::tuple<std::int64_t, std::uint64_t, std::string>;
   static order_key key_of(const delivery_job& j);
+  /// True when the job's next attempt keeps its run's creation order, one at a time.
+  static bool in_run_order(const delivery_job& j);
   bool waits_for_first_attempt(const delivery_job& j) const;
   void release_first(const run_id& run);
   void forget(const delivery_job& j);

@@ -122,6 +122,7 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
                  {"content-type", "application/json"},
                  {"user-agent", net::user_agent()}};
   ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
+  ctx.in_flight->add(st.key, 1);
   auto handle = caf::actor_cast<caf::actor>(self);
   st.client->post(std::move(req),
                   [handle, id = job.id.value, attempt, at](net::attempt_response r) {
@@ -211,8 +212,13 @@ std::optional<delivery_job> load_job(const engine_context& ctx, const persistenc
   j.attempts = static_cast<int>(e.delivery.attempts.size());
   j.round_failures = e.delivery.round_failures;
   j.due = p.due;
-  // An event redelivered before a crash has attempts but a fresh round: no order to keep.
+  // An event redelivered before a crash has attempts but a fresh round: no order to keep,
+  // unless a recovery sent it, which keeps its run's order.
   j.redelivery = j.attempts > 0;
+  if (j.redelivery) {
+    auto recovering = ctx.store->recovering(e.endpoint, e.seq);
+    j.recovery = recovering && *recovering;
+  }
   return j;
 }
 
@@ -278,6 +284,7 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   auto& st = self->state;
   st.last_activity = std::chrono::steady_clock::now();
   ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  ctx.in_flight->add(st.key, -1);
   count_attempt(*ctx.counters, rep);
   event_id id{rep.event};
   auto* job = st.queue->find(id);
@@ -446,6 +453,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
     // Its attempts in flight finish on the io thread, but nobody takes their reports.
     ctx->counters->in_flight.fetch_sub(static_cast<std::int64_t>(st.queue->in_flight()),
                                        std::memory_order_relaxed);
+    ctx->in_flight->add(st.key, -static_cast<std::int64_t>(st.queue->in_flight()));
     for (auto& [id, rp] : st.redeliver_waiters)
       rp.deliver(redeliver_reply{"engine_error", "the endpoint failed; try again"});
     st.redeliver_waiters.clear();

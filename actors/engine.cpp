@@ -61,6 +61,7 @@ struct engine::impl {
   engine_options opts;
   std::unique_ptr<persistence::store> store;
   engine_counters counters;
+  in_flight_table in_flight;
   boost::asio::io_context io;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -154,6 +155,11 @@ struct engine::impl {
       for (auto& key : *endpoints)
         if (auto url = store->endpoint_url(key); url && *url)
           caf::anon_send(ctx->delivery_directory, wake_atom::value, key, **url);
+    // Recoveries in progress go on where their job stands.
+    if (auto endpoints = store->endpoints_recovering())
+      for (auto& key : *endpoints)
+        if (auto url = store->endpoint_url(key); url && *url)
+          caf::anon_send(ctx->delivery_directory, recover_atom::value, key, **url);
   }
 };
 
@@ -261,6 +267,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   ctx->endpoint_concurrency = std::max<std::size_t>(1, opts.endpoint_concurrency);
   ctx->window = std::max<std::size_t>(ctx->endpoint_concurrency, opts.endpoint_window);
   ctx->counters = &p->counters;
+  ctx->in_flight = &p->in_flight;
   ctx->tls = std::move(*tls);
   ctx->run_idle_timeout = opts.run_idle_timeout;
   ctx->allow_private_destinations = opts.allow_private_destinations;
@@ -581,6 +588,89 @@ void engine::read_photo_thumbnail(std::string token, photo_id id, callback<photo
         return get_photo_thumbnail(token, id);
       },
       std::move(done));
+}
+
+// -- lists, endpoints and recovery (contract §8) ------------------------------------
+
+namespace {
+
+/// The endpoint key of a webhook URL as a filter or a recovery names it.
+outcome<std::string> key_of_url(std::string_view field, std::string_view url) {
+  auto parsed = net::parse_url(url);
+  if (!parsed)
+    return invalid_field(std::string(field) + " " + parsed.error().message());
+  return net::endpoint_key(*parsed);
+}
+
+} // namespace
+
+outcome<list_page<run_record>> engine::list_runs(const run_filter& f, const list_request& r) const {
+  auto page = impl_->store->list_runs(f, r);
+  if (!page)
+    return storage_failure(page.error());
+  return std::move(*page);
+}
+
+outcome<list_page<listed_event>> engine::list_events(const event_filter& f,
+                                                     const list_request& r) const {
+  auto page = impl_->store->list_events(f, r);
+  if (!page)
+    return storage_failure(page.error());
+  list_page<listed_event> out;
+  out.next = std::move(page->next);
+  std::unordered_map<std::string, std::string> urls;
+  for (auto& e : page->items) {
+    std::string url;
+    if (!e.endpoint.empty()) {
+      auto it = urls.find(e.endpoint);
+      if (it == urls.end()) {
+        auto stored = impl_->store->endpoint_url(e.endpoint);
+        it = urls.emplace(e.endpoint, stored && *stored ? **stored : std::string{}).first;
+      }
+      url = it->second;
+    }
+    out.items.push_back({std::move(e), std::move(url)});
+  }
+  return out;
+}
+
+outcome<std::string> engine::endpoint_key(std::string_view url) const {
+  return key_of_url("endpoint", url);
+}
+
+outcome<std::vector<endpoint_health>> engine::list_endpoints() const {
+  auto all = impl_->store->endpoints();
+  if (!all)
+    return storage_failure(all.error());
+  for (auto& e : *all)
+    e.in_flight = impl_->in_flight.get(e.key);
+  return std::move(*all);
+}
+
+void engine::recover(std::string_view url, time_point since, callback<recovery_started> done) {
+  auto& p = *impl_;
+  auto key = key_of_url("url", url);
+  if (!key)
+    return done(key.error());
+  auto known = p.store->endpoint(*key);
+  if (!known)
+    return done(storage_failure(known.error()));
+  if (!*known)
+    return done(not_found("endpoint_not_found", "no event was ever sent to this url"));
+  p.ask<recover_reply>(
+      p.ctx->delivery_directory,
+      [done](recover_reply& r) {
+        if (!r.code.empty())
+          return done(domain_error{error_kind::storage, r.code, r.message, {}});
+        done(recovery_started{r.recovering, r.skipped_webhook_disabled});
+      },
+      [this, done](const caf::error& e) {
+        done(domain_error{error_kind::storage,
+                          "engine_error",
+                          "the recovery could not start: " + impl_->system->render(e),
+                          {}});
+      },
+      recover_atom::value, *key, (*known)->url, to_unix_ms(since));
 }
 
 engine_figures engine::figures() const {

@@ -10,6 +10,7 @@
 #include "net/retry_policy.hpp"
 #include "persistence/domain_error.hpp"
 #include "persistence/latency_histogram.hpp"
+#include "persistence/listing.hpp"
 #include "persistence/model.hpp"
 
 #include <chrono>
@@ -78,6 +79,19 @@ struct uploaded_photo {
   photo_id id;
   int width = 0; ///< as displayed
   int height = 0;
+};
+
+/// An event as `GET /v1/events` lists it: with its endpoint's URL (empty when it has none).
+struct listed_event {
+  event_record event;
+  std::string endpoint_url;
+};
+
+/// A recovery as it started: the failed events it sends again, and those it leaves out
+/// because their run's webhook is off (a 410).
+struct recovery_started {
+  std::uint64_t recovering = 0;
+  std::uint64_t skipped_webhook_disabled = 0;
 };
 
 /// Figures for /metrics.
@@ -171,6 +185,21 @@ public:
   void read_events(run_id id, callback<std::vector<event_record>> done) override;
   void read_photo(photo_id id, callback<photo_content> done) override;
   void read_photo_thumbnail(std::string token, photo_id id, callback<photo_content> done) override;
+
+  // -- lists, endpoints and recovery (contract §8) -----------------------------
+  //
+  // Reads of the store, callable on any thread; each reads at most list_scan_budget index
+  // entries, so it is short.
+
+  outcome<list_page<run_record>> list_runs(const run_filter& f, const list_request& r) const;
+  outcome<list_page<listed_event>> list_events(const event_filter& f, const list_request& r) const;
+  /// The endpoint key of a webhook URL, for an event filter; `400` for a URL that is not one.
+  outcome<std::string> endpoint_key(std::string_view url) const;
+  /// Every endpoint that has events, in key order, with its attempts in flight now.
+  outcome<std::vector<endpoint_health>> list_endpoints() const;
+  /// Sends every failed event to `url` created at or after `since` again, in the background,
+  /// each run's in creation order. `404 endpoint_not_found` for a URL no event was sent to.
+  void recover(std::string_view url, time_point since, callback<recovery_started> done);
 
   engine_figures figures() const;
   /// Empty while the engine can work; else why it cannot (its store failed fatally), for

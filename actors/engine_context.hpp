@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/fault_injection.hpp"
+#include "actors/in_flight_table.hpp"
 #include "net/retry_policy.hpp"
 #include "persistence/ids.hpp"
 #include "persistence/store.hpp"
@@ -46,6 +47,8 @@ struct engine_context {
   std::shared_ptr<boost::asio::ssl::context> tls;
   bool allow_private_destinations = false;
   engine_counters* counters = nullptr;
+  /// Attempts in flight per endpoint, for GET /v1/endpoints.
+  in_flight_table* in_flight = nullptr;
   /// A run actor with no command for this long leaves; its run stays in the store.
   std::chrono::milliseconds run_idle_timeout{60'000};
   /// An endpoint actor with nothing to do for this long leaves.

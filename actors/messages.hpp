@@ -35,6 +35,7 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using pruned_atom = caf::atom_constant<caf::atom("pruned")>;
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
 
 // -- run commands ---------------------------------------------------------------
 
@@ -146,6 +147,21 @@ struct redeliver_reply {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, redeliver_reply& x) {
   return f(caf::meta::type_name("redeliver_reply"), x.code, x.message);
+}
+
+/// A recovery's answer (`POST /v1/endpoints/recover`): empty `code` means started.
+struct recover_reply {
+  std::string code;
+  std::string message;
+  /// Failed events it will send, and those it leaves out because their run's webhook is off.
+  std::uint64_t recovering = 0;
+  std::uint64_t skipped_webhook_disabled = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recover_reply& x) {
+  return f(caf::meta::type_name("recover_reply"), x.code, x.message, x.recovering,
+           x.skipped_webhook_disabled);
 }
 
 } // namespace rundun

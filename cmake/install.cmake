@@ -12,7 +12,8 @@ set(rundun_public_headers
   actors/read_messages.hpp
   net/error.hpp net/retry_policy.hpp
   persistence/clock.hpp persistence/domain_error.hpp persistence/ids.hpp
-  persistence/latency_histogram.hpp persistence/model.hpp)
+  persistence/endpoint_stats.hpp persistence/latency_histogram.hpp persistence/listing.hpp
+  persistence/model.hpp)
 foreach(header IN LISTS rundun_public_headers)
   get_filename_component(dir ${header} DIRECTORY)
   install(FILES ${PROJECT_SOURCE_DIR}/${header}

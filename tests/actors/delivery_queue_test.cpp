@@ -121,3 +121,20 @@ BOOST_AUTO_TEST_CASE(a_redelivery_does_not_wait_for_first_attempt_order) {
   q.add(again);
   BOOST_TEST((q.take_ready(t0).size() == 2u));
 }
+
+BOOST_AUTO_TEST_CASE(a_recoverys_events_keep_their_runs_order_and_their_retries_do_not) {
+  delivery_queue q{16, 100};
+  for (std::uint64_t seq : {3u, 1u, 2u}) {
+    auto j = job("e" + std::to_string(seq), "r", seq);
+    j.attempts = 6; // failed before: a recovery sends them again
+    j.redelivery = true;
+    j.recovery = true;
+    q.add(j);
+  }
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e1"}));
+  BOOST_TEST(q.take_ready(t0).empty()); // e2 waits for e1's attempt
+  q.finish({"e1"}, t0);                 // failed again: its retry is an ordinary one
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e1", "e2"}));
+  q.finish({"e2"}, std::nullopt);
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e3"}));
+}

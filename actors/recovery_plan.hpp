@@ -1,0 +1,35 @@
+#pragma once
+
+// What one step of an endpoint's recovery does (`POST /v1/endpoints/recover`), without
+// actors or the store: which failed events it sends again and where the job stands after.
+// Pure logic, wrapped by actors/recovery_actor.
+
+#include "persistence/listing.hpp"
+
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace rundun {
+
+/// Failed events one recovery step reads, and so marks, at most: one small commit each, so
+/// a large recovery never holds the store's writer for long.
+inline constexpr std::size_t recovery_step_size = 256;
+
+/// One step: the events to send again, oldest first, and the job after them (none once
+/// every failed event since the job's start was seen).
+struct recovery_step {
+  std::vector<event_id> send;
+  std::optional<recovery_job> job_after;
+};
+
+/// Plans a step over `failed`, the next failed events after `job.marked_up_to`, oldest
+/// first, as `store::failed_events` reads at most `step_size` of them. Events of runs for
+/// which `webhook_off` holds are passed over: their webhook answered 410.
+recovery_step plan_recovery_step(const recovery_job& job,
+                                 const std::vector<std::pair<list_position, event_record>>& failed,
+                                 std::size_t step_size,
+                                 const std::function<bool(const run_id&)>& webhook_off);
+
+} // namespace rundun
