@@ -210,4 +210,17 @@ outcome<std::string> parse_answer(const json::object& body) {
   return json::serialize(answer);
 }
 
+outcome<recover_request> parse_recover(const json::object& body) {
+  auto url = string_at(body, "url", "url");
+  if (!url)
+    return url.error();
+  auto since = string_at(body, "since", "since");
+  if (!since)
+    return since.error();
+  auto t = parse_rfc3339(*since);
+  if (!t)
+    return invalid_field("since must be an RFC 3339 time such as 2026-05-22T02:00:00Z");
+  return recover_request{std::move(*url), *t};
+}
+
 } // namespace rundun::api

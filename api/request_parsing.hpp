@@ -27,4 +27,11 @@ outcome<run_spec> parse_run_spec(const boost::json::object& body);
 /// the answer as JSON text, as the run stores it.
 outcome<std::string> parse_answer(const boost::json::object& body);
 
+/// The body of `POST /v1/endpoints/recover`: `{"url": "<webhook URL>", "since": "<time>"}`.
+struct recover_request {
+  std::string url;
+  time_point since;
+};
+outcome<recover_request> parse_recover(const boost::json::object& body);
+
 } // namespace rundun::api

@@ -4,6 +4,7 @@
 #include "api/metrics_text.hpp"
 #include "api/page_assets.hpp"
 #include "api/request_parsing.hpp"
+#include "api/router_call.hpp"
 #include "api/views.hpp"
 
 #include <boost/beast/http.hpp>
@@ -64,67 +65,8 @@ unsigned status_of(const domain_error& e) {
 
 } // namespace
 
-/// One request in progress. Shared with the engine's callbacks, which may answer later.
-struct router::call : std::enable_shared_from_this<call> {
-  router* owner = nullptr;
-  net::http_request req;
-  net::responder respond;
-  std::vector<std::string> seg;
-  std::string pattern = "unknown";
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-
-  void send(net::http_response res) {
-    auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - started);
-    owner->metrics_.count(pattern, res.result_int(), took);
-    respond(std::move(res));
-  }
-
-  void reply(unsigned status, const json::value& body) {
-    net::http_response res{static_cast<http::status>(status), 11};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    res.body() = json::serialize(body);
-    send(std::move(res));
-  }
-
-  void error(unsigned status, std::string_view code, std::string_view message,
-             const std::vector<std::string>& steps = {}) {
-    reply(status, error_body(code, message, steps));
-  }
-
-  void fail(const domain_error& e) { send(refusal(e)); }
-
-  /// Checks the method; on a mismatch answers 405 with an Allow header.
-  bool method_is(http::verb v) {
-    if (req.method() == v)
-      return true;
-    auto res =
-        error_response(405, "method_not_allowed",
-                       std::string(req.method_string()) + " is not allowed on this route; use " +
-                           std::string(http::to_string(v)));
-    res.set(http::field::allow, http::to_string(v));
-    send(std::move(res));
-    return false;
-  }
-
-  void not_found_route() {
-    pattern = "unknown";
-    error(404, "not_found", "no route matches " + std::string(req.target().substr(0, 200)));
-  }
-
-  /// Parses the body as a JSON object or answers 400.
-  std::optional<json::object> body_object(bool empty_ok) {
-    auto o = parse_object(req.body(), empty_ok);
-    if (!o) {
-      fail(o.error());
-      return std::nullopt;
-    }
-    return std::move(*o);
-  }
-};
-
-router::router(engine& e, router_config cfg) : engine_(e), cfg_(std::move(cfg)) {}
+router::router(engine& e, router_config cfg)
+    : engine_(e), cfg_(std::move(cfg)), cursors_(cfg_.api_key_hash) {}
 
 std::uint64_t router::body_limit(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
@@ -232,6 +174,8 @@ void router::route_asset(call& c) {
 }
 
 void router::route_v1(call& c) {
+  if (route_lists(c))
+    return;
   auto& s = c.seg;
   auto self = c.shared_from_this();
   auto n = s.size();

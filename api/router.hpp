@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/engine.hpp"
+#include "api/list_cursor.hpp"
 #include "api/metrics_text.hpp"
 #include "net/http_server.hpp"
 
@@ -21,7 +22,7 @@ struct router_config {
   std::string public_url;
 };
 
-/// The HTTP API of contract §2–§6 over an engine: routing, authentication, body parsing, and
+/// The HTTP API of contract §2–§8 over an engine: routing, authentication, body parsing, and
 /// the error format. It holds no state of its own beyond counters: every change goes
 /// through the engine.
 ///
@@ -62,12 +63,16 @@ private:
   struct call;
   void route(call& c);
   void route_v1(call& c);
+  /// The lists, endpoints and recovery of contract §8 (list_routes.cpp); false when `c` is
+  /// none of them.
+  bool route_lists(call& c);
   void route_link(call& c);
   void route_asset(call& c);
   std::string metrics_text();
 
   engine& engine_;
   router_config cfg_;
+  cursor_codec cursors_;
   std::atomic<bool> ready_{false};
   std::function<std::size_t()> connections_;
   std::function<cluster_figures()> cluster_;

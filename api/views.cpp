@@ -92,29 +92,32 @@ json::object executor_view(const run_record& r) {
   return o;
 }
 
+json::object event_view(const event_record& e) {
+  json::array attempts;
+  for (auto& a : e.delivery.attempts) {
+    json::object ao{{"attempt", a.attempt}, {"at", format_rfc3339(a.at)}};
+    if (a.status_code)
+      ao["status_code"] = *a.status_code;
+    if (a.error)
+      ao["error"] = *a.error;
+    ao["duration_ms"] = a.duration_ms;
+    attempts.push_back(std::move(ao));
+  }
+  json::object d{{"status", to_string(e.delivery.status)}, {"attempts", std::move(attempts)}};
+  if (e.delivery.status == delivery_status::pending)
+    put_time(d, "next_attempt_at", e.delivery.next_attempt_at);
+  if (e.delivery.error)
+    d["error"] = *e.delivery.error;
+  return {{"event_id", e.id.value},
+          {"event", to_string(e.type)},
+          {"created_at", format_rfc3339(e.created_at)},
+          {"delivery", std::move(d)}};
+}
+
 json::object events_view(const std::vector<event_record>& events) {
   json::array out;
-  for (auto& e : events) {
-    json::array attempts;
-    for (auto& a : e.delivery.attempts) {
-      json::object ao{{"attempt", a.attempt}, {"at", format_rfc3339(a.at)}};
-      if (a.status_code)
-        ao["status_code"] = *a.status_code;
-      if (a.error)
-        ao["error"] = *a.error;
-      ao["duration_ms"] = a.duration_ms;
-      attempts.push_back(std::move(ao));
-    }
-    json::object d{{"status", to_string(e.delivery.status)}, {"attempts", std::move(attempts)}};
-    if (e.delivery.status == delivery_status::pending)
-      put_time(d, "next_attempt_at", e.delivery.next_attempt_at);
-    if (e.delivery.error)
-      d["error"] = *e.delivery.error;
-    out.push_back(json::object{{"event_id", e.id.value},
-                               {"event", to_string(e.type)},
-                               {"created_at", format_rfc3339(e.created_at)},
-                               {"delivery", std::move(d)}});
-  }
+  for (auto& e : events)
+    out.push_back(event_view(e));
   return {{"events", std::move(out)}};
 }
 

@@ -21,6 +21,9 @@ boost::json::object run_view(const run_record& r, std::string_view link_base, bo
 /// A run as its executor sees it: no webhook, no metadata.
 boost::json::object executor_view(const run_record& r);
 
+/// One event with its delivery state and attempts.
+boost::json::object event_view(const event_record& e);
+
 /// `{"events": [...]}` with each event's delivery state and attempts.
 boost::json::object events_view(const std::vector<event_record>& events);
 

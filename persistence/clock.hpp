@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace rundun {
 
@@ -27,5 +29,10 @@ inline time_point from_unix_ms(std::int64_t ms) {
 /// RFC 3339 in UTC with a `Z`, with milliseconds only when they are not zero:
 /// `2026-05-22T08:32:00Z`, `2026-05-22T08:32:00.250Z`.
 std::string format_rfc3339(time_point t);
+
+/// Parses an RFC 3339 date-time: `2026-05-22T08:32:00Z`, with fractional seconds (kept to
+/// the millisecond) and a `Z` or a numeric offset (`+02:00`). `std::nullopt` for anything
+/// else, a date that does not exist included.
+std::optional<time_point> parse_rfc3339(std::string_view text);
 
 } // namespace rundun
