@@ -164,6 +164,32 @@ try {
   assert.equal(received[3].delivery_attempt, 2);
   assert.deepEqual(failures, []);
 
+  // The lists (contract §8), with a page boundary, and a recovery.
+  const runs = await expect('/v1/runs', 'get', '/v1/runs?limit=1', 200);
+  assert.equal(runs.json.runs.length, 1);
+  await expect('/v1/runs', 'get', `/v1/runs?limit=1&cursor=${runs.json.next_cursor}`, 200);
+  await expect('/v1/runs', 'get', `/v1/runs?status=active&cursor=${runs.json.next_cursor}`, 400);
+  await expect('/v1/runs', 'get', '/v1/runs?status=done', 400);
+  await expect('/v1/runs', 'get', `/v1/runs?status=completed&template_id=${tid}`, 200);
+  const listed = await expect('/v1/events', 'get',
+    `/v1/events?endpoint=${encodeURIComponent(hook)}&type=step.completed`, 200);
+  assert.equal(listed.json.events.length, 1);
+  assert.equal(listed.json.events[0].endpoint, hook);
+  await expect('/v1/events', 'get', '/v1/events?status=not_subscribed&limit=500', 200);
+  await expect('/v1/events', 'get', '/v1/events?created_after=2026-05-22T08:32:00%2B02:00', 200);
+  await expect('/v1/events', 'get', '/v1/events?limit=0', 400);
+  await expect('/v1/events', 'get', '/v1/events', 401, { auth: false });
+  const endpoints = await expect('/v1/endpoints', 'get', '/v1/endpoints', 200);
+  assert.ok(endpoints.json.endpoints.some((e) => e.url === hook && e.delivered >= 3));
+  await expect('/v1/endpoints', 'get', '/v1/endpoints?status=failing', 200);
+  await expect('/v1/endpoints', 'get', '/v1/endpoints?status=sick', 400);
+  await expect('/v1/endpoints/recover', 'post', '/v1/endpoints/recover', 202,
+    { body: { url: hook, since: '2026-01-01T00:00:00Z' } });
+  await expect('/v1/endpoints/recover', 'post', '/v1/endpoints/recover', 404,
+    { body: { url: 'https://nobody.example/hooks', since: '2026-01-01T00:00:00Z' } });
+  await expect('/v1/endpoints/recover', 'post', '/v1/endpoints/recover', 400,
+    { body: { url: hook } });
+
   const total = [...checked.values()].reduce((a, b) => a + b, 0);
   console.log(`openapi: ${total} responses in ${checked.size} route/status pairs and ` +
     `${received.length} webhooks matched their schemas`);
