@@ -16,4 +16,12 @@ std::string_view not_found_html();
 std::string_view executor_js();
 std::string_view executor_css();
 
+// The operator's console (`GET /console`), from the same folder: a page with no data in it,
+// whose script asks for the API key and calls the `/v1` routes with it.
+
+std::string_view console_html();
+/// `/assets/console.js` and `/assets/console.css`.
+std::string_view console_js();
+std::string_view console_css();
+
 } // namespace rundun::api

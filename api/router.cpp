@@ -149,15 +149,21 @@ void router::route(call& c) {
     return route_link(c);
   if (s.size() == 2 && s[0] == "assets")
     return route_asset(c);
+  if (s.size() == 1 && s[0] == "console")
+    return route_console(c);
   c.not_found_route();
 }
 
 void router::route_asset(call& c) {
   c.pattern = "/assets/{file}";
-  std::pair<std::string_view, std::string_view> files[] = {
-      {"executor.js", "text/javascript; charset=utf-8"},
-      {"executor.css", "text/css; charset=utf-8"}};
-  for (auto [name, type] : files) {
+  struct asset {
+    std::string_view name, type, body;
+  };
+  const asset files[] = {{"executor.js", "text/javascript; charset=utf-8", executor_js()},
+                         {"executor.css", "text/css; charset=utf-8", executor_css()},
+                         {"console.js", "text/javascript; charset=utf-8", console_js()},
+                         {"console.css", "text/css; charset=utf-8", console_css()}};
+  for (auto [name, type, body] : files) {
     if (c.seg[1] != name)
       continue;
     if (!c.method_is(http::verb::get))
@@ -167,10 +173,28 @@ void router::route_asset(call& c) {
     // Revalidated on each load, so that a new binary's page never runs with an old script.
     res.set(http::field::cache_control, "no-cache");
     res.set("X-Content-Type-Options", "nosniff");
-    res.body() = std::string(name == "executor.js" ? executor_js() : executor_css());
+    res.body() = std::string(body);
     return c.send(std::move(res));
   }
   c.not_found_route();
+}
+
+void router::route_console(call& c) {
+  c.pattern = "/console";
+  if (!c.method_is(http::verb::get))
+    return;
+  net::http_response res{http::status::ok, 11};
+  res.set(http::field::content_type, "text/html; charset=utf-8");
+  res.set(http::field::cache_control, "no-cache");
+  // The page holds no data: its script asks for the key and calls /v1 on this origin only.
+  // No inline script, no other origin, no framing, no referrer.
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("Content-Security-Policy",
+          "default-src 'none'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
+          "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.body() = std::string(console_html());
+  c.send(std::move(res));
 }
 
 void router::route_v1(call& c) {

@@ -68,6 +68,7 @@ private:
   bool route_lists(call& c);
   void route_link(call& c);
   void route_asset(call& c);
+  void route_console(call& c);
   std::string metrics_text();
 
   engine& engine_;
