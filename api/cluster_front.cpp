@@ -3,6 +3,9 @@
 #include "api/cluster_placement.hpp"
 #include "persistence/record_codec.hpp"
 
+#include <memory>
+#include <mutex>
+
 #include <boost/json.hpp>
 
 namespace rundun::api {
@@ -73,7 +76,8 @@ std::optional<std::string> template_of(const std::string& body) {
 } // namespace
 
 cluster_front::cluster_front(router& r, engine& e, std::string api_key_hash, api_poster on_api)
-    : router_(r), engine_(e), api_key_hash_(std::move(api_key_hash)), on_api_(std::move(on_api)) {}
+    : router_(r), engine_(e), api_key_hash_(std::move(api_key_hash)), cursors_(api_key_hash_),
+      on_api_(std::move(on_api)) {}
 
 net::http_response cluster_front::unavailable(const std::string& node) {
   return router::refusal(cluster::node_unavailable(node));
@@ -93,6 +97,10 @@ void cluster_front::handle(net::http_request&& req, net::responder respond) {
     return router_.handle(std::move(req), std::move(respond));
   case placement::kind::cluster_info:
     return cluster_info(req, std::move(respond));
+  case placement::kind::list:
+    return list(p.key, std::move(req), std::move(respond));
+  case placement::kind::recover:
+    return recover(std::move(req), std::move(respond));
   case placement::kind::create_run:
     return create_run(std::move(req), std::move(respond));
   case placement::kind::template_id:
@@ -191,6 +199,131 @@ void cluster_front::cluster_info(const net::http_request& req, net::responder re
   res.set(http::field::content_type, "application/json");
   res.body() = json::serialize(json::object{{"node_id", node_->self()}, {"members", members}});
   respond(std::move(res));
+}
+
+namespace {
+
+/// The answers of every member, gathered from the threads they come on.
+struct gathering {
+  std::mutex mtx;
+  std::vector<node_answer> answers;
+  std::size_t left = 0;
+  std::function<void(std::vector<node_answer>)> done;
+
+  void add(std::size_t i, unsigned status, const std::string& body) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    std::unique_lock lock{mtx};
+    answers[i].status = status;
+    if (!ec && v.is_object())
+      answers[i].body = std::move(v.as_object());
+    else
+      answers[i].body = json::object{};
+    finish(lock);
+  }
+  void unavailable(std::size_t) {
+    std::unique_lock lock{mtx};
+    finish(lock);
+  }
+  void finish(std::unique_lock<std::mutex>& lock) {
+    if (--left > 0)
+      return;
+    lock.unlock();
+    done(std::move(answers));
+  }
+};
+
+net::http_response json_response(unsigned status, const json::object& body) {
+  net::http_response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = json::serialize(body);
+  return res;
+}
+
+} // namespace
+
+void cluster_front::ask_all(const net::http_request& req,
+                            std::function<void(std::vector<node_answer>)> done) {
+  auto& members = node_->members();
+  auto g = std::make_shared<gathering>();
+  g->left = members.size();
+  g->done = std::move(done);
+  for (auto& m : members)
+    g->answers.push_back({m.id, std::nullopt, 0});
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    auto copy = req;
+    if (members[i].id == node_->self()) {
+      router_.handle(std::move(copy),
+                     [g, i](net::http_response res) { g->add(i, res.result_int(), res.body()); });
+      continue;
+    }
+    node_->forward(members[i].id, to_forwarded(std::move(copy)),
+                   [g, i](std::optional<cluster::forwarded_response> answer) {
+                     if (answer)
+                       g->add(i, answer->status, answer->body);
+                     else
+                       g->unavailable(i);
+                   });
+  }
+}
+
+void cluster_front::list(const std::string& which, net::http_request&& req,
+                         net::responder respond) {
+  if (auto refused = router::unauthorized(req, api_key_hash_))
+    return respond(std::move(*refused));
+  // Checked here first: a bad query is refused once, by this node, as the router would.
+  auto refuse = [&](const domain_error& e) { respond(router::refusal(e)); };
+  auto target = std::string(req.target());
+  if (which == "endpoints") {
+    auto p = parse_endpoint_list(target, cursors_);
+    if (!p)
+      return refuse(p.error());
+    // Each node's whole list (up to the largest page): one endpoint may be on every node,
+    // so filters and pages apply to the merged list.
+    auto all = req;
+    all.target("/v1/endpoints?limit=500");
+    return ask_all(all, [this, p = std::move(*p), respond](std::vector<node_answer> answers) {
+      respond(json_response(200, merge_endpoints(answers, p, cursors_)));
+    });
+  }
+  auto kind = which == "runs" ? list_kind::runs : list_kind::events;
+  outcome<page_params> page = domain_error{};
+  if (kind == list_kind::runs) {
+    auto p = parse_run_list(target, cursors_);
+    page = p ? outcome<page_params>{p->page} : outcome<page_params>{p.error()};
+  } else {
+    auto p = parse_event_list(target, cursors_);
+    page = p ? outcome<page_params>{p->page} : outcome<page_params>{p.error()};
+  }
+  if (!page)
+    return refuse(page.error());
+  ask_all(req,
+          [this, kind, which, page = std::move(*page), respond](std::vector<node_answer> answers) {
+            // A node that refused (a 400 for an endpoint URL it reads otherwise) answers for all.
+            for (auto& a : answers)
+              if (a.body && a.status != 200)
+                return respond(json_response(a.status, *a.body));
+            respond(json_response(200, merge_item_pages(kind, which, answers, page, cursors_)));
+          });
+}
+
+void cluster_front::recover(net::http_request&& req, net::responder respond) {
+  if (auto refused = router::unauthorized(req, api_key_hash_))
+    return respond(std::move(*refused));
+  ask_all(req, [respond](std::vector<node_answer> answers) {
+    // A refusal of the body (a 400) is every node's: pass it on.
+    for (auto& a : answers)
+      if (a.body && a.status != 202 && a.status != 404)
+        return respond(json_response(a.status, *a.body));
+    bool found = false;
+    auto merged = merge_recoveries(answers, found);
+    bool someone_unavailable = merged.contains("unavailable_nodes");
+    if (!found && !someone_unavailable)
+      return respond(
+          router::error_response(404, "endpoint_not_found", "no event was ever sent to this url"));
+    respond(json_response(202, merged));
+  });
 }
 
 void cluster_front::handle_forwarded(cluster::forwarded_request req,

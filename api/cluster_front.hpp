@@ -3,6 +3,8 @@
 #include "actors/cluster.hpp"
 #include "actors/cluster_reader.hpp"
 #include "actors/engine.hpp"
+#include "api/list_cursor.hpp"
+#include "api/list_merge.hpp"
 #include "api/metrics_text.hpp"
 #include "api/router.hpp"
 #include "net/http_server.hpp"
@@ -16,9 +18,11 @@ namespace rundun::api {
 /// The API of one cluster node (contract §9) in front of its router. A request for a run
 /// that another node owns goes to that node, and its answer comes back unchanged; a request
 /// whose owner is down or unreachable gets `503 node_unavailable` with a Retry-After, and
-/// changes nothing. A run is created on the node that receives it, after fetching the
-/// template from its owner when this node has no copy. Ids without an owner mark (made by a
-/// single node before it joined) are looked for here first, then on every other node.
+/// changes nothing. The lists ask every node and merge their pages (a node that cannot be
+/// asked is named in `unavailable_nodes`), and a recovery runs on every node. A run is created on
+/// the node that receives it, after fetching the template from its owner when this node has no
+/// copy. Ids without an owner mark (made by a single node before it joined) are looked for here
+/// first, then on every other node.
 ///
 /// Called on the HTTP server's io threads, like the router; the owner side's
 /// `handle_forwarded` is called by the cluster node.
@@ -52,12 +56,19 @@ private:
                   bool someone_unavailable, net::http_response local_answer);
   void create_run(net::http_request&& req, net::responder respond);
   void cluster_info(const net::http_request& req, net::responder respond);
+  /// A list (contract §8) from every node, merged; or a recovery on every node, summed.
+  void list(const std::string& which, net::http_request&& req, net::responder respond);
+  void recover(net::http_request&& req, net::responder respond);
+  /// Sends `req` to every member (this node through its router) and hands their answers,
+  /// in member order, to `done`, on whichever thread the last one came.
+  void ask_all(const net::http_request& req, std::function<void(std::vector<node_answer>)> done);
   const cluster::member* owner(std::optional<owner_mark> mark) const;
   static net::http_response unavailable(const std::string& node);
 
   router& router_;
   engine& engine_;
   std::string api_key_hash_;
+  cursor_codec cursors_;
   api_poster on_api_;
   cluster::node* node_ = nullptr;
   /// Queries answered by their owner: how a template made elsewhere is fetched.

@@ -38,6 +38,10 @@ placement place(std::string_view method, std::string_view target) {
     return {placement::kind::cluster_info, {}, {}};
   if (n == 2 && s[1] == "runs" && method == "POST")
     return {placement::kind::create_run, {}, {}};
+  if (n == 2 && (s[1] == "runs" || s[1] == "events" || s[1] == "endpoints") && method == "GET")
+    return {placement::kind::list, std::string(s[1]), {}};
+  if (n == 3 && s[1] == "endpoints" && s[2] == "recover" && method == "POST")
+    return {placement::kind::recover, {}, {}};
   if (n >= 3 && s[1] == "runs")
     return by_id(placement::kind::run_owner, s[2]);
   if (n == 4 && s[1] == "events" && s[3] == "redeliver")

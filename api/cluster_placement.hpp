@@ -19,6 +19,8 @@ struct placement {
     template_id,  ///< GET of a template: this node's copy, else its owner's
     create_run,   ///< POST /v1/runs: here, once the template is here too
     cluster_info, ///< GET /v1/cluster
+    list,         ///< GET /v1/runs, /v1/events, /v1/endpoints: every node's items, merged
+    recover,      ///< POST /v1/endpoints/recover: every node recovers its own events
   };
   kind what = kind::local;
   std::string key;

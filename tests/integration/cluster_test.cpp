@@ -375,3 +375,89 @@ BOOST_AUTO_TEST_CASE(a_node_without_cluster_tls_warns_that_its_port_is_unauthent
   server_process plain{dir.str(), {"--node-id", "plain", "--cluster", where.list()}};
   BOOST_TEST(plain.stderr_text().find("the cluster port is unauthenticated") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(lists_merge_every_nodes_items_and_name_a_node_that_is_down) {
+  cluster c{{"n1", "n2", "n3"}};
+  std::atomic<bool> fixed{false};
+  scripted_receiver rx{[&](const received&, std::size_t) {
+    reply_plan plan;
+    plan.status = fixed ? 204 : 500;
+    return plan;
+  }};
+  auto tid = c.api(0).make_template(json::parse(template_body()));
+  // Two runs made on each node, each answered once: 6 events, 2 on each node, all failing.
+  std::set<std::string> runs, events;
+  for (std::size_t i = 0; i < 3; ++i)
+    for (int k = 0; k < 2; ++k) {
+      auto run = c.api(i).make_run(json::parse(run_body(tid, rx.url())));
+      auto id = std::string(run.at("id").as_string());
+      auto link = link_path(std::string(run.at("link").as_string()));
+      BOOST_REQUIRE_EQUAL(
+          http_call(c.nodes[i]->port(), "POST", link + "/steps/open/answer", "{}").status, 200);
+      runs.insert(id);
+      auto mine = event_ids(c.api(i), id);
+      events.insert(mine.begin(), mine.end());
+    }
+  BOOST_REQUIRE_EQUAL(events.size(), 6u);
+  // Paged two at a time through n2: every node's events once each, newest first.
+  auto page_through = [&](std::size_t via, const std::string& target, const std::string& items,
+                          const std::string& id_field) {
+    std::vector<std::string> ids;
+    std::string cursor;
+    for (int page = 0; page < 20; ++page) {
+      auto r = c.api(via).get(target + (cursor.empty() ? "" : "&cursor=" + cursor));
+      BOOST_REQUIRE_MESSAGE(r.status == 200, r.body);
+      auto o = r.json().as_object();
+      BOOST_TEST(!o.contains("unavailable_nodes"));
+      for (auto& item : o.at(items).as_array())
+        ids.emplace_back(item.at(id_field).as_string());
+      if (o.at("next_cursor").is_null())
+        break;
+      cursor = std::string(o.at("next_cursor").as_string());
+    }
+    return ids;
+  };
+  BOOST_REQUIRE(eventually(
+      [&] {
+        auto r = c.api(0).get("/v1/events?status=failed&limit=500").json();
+        return r.at("events").as_array().size() == 6u;
+      },
+      20s));
+  auto listed = page_through(1, "/v1/events?limit=2", "events", "event_id");
+  BOOST_TEST(listed.size() == 6u);
+  BOOST_TEST((std::set<std::string>(listed.begin(), listed.end()) == events));
+  auto listed_runs = page_through(2, "/v1/runs?limit=4&template_id=" + tid, "runs", "id");
+  BOOST_TEST((std::set<std::string>(listed_runs.begin(), listed_runs.end()) == runs));
+  BOOST_TEST(listed_runs.size() == 6u);
+  // One endpoint, with every node's figures summed.
+  auto endpoints = c.api(0).get("/v1/endpoints").json().at("endpoints").as_array();
+  BOOST_REQUIRE_EQUAL(endpoints.size(), 1u);
+  BOOST_TEST(endpoints[0].at("failed") == 6);
+  BOOST_TEST(!endpoints[0].at("failing_since").is_null());
+  // A recovery through one node runs on every node.
+  fixed = true;
+  auto before = rx.requests().size();
+  auto r = c.api(2).post_json("/v1/endpoints/recover",
+                              {{"url", rx.url()}, {"since", "2000-01-01T00:00:00Z"}});
+  BOOST_REQUIRE_MESSAGE(r.status == 202, r.body);
+  BOOST_TEST(r.json().at("recovering") == 6);
+  BOOST_REQUIRE(rx.wait_for(before + 6, 10s));
+  BOOST_REQUIRE(eventually([&] {
+    auto e = c.api(1).get("/v1/endpoints").json().at("endpoints").at(0);
+    return e.at("delivered") == 6 && e.at("failing_since").is_null();
+  }));
+  // A node down: the others' items are still listed, and it is named.
+  c.nodes[2]->kill9();
+  auto partial = c.api(0).get("/v1/events?limit=500");
+  BOOST_REQUIRE_EQUAL(partial.status, 200);
+  auto doc = partial.json().as_object();
+  BOOST_TEST(doc.at("events").as_array().size() == 4u);
+  BOOST_TEST(doc.at("unavailable_nodes") == json::array{"n3"});
+  auto recovered = c.api(0).post_json("/v1/endpoints/recover",
+                                      {{"url", rx.url()}, {"since", "2000-01-01T00:00:00Z"}});
+  BOOST_TEST(recovered.status == 202);
+  BOOST_TEST(recovered.json().at("unavailable_nodes") == json::array{"n3"});
+  // Refusals come from the node asked, once.
+  BOOST_TEST(c.api(0).get("/v1/events?status=lost").status == 400);
+  BOOST_TEST(c.api(0).get("/v1/runs?cursor=bogus").error_code() == "invalid_cursor");
+}
