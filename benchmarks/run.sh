@@ -8,6 +8,8 @@
 #                                heap, sockets and actors every 100k runs, then back at
 #                                baseline once idle (RUNDUN_SOAK_RUNS makes it smaller)
 #   benchmarks/run.sh --cluster  the HTTP load against 1, 2 and 3 local nodes (a minute)
+#   benchmarks/run.sh --lists    the lists of API §8 over a store of 1M events (about a minute,
+#                                1.3 GB of temporary disk; RUNDUN_LIST_EVENTS makes it smaller)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=0
@@ -18,6 +20,12 @@ if [ "${1:-}" = "--soak" ]; then
   runs="${RUNDUN_SOAK_RUNS:-1000000}"
   exec ./build-rel/benchmarks/soak_bench --rundund ./build-rel/app/rundund --runs "$runs" \
     --every $((runs / 10)) --threads 16 --check
+fi
+if [ "${1:-}" = "--lists" ]; then
+  [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-rel -j "$(nproc)" --target list_bench rundund >/dev/null
+  exec ./build-rel/benchmarks/list_bench --rundund ./build-rel/app/rundund \
+    --events "${RUNDUN_LIST_EVENTS:-1000000}" --samples 200
 fi
 if [ "${1:-}" = "--cluster" ]; then
   [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

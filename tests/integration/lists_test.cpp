@@ -268,6 +268,10 @@ BOOST_FIXTURE_TEST_CASE(an_acknowledged_recovery_survives_a_kill_9, lists_fixtur
       api.post_json("/v1/endpoints/recover", {{"url", url}, {"since", "2000-01-01T00:00:00Z"}});
   BOOST_REQUIRE(r.status == 202);
   BOOST_TEST(r.json().at("recovering") == 40);
+  // Its progress shows: every event still to send, and attempts hanging in flight.
+  BOOST_TEST(endpoint(url)["recovering"] == 40);
+  BOOST_TEST(eventually([&] { return endpoint(url)["in_flight"].as_int64() > 0; }));
+  BOOST_TEST(endpoint(url)["recovering"] == 40);
   // Killed at once, before any attempt of the recovery ends: whatever it had marked, the
   // rest goes on after the restart.
   server->kill9();

@@ -118,6 +118,9 @@ try {
     { auth: false });
   await expect('/assets/{file}', 'get', '/assets/executor.js', 200, { auth: false });
   await expect('/assets/{file}', 'get', '/assets/executor.css', 200, { auth: false });
+  await expect('/assets/{file}', 'get', '/assets/console.js', 200, { auth: false });
+  await expect('/assets/{file}', 'get', '/assets/console.css', 200, { auth: false });
+  await expect('/console', 'get', '/console', 200, { auth: false });
   await expect('/v1/photos/{photo_id}', 'get', '/v1/photos/p-nope', 404);
 
   await expect('/r/{token}/submit', 'post', `${link}/submit`, 409, { body: {}, auth: false });
