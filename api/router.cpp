@@ -228,7 +228,7 @@ void router::route_v1(call& c) {
   }
   if (n == 2 && s[1] == "runs") {
     c.pattern = "/v1/runs";
-    if (!c.method_is(http::verb::post))
+    if (!c.method_is(http::verb::post, http::verb::get)) // GET: route_lists
       return;
     auto body = c.body_object(false);
     if (!body)

@@ -52,15 +52,18 @@ struct router::call : std::enable_shared_from_this<call> {
 
   void fail(const domain_error& e) { send(refusal(e)); }
 
-  /// Checks the method; on a mismatch answers 405 with an Allow header.
-  bool method_is(http::verb v) {
+  /// Checks the method; on a mismatch answers 405 with an Allow header. `also` is a second
+  /// method the route takes (handled elsewhere), named in the answer.
+  bool method_is(http::verb v, std::optional<http::verb> also = std::nullopt) {
     if (req.method() == v)
       return true;
-    auto res =
-        error_response(405, "method_not_allowed",
-                       std::string(req.method_string()) + " is not allowed on this route; use " +
-                           std::string(http::to_string(v)));
-    res.set(http::field::allow, http::to_string(v));
+    std::string allowed(http::to_string(v));
+    if (also)
+      allowed = std::string(http::to_string(*also)) + ", " + allowed;
+    auto res = error_response(405, "method_not_allowed",
+                              std::string(req.method_string()) +
+                                  " is not allowed on this route; use " + allowed);
+    res.set(http::field::allow, allowed);
     send(std::move(res));
     return false;
   }

@@ -67,6 +67,14 @@ BOOST_AUTO_TEST_CASE(unknown_routes_and_methods) {
   BOOST_TEST(m.error_code() == "method_not_allowed");
   BOOST_TEST(m.headers["allow"] == "POST");
   BOOST_TEST(http_call(server.port(), "DELETE", "/healthz").status == 405);
+  // A route with two methods names both.
+  auto runs = http_call(server.port(), "DELETE", "/v1/runs", "",
+                        {{"authorization", "Bearer " + server_process::test_key()}});
+  BOOST_TEST(runs.status == 405);
+  BOOST_TEST(runs.headers["allow"] == "GET, POST");
+  BOOST_TEST(api.post("/v1/events").status == 405);
+  BOOST_TEST(api.post("/v1/endpoints").headers["allow"] == "GET");
+  BOOST_TEST(api.get("/v1/endpoints/recover").headers["allow"] == "POST");
 }
 
 BOOST_AUTO_TEST_CASE(templates_are_created_with_defaults_and_read_back) {

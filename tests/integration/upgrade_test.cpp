@@ -90,6 +90,20 @@ BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everyt
                       R"("to_format":"4","runs_done":"0","runs_total":"5")") != std::string::npos);
   BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"3",)"
                       R"("to_format":"4","runs_done":"5","runs_total":"5")") != std::string::npos);
+  // Then the list indexes were built (format 5), and the lists hold every run and event.
+  BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"4",)"
+                      R"("to_format":"5","runs_done":"5","runs_total":"5")") != std::string::npos);
+  auto runs = api.get("/v1/runs?limit=500").json().at("runs").as_array();
+  BOOST_TEST(runs.size() == expected.at("runs").as_object().size());
+  std::size_t events = 0;
+  for (auto& [name, run] : expected.at("runs").as_object())
+    events += api.get("/v1/runs/" + std::string(run.at("run").at("id").as_string()) + "/events")
+                  .json()
+                  .at("events")
+                  .as_array()
+                  .size();
+  BOOST_TEST(api.get("/v1/events?limit=500").json().at("events").as_array().size() == events);
+  BOOST_TEST(api.get("/v1/endpoints").json().at("endpoints").as_array().size() >= 1u);
 
   // The template and every run read back as the old server answered them.
   auto& tmpl = expected.at("template").as_object();
