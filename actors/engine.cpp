@@ -642,9 +642,15 @@ outcome<std::vector<endpoint_health>> engine::list_endpoints() const {
   auto all = impl_->store->endpoints();
   if (!all)
     return storage_failure(all.error());
-  for (auto& e : *all)
-    e.in_flight = impl_->in_flight.get(e.key);
   return std::move(*all);
+}
+
+outcome<std::monostate> engine::complete_endpoints(std::vector<endpoint_health>& page) const {
+  if (auto ec = impl_->store->complete(page))
+    return storage_failure(ec);
+  for (auto& e : page)
+    e.in_flight = impl_->in_flight.get(e.key);
+  return std::monostate{};
 }
 
 void engine::recover(std::string_view url, time_point since, callback<recovery_started> done) {

@@ -195,8 +195,11 @@ public:
   outcome<list_page<listed_event>> list_events(const event_filter& f, const list_request& r) const;
   /// The endpoint key of a webhook URL, for an event filter; `400` for a URL that is not one.
   outcome<std::string> endpoint_key(std::string_view url) const;
-  /// Every endpoint that has events, in key order, with its attempts in flight now.
+  /// Every endpoint that has events, in key order, with its URL and figures: enough to order,
+  /// filter and page them. `complete_endpoints` fills in the rest of a page.
   outcome<std::vector<endpoint_health>> list_endpoints() const;
+  /// Fills in each endpoint's next attempt, recovery and attempts in flight now.
+  outcome<std::monostate> complete_endpoints(std::vector<endpoint_health>& page) const;
   /// Sends every failed event to `url` created at or after `since` again, in the background,
   /// each run's in creation order. `404 endpoint_not_found` for a URL no event was sent to.
   void recover(std::string_view url, time_point since, callback<recovery_started> done);

@@ -72,6 +72,8 @@ bool router::route_lists(call& c) {
     if (!all)
       return refuse(all.error());
     auto page = page_endpoints(std::move(*all), p->status, p->page.request);
+    if (auto done = engine_.complete_endpoints(page.items); !done)
+      return refuse(done.error());
     json::array items;
     for (auto& e : page.items)
       items.push_back(endpoint_view(e));

@@ -73,13 +73,18 @@ list_page<endpoint_health> page_endpoints(std::vector<endpoint_health> all,
     return (status == endpoint_health_filter::failing && !failing(e)) ||
            (status == endpoint_health_filter::healthy && failing(e));
   });
-  auto order = [](const list_position& p) { return std::tie(p.ms, p.id); };
+  // Compared in place: no copy of a URL per comparison, for thousands of endpoints.
+  auto rank = [](const endpoint_health& e) -> std::int64_t { return failing(e) ? 0 : 1; };
   std::sort(all.begin(), all.end(), [&](const endpoint_health& a, const endpoint_health& b) {
-    return order(position_of(a)) < order(position_of(b));
+    return std::forward_as_tuple(rank(a), a.url) < std::forward_as_tuple(rank(b), b.url);
   });
+  auto past_cursor = [&](const endpoint_health& e) {
+    return !r.after ||
+           std::forward_as_tuple(rank(e), e.url) > std::forward_as_tuple(r.after->ms, r.after->id);
+  };
   list_page<endpoint_health> page;
   for (auto& e : all) {
-    if (r.after && order(position_of(e)) <= order(*r.after))
+    if (!past_cursor(e))
       continue;
     if (page.items.size() == r.limit) {
       page.next = position_of(page.items.back());

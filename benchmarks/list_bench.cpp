@@ -1,9 +1,10 @@
 // list_bench: the lists of contract §8 over a large store, through a real rundund over HTTP.
-// It writes a store of N events (10 per run, over 20 endpoints, 2 % failed, the rest
+// It writes a store of N events (10 per run, over E endpoints, 2 % failed, the rest
 // delivered, spread over 30 days) straight through the store's API, starts rundund on it,
 // and times each list shape: a first page of 50, and pages 2..20 reached by cursor.
 //
-//   list_bench --rundund PATH [--events 1000000] [--samples 200] [--dir DIR] [--keep]
+//   list_bench --rundund PATH [--events 1000000] [--endpoints 20] [--samples 200] [--dir DIR]
+//              [--keep]
 //
 // Prints p50, p99 and max per shape, in milliseconds, as the client saw them (keep-alive,
 // one request at a time). With --dir and --keep the store is reused on the next run.
@@ -31,7 +32,6 @@ namespace {
 
 constexpr auto key = "list-bench-api-key-0123456789";
 constexpr std::size_t events_per_run = 10;
-constexpr std::size_t endpoints = 20;
 constexpr std::size_t failed_per_mille = 20;
 constexpr std::size_t runs_per_write = 1000;
 const auto span = std::chrono::hours{24 * 30};
@@ -40,6 +40,7 @@ struct options {
   std::string rundund;
   std::size_t events = 1'000'000;
   std::size_t samples = 200;
+  std::size_t endpoints = 20;
   std::string dir;
   bool keep = false;
 };
@@ -55,6 +56,8 @@ options parse(int argc, char** argv) {
       o.events = std::stoul(next());
     else if (a == "--samples")
       o.samples = std::stoul(next());
+    else if (a == "--endpoints")
+      o.endpoints = std::max<std::size_t>(1, std::stoul(next()));
     else if (a == "--dir")
       o.dir = next();
     else if (a == "--keep")
@@ -72,7 +75,7 @@ std::string url_of(std::size_t endpoint) {
 }
 
 /// Writes the store: runs of 10 events each, oldest first, `runs_per_write` runs per commit.
-void fill(const std::filesystem::path& dir, std::size_t events) {
+void fill(const std::filesystem::path& dir, std::size_t events, std::size_t endpoints) {
   auto s = std::move(*persistence::store::open(dir));
   template_record t{template_id{"t-01a00000-0000-7000-8000-000000000000"},
                     "Checkout",
@@ -161,9 +164,10 @@ int main(int argc, char** argv) try {
                                   : std::filesystem::path(opt.dir);
   std::printf(
       "list_bench: %zu events, %zu per run, %zu endpoints, %zu‰ failed; machine: %u cores\n",
-      opt.events, events_per_run, endpoints, failed_per_mille, std::thread::hardware_concurrency());
+      opt.events, events_per_run, opt.endpoints, failed_per_mille,
+      std::thread::hardware_concurrency());
   if (!std::filesystem::exists(dir / "data.mdb"))
-    fill(dir, opt.events);
+    fill(dir, opt.events, opt.endpoints);
   std::printf("store: %.0f MiB on disk in %s\n",
               static_cast<double>(std::filesystem::file_size(dir / "data.mdb")) / (1 << 20),
               dir.c_str());

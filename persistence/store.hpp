@@ -184,8 +184,11 @@ public:
   result<list_page<run_record>> list_runs(const run_filter& f, const list_request& r) const;
   /// A page of events, newest first, with their delivery state.
   result<list_page<event_record>> list_events(const event_filter& f, const list_request& r) const;
-  /// Every endpoint with events, in key order, with its figures.
+  /// Every endpoint with events, in key order, with its URL and figures only (no next
+  /// attempt, no recovery job): what ordering and filtering need.
   result<std::vector<endpoint_health>> endpoints() const;
+  /// Fills in the next attempt and the recovery job of each endpoint of `page`.
+  boost::system::error_code complete(std::vector<endpoint_health>& page) const;
   /// One endpoint's figures; none for an endpoint with no events.
   result<std::optional<endpoint_health>> endpoint(std::string_view key) const;
   /// Up to `limit` failed events of `endpoint` created at or after `since_ms`, oldest first,

@@ -157,6 +157,33 @@ result<list_page<event_record>> store::list_events(const event_filter& f,
   return page;
 }
 
+namespace {
+
+/// One endpoint's health from its figures, inside `t`: its URL, its recovery job, and the
+/// earliest due time in the pending index (a seek with `pending`, a cursor over that table).
+result<endpoint_health> health_of(const lmdb::txn& t, MDB_dbi endpoints, MDB_dbi lists,
+                                  lmdb::cursor& pending, std::string key, endpoint_stats figures) {
+  endpoint_health h;
+  h.stats = std::move(figures);
+  auto url = t.get(endpoints, key);
+  if (!url)
+    return url.error();
+  h.url = url->value_or("");
+  auto job = list_index::job(t, lists, key);
+  if (!job)
+    return job.error();
+  if (*job)
+    h.recovery_remaining = (*job)->remaining;
+  auto prefix = key + '/';
+  if (pending.seek(prefix) && pending.key().starts_with(prefix))
+    h.next_attempt_at = from_unix_ms(
+        static_cast<std::int64_t>(read_big_endian(pending.key().substr(prefix.size()))));
+  h.key = std::move(key);
+  return h;
+}
+
+} // namespace
+
 result<std::optional<endpoint_health>> store::endpoint(std::string_view key) const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)
@@ -166,49 +193,54 @@ result<std::optional<endpoint_health>> store::endpoint(std::string_view key) con
     return figures.error();
   if (!*figures)
     return std::optional<endpoint_health>{};
-  endpoint_health h;
-  h.key = std::string(key);
-  h.stats = std::move(**figures);
-  auto url = t->get(db_.endpoints, key);
-  if (!url)
-    return url.error();
-  h.url = url->value_or("");
-  auto job = list_index::job(*t, db_.lists, key);
-  if (!job)
-    return job.error();
-  if (*job)
-    h.recovery_remaining = (*job)->remaining;
-  auto c = lmdb::cursor::open(*t, db_.pending);
-  if (!c)
-    return c.error();
-  auto prefix = std::string(key) + '/';
-  if (c->seek(prefix) && c->key().starts_with(prefix))
-    h.next_attempt_at =
-        from_unix_ms(static_cast<std::int64_t>(read_big_endian(c->key().substr(prefix.size()))));
-  return std::optional<endpoint_health>{std::move(h)};
+  auto pending = lmdb::cursor::open(*t, db_.pending);
+  if (!pending)
+    return pending.error();
+  auto h =
+      health_of(*t, db_.endpoints, db_.lists, *pending, std::string(key), std::move(**figures));
+  if (!h)
+    return h.error();
+  return std::optional<endpoint_health>{std::move(*h)};
 }
 
 result<std::vector<endpoint_health>> store::endpoints() const {
-  std::vector<std::string> keys;
-  {
-    auto t = lmdb::txn::begin_read(env_);
-    if (!t)
-      return t.error();
-    auto all = list_index::all_stats(*t, db_.lists);
-    if (!all)
-      return all.error();
-    for (auto& [key, figures] : *all)
-      keys.push_back(key);
-  }
+  // One transaction for all, and only what ordering and filtering need: a store with
+  // thousands of endpoints answers in one pass, and `complete` fills in the page.
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto all = list_index::all_stats(*t, db_.lists);
+  if (!all)
+    return all.error();
   std::vector<endpoint_health> out;
-  for (auto& key : keys) {
-    auto h = endpoint(key);
-    if (!h)
-      return h.error();
-    if (*h)
-      out.push_back(std::move(**h));
+  out.reserve(all->size());
+  for (auto& [key, figures] : *all) {
+    auto url = t->get(db_.endpoints, key);
+    if (!url)
+      return url.error();
+    endpoint_health h;
+    h.url = url->value_or("");
+    h.key = std::move(key);
+    h.stats = std::move(figures);
+    out.push_back(std::move(h));
   }
   return out;
+}
+
+boost::system::error_code store::complete(std::vector<endpoint_health>& page) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto pending = lmdb::cursor::open(*t, db_.pending);
+  if (!pending)
+    return pending.error();
+  for (auto& e : page) {
+    auto h = health_of(*t, db_.endpoints, db_.lists, *pending, e.key, e.stats);
+    if (!h)
+      return h.error();
+    e = std::move(*h);
+  }
+  return {};
 }
 
 result<std::vector<std::pair<list_position, event_record>>>
