@@ -76,8 +76,10 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
     for (auto it = recoveries.begin(); it != recoveries.end(); ++it)
       if (it->second.actor.address() == msg.source) {
         // A recovery that failed resumes from its stored job a moment later.
-        log::error("a recovery actor failed; it starts again", {{"endpoint", it->first}});
-        self->delayed_send(self, restart_delay, recover_atom::value, it->first, it->second.url);
+        if (msg.reason) {
+          log::error("a recovery actor failed; it starts again", {{"endpoint", it->first}});
+          self->delayed_send(self, restart_delay, recover_atom::value, it->first, it->second.url);
+        }
         recoveries.erase(it);
         return;
       }

@@ -78,6 +78,14 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_REQUIRE(m5.match_elements<redeliver_reply>());
   BOOST_TEST(m5.get_as<redeliver_reply>(0).code == "webhook_disabled");
 
+  auto m6 = round_trip(sys, caf::make_message(recover_reply{"", "", 40, 2}));
+  BOOST_REQUIRE(m6.match_elements<recover_reply>());
+  BOOST_TEST(m6.get_as<recover_reply>(0).recovering == 40u);
+  BOOST_TEST(m6.get_as<recover_reply>(0).skipped_webhook_disabled == 2u);
+  auto m6b = round_trip(sys, caf::make_message(recover_atom::value, std::string("ep"),
+                                               std::string("https://h/"), std::int64_t{1000}));
+  BOOST_TEST((m6b.match_elements<recover_atom, std::string, std::string, std::int64_t>()));
+
   auto m7 = round_trip(sys, caf::make_message(committed_atom::value, std::uint64_t{5}, true));
   BOOST_TEST((m7.match_elements<committed_atom, std::uint64_t, bool>()));
 
