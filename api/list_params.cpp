@@ -108,11 +108,19 @@ outcome<std::optional<std::string>> read_text(const params& p, const std::string
   return std::optional<std::string>{it->second};
 }
 
-/// Checks that `created_after` comes before `created_before` when both are given.
-std::optional<domain_error> check_window(const std::optional<time_point>& after,
-                                         const std::optional<time_point>& before) {
-  if (after && before && *after >= *before)
+/// `created_after` and `created_before` into `after` and `before`, checked together.
+std::optional<domain_error> read_window(const params& p, std::optional<time_point>& after,
+                                        std::optional<time_point>& before) {
+  auto a = read_time(p, "created_after");
+  if (!a)
+    return a.error();
+  auto b = read_time(p, "created_before");
+  if (!b)
+    return b.error();
+  if (*a && *b && **a >= **b)
     return invalid_field("created_after must be earlier than created_before");
+  after = *a;
+  before = *b;
   return std::nullopt;
 }
 
@@ -139,16 +147,8 @@ outcome<run_list_params> parse_run_list(std::string_view target, const cursor_co
     return tmpl.error();
   if (*tmpl)
     out.filter.template_id_ = template_id{**tmpl};
-  auto after = read_time(*p, "created_after");
-  if (!after)
-    return after.error();
-  auto before = read_time(*p, "created_before");
-  if (!before)
-    return before.error();
-  if (auto bad = check_window(*after, *before))
+  if (auto bad = read_window(*p, out.filter.created_after, out.filter.created_before))
     return *bad;
-  out.filter.created_after = *after;
-  out.filter.created_before = *before;
   auto page = read_page(*p, list_kind::runs, cursors);
   if (!page)
     return page.error();
@@ -183,16 +183,8 @@ outcome<event_list_params> parse_event_list(std::string_view target, const curso
   if (!endpoint)
     return endpoint.error();
   out.endpoint_url = *endpoint;
-  auto after = read_time(*p, "created_after");
-  if (!after)
-    return after.error();
-  auto before = read_time(*p, "created_before");
-  if (!before)
-    return before.error();
-  if (auto bad = check_window(*after, *before))
+  if (auto bad = read_window(*p, out.filter.created_after, out.filter.created_before))
     return *bad;
-  out.filter.created_after = *after;
-  out.filter.created_before = *before;
   auto page = read_page(*p, list_kind::events, cursors);
   if (!page)
     return page.error();

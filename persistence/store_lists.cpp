@@ -44,6 +44,37 @@ bool matches(const event_filter& f, const event_record& e) {
          (!f.created_before || ms < to_unix_ms(*f.created_before));
 }
 
+/// One page over the entries under `prefix`, newest first: `load(position, value)` reads
+/// an entry's item, or none when the entry does not match the filter.
+template <class T, class Load>
+result<list_page<T>> page_over(lmdb::cursor& c, const std::string& prefix,
+                               const list_index::walk_bounds& bounds, std::size_t limit,
+                               Load load) {
+  list_page<T> page;
+  bool more = false;
+  boost::system::error_code failure;
+  auto end = list_index::walk_newest_first(c, prefix, bounds,
+                                           [&](const list_position& at, std::string_view value) {
+                                             result<std::optional<T>> item = load(at, value);
+                                             if (!item) {
+                                               failure = item.error();
+                                               return false;
+                                             }
+                                             if (!*item)
+                                               return true;
+                                             if (page.items.size() == limit) {
+                                               more = true; // one more match: there is a next page
+                                               return false;
+                                             }
+                                             page.items.push_back(std::move(**item));
+                                             return true;
+                                           });
+  if (failure)
+    return failure;
+  set_next(page, more, end, limit);
+  return page;
+}
+
 } // namespace
 
 result<std::optional<event_record>> store::event_at(const lmdb::txn& t, const dbs& d,
@@ -66,32 +97,19 @@ result<list_page<run_record>> store::list_runs(const run_filter& f, const list_r
   auto c = lmdb::cursor::open(*t, db_.lists);
   if (!c)
     return c.error();
-  list_page<run_record> page;
-  bool more = false;
-  boost::system::error_code failure;
   list_index::walk_bounds bounds{r.after, ms_of(f.created_after), ms_of(f.created_before),
                                  r.budget};
-  auto end = list_index::walk_newest_first(
-      *c, list_index::runs_prefix(f.status), bounds,
-      [&](const list_position& at, std::string_view template_of_run) {
+  using found = result<std::optional<run_record>>;
+  return page_over<run_record>(
+      *c, list_index::runs_prefix(f.status), bounds, r.limit,
+      [&](const list_position& at, std::string_view template_of_run) -> found {
         if (f.template_id_ && template_of_run != f.template_id_->value)
-          return true;
-        if (page.items.size() == r.limit) {
-          more = true;
-          return false;
-        }
+          return std::optional<run_record>{};
         auto run = run_at(*t, db_, at.id);
-        if (!run || !*run) {
-          failure = run ? make_error_code(errc::corrupted) : run.error();
-          return false;
-        }
-        page.items.push_back(std::move(**run));
-        return true;
+        if (run && !*run)
+          return make_error_code(errc::corrupted); // indexed but absent
+        return run;
       });
-  if (failure)
-    return failure;
-  set_next(page, more, end, r.limit);
-  return page;
 }
 
 result<list_page<event_record>> store::list_events(const event_filter& f,
@@ -105,56 +123,42 @@ result<list_page<event_record>> store::list_events(const event_filter& f,
     auto state = t->get(db_.runs, f.run->value);
     if (!state)
       return state.error();
-    std::vector<event_record> found;
+    std::vector<event_record> of_run;
     for (auto seq : *state ? run_event_seqs(**state) : std::vector<std::uint64_t>{}) {
       auto e = event_at(*t, db_, seq);
       if (!e)
         return e.error();
       if (*e && matches(f, **e) && (!r.after || lists_before(*r.after, position_of(**e))))
-        found.push_back(std::move(**e));
+        of_run.push_back(std::move(**e));
     }
-    std::sort(found.begin(), found.end(), [](const event_record& a, const event_record& b) {
+    std::sort(of_run.begin(), of_run.end(), [](const event_record& a, const event_record& b) {
       return lists_before(position_of(a), position_of(b));
     });
-    bool more = found.size() > r.limit;
-    found.resize(std::min(found.size(), r.limit));
-    page.items = std::move(found);
+    bool more = of_run.size() > r.limit;
+    of_run.resize(std::min(of_run.size(), r.limit));
+    page.items = std::move(of_run);
     set_next(page, more, {}, r.limit);
     return page;
   }
   auto c = lmdb::cursor::open(*t, db_.lists);
   if (!c)
     return c.error();
-  bool more = false;
-  boost::system::error_code failure;
   list_index::walk_bounds bounds{r.after, ms_of(f.created_after), ms_of(f.created_before),
                                  r.budget};
-  auto end =
-      list_index::walk_newest_first(*c, list_index::events_prefix(f.status, f.endpoint), bounds,
-                                    [&](const list_position&, std::string_view value) {
-                                      auto entry = list_index::decode_event_entry(value);
-                                      if (!entry) {
-                                        failure = errc::corrupted;
-                                        return false;
-                                      }
-                                      if (f.type && entry->type != *f.type)
-                                        return true;
-                                      if (page.items.size() == r.limit) {
-                                        more = true;
-                                        return false;
-                                      }
-                                      auto e = event_at(*t, db_, entry->seq);
-                                      if (!e || !*e) {
-                                        failure = e ? make_error_code(errc::corrupted) : e.error();
-                                        return false;
-                                      }
-                                      page.items.push_back(std::move(**e));
-                                      return true;
-                                    });
-  if (failure)
-    return failure;
-  set_next(page, more, end, r.limit);
-  return page;
+  using found = result<std::optional<event_record>>;
+  return page_over<event_record>(*c, list_index::events_prefix(f.status, f.endpoint), bounds,
+                                 r.limit,
+                                 [&](const list_position&, std::string_view value) -> found {
+                                   auto entry = list_index::decode_event_entry(value);
+                                   if (!entry)
+                                     return make_error_code(errc::corrupted);
+                                   if (f.type && entry->type != *f.type)
+                                     return std::optional<event_record>{};
+                                   auto e = event_at(*t, db_, entry->seq);
+                                   if (e && !*e)
+                                     return make_error_code(errc::corrupted); // indexed but absent
+                                   return e;
+                                 });
 }
 
 namespace {
