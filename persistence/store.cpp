@@ -275,12 +275,12 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
     RUNDUN_TRY(txn_.put(store_.db_.runs, x.run.value, with_run_event(**state, x.seq)));
   // The sequence number goes to `meta` once per commit (see store::commit), not per event.
   effects_.max_seq = std::max(effects_.max_seq, x.seq);
+  // An endpoint's URL is written once per process, not with every event.
+  if (!x.endpoint.empty() && !store_.known_endpoints_.count(x.endpoint)) {
+    RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
+    effects_.new_endpoints.push_back(x.endpoint);
+  }
   if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
-    // An endpoint's URL is written once per process, not with every event.
-    if (!store_.known_endpoints_.count(x.endpoint)) {
-      RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
-      effects_.new_endpoints.push_back(x.endpoint);
-    }
     ++effects_.pending_deltas[x.endpoint];
     return txn_.put(store_.db_.pending, pending_key(x.endpoint, *x.delivery.next_attempt_at, x.seq),
                     x.id.value);
