@@ -181,6 +181,9 @@ int main(int argc, char** argv) try {
   std::vector<shape> shapes{
       {"events", "/v1/events?limit=50"},
       {"events status=failed", "/v1/events?limit=50&status=failed"},
+      {"events status=delivered", "/v1/events?limit=50&status=delivered"},
+      // None is pending: each page walks its whole scan budget and ends empty, early.
+      {"events status=pending", "/v1/events?limit=50&status=pending"},
       {"events endpoint", "/v1/events?limit=50&endpoint=" + shop},
       {"events endpoint+failed", "/v1/events?limit=50&status=failed&endpoint=" + shop},
       {"events type=run.expired", "/v1/events?limit=50&type=run.expired"},

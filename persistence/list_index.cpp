@@ -14,9 +14,19 @@ namespace {
 
 // The kinds of key, their first byte (see the header).
 constexpr char all_runs = 'r', runs_by_status = 's', all_events = 'e', events_by_status = 'f',
-               endpoint_events = 'p', endpoint_events_by_status = 'q', endpoint_figures = 'h',
-               recovering_mark = 'v', recovery = 'j';
+               endpoint_events_by_status = 'q', endpoint_figures = 'h', recovering_mark = 'v',
+               recovery = 'j';
 constexpr char endpoint_end = '/';
+/// Characters of an endpoint key kept in entry values: 64 bits of its hash, to skip other
+/// endpoints' entries without reading their records (a match is checked on the record).
+constexpr std::size_t endpoint_mark_size = 16;
+
+/// The statuses with entries of their own: all but delivered, the common end. A pending
+/// entry lives from an event's creation to its delivery, usually a few milliseconds, at the
+/// right edge of the tree, on the page that its creation dirtied anyway.
+bool indexed(delivery_status s) {
+  return s != delivery_status::delivered;
+}
 
 #define RUNDUN_TRY(expr)                                                                           \
   if (auto ec_ = (expr))                                                                           \
@@ -37,15 +47,17 @@ std::string run_key(std::optional<run_status> status, const run_record& r) {
   return runs_prefix(status) + when(r.created_at) + r.id.value;
 }
 
-/// The prefix of events by status (or all) of one endpoint (or, empty, of every endpoint).
+/// The prefix of every event, of events by (an indexed) status, or of one endpoint's
+/// events by status.
 std::string event_prefix(std::optional<delivery_status> status, std::string_view endpoint) {
+  if (!status)
+    return std::string{all_events};
   if (endpoint.empty())
-    return status ? std::string{events_by_status, byte_of(*status)} : std::string{all_events};
-  std::string p{status ? endpoint_events_by_status : endpoint_events};
+    return std::string{events_by_status, byte_of(*status)};
+  std::string p{endpoint_events_by_status};
   p.append(endpoint);
   p += endpoint_end;
-  if (status)
-    p += byte_of(*status);
+  p += byte_of(*status);
   return p;
 }
 
@@ -55,7 +67,7 @@ std::string event_key(std::optional<delivery_status> status, std::string_view en
 }
 
 std::string event_value(const event_record& e) {
-  return big_endian(e.seq) + static_cast<char>(e.type);
+  return big_endian(e.seq) + static_cast<char>(e.type) + std::string(endpoint_mark(e.endpoint));
 }
 
 std::string figures_key(std::string_view endpoint) {
@@ -88,31 +100,26 @@ boost::system::error_code put_if_absent(lmdb::txn& t, MDB_dbi db, std::string_vi
   return *old ? boost::system::error_code{} : t.put(db, key, value);
 }
 
-/// The entries one event has, for one status.
-boost::system::error_code put_event_entries(lmdb::txn& t, MDB_dbi db, const event_record& e,
-                                            bool with_status_free) {
-  auto value = event_value(e);
+/// An event's entries by status, if its status has them: by status, and, when failed, in
+/// its endpoint's part too.
+boost::system::error_code put_status_entries(lmdb::txn& t, MDB_dbi db, const event_record& e) {
   auto status = e.delivery.status;
-  if (with_status_free)
-    RUNDUN_TRY(t.put(db, event_key(std::nullopt, {}, e), value));
-  RUNDUN_TRY(t.put(db, event_key(status, {}, e), value));
-  if (e.endpoint.empty())
+  if (!indexed(status))
     return {};
-  if (with_status_free)
-    RUNDUN_TRY(t.put(db, event_key(std::nullopt, e.endpoint, e), value));
+  auto value = event_value(e);
+  RUNDUN_TRY(t.put(db, event_key(status, {}, e), value));
+  if (status != delivery_status::failed || e.endpoint.empty())
+    return {};
   return t.put(db, event_key(status, e.endpoint, e), value);
 }
 
-boost::system::error_code del_event_entries(lmdb::txn& t, MDB_dbi db, const event_record& e,
-                                            bool with_status_free) {
+boost::system::error_code del_status_entries(lmdb::txn& t, MDB_dbi db, const event_record& e) {
   auto status = e.delivery.status;
-  if (with_status_free)
-    RUNDUN_TRY(t.del(db, event_key(std::nullopt, {}, e)));
-  RUNDUN_TRY(t.del(db, event_key(status, {}, e)));
-  if (e.endpoint.empty())
+  if (!indexed(status))
     return {};
-  if (with_status_free)
-    RUNDUN_TRY(t.del(db, event_key(std::nullopt, e.endpoint, e)));
+  RUNDUN_TRY(t.del(db, event_key(status, {}, e)));
+  if (status != delivery_status::failed || e.endpoint.empty())
+    return {};
   return t.del(db, event_key(status, e.endpoint, e));
 }
 
@@ -161,15 +168,35 @@ std::string runs_prefix(std::optional<run_status> status) {
   return status ? std::string{runs_by_status, byte_of(*status)} : std::string{all_runs};
 }
 
-std::string events_prefix(std::optional<delivery_status> status,
-                          const std::optional<std::string>& endpoint) {
-  return event_prefix(status, endpoint ? std::string_view(*endpoint) : std::string_view{});
+event_walk plan_event_walk(std::optional<delivery_status> status,
+                           const std::optional<std::string>& endpoint) {
+  std::string_view ep = endpoint ? std::string_view(*endpoint) : std::string_view{};
+  event_walk w;
+  if (status && *status == delivery_status::failed) {
+    w.prefix = event_prefix(status, ep); // failed events have entries per endpoint too
+    return w;
+  }
+  if (status && indexed(*status)) {
+    w.prefix = event_prefix(status, {});
+    if (endpoint)
+      w.endpoint_mark = std::string(endpoint_mark(ep));
+    return w;
+  }
+  w.prefix = event_prefix(std::nullopt, {});
+  if (endpoint)
+    w.endpoint_mark = std::string(endpoint_mark(ep));
+  w.record_status = status;
+  return w;
+}
+
+std::string_view endpoint_mark(std::string_view endpoint_key) {
+  return endpoint_key.substr(0, endpoint_mark_size);
 }
 
 std::optional<event_entry> decode_event_entry(std::string_view value) {
-  if (value.size() != 9 || static_cast<unsigned char>(value[8]) >= all_event_types.size())
+  if (value.size() < 9 || static_cast<unsigned char>(value[8]) >= all_event_types.size())
     return std::nullopt;
-  return event_entry{read_big_endian(value), static_cast<event_type>(value[8])};
+  return event_entry{read_big_endian(value), static_cast<event_type>(value[8]), value.substr(9)};
 }
 
 boost::system::error_code put_run(lmdb::txn& t, MDB_dbi db, const run_record& r) {
@@ -192,13 +219,15 @@ boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_rec
   if (!before && !after)
     return {};
   if (!before) {
-    RUNDUN_TRY(put_event_entries(t, db, *after, true));
+    RUNDUN_TRY(t.put(db, event_key(std::nullopt, {}, *after), event_value(*after)));
+    RUNDUN_TRY(put_status_entries(t, db, *after));
   } else if (!after) {
-    RUNDUN_TRY(del_event_entries(t, db, *before, true));
+    RUNDUN_TRY(t.del(db, event_key(std::nullopt, {}, *before)));
+    RUNDUN_TRY(del_status_entries(t, db, *before));
   } else if (before->delivery.status != after->delivery.status) {
     // Only the entries by status move; the others never change.
-    RUNDUN_TRY(del_event_entries(t, db, *before, false));
-    RUNDUN_TRY(put_event_entries(t, db, *after, false));
+    RUNDUN_TRY(del_status_entries(t, db, *before));
+    RUNDUN_TRY(put_status_entries(t, db, *after));
   }
   auto& e = after ? *after : *before;
   if (e.endpoint.empty())

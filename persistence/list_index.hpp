@@ -5,16 +5,24 @@
 // write transaction of the record it indexes, so an index never disagrees with its data.
 //
 // Keys (times are creation times in big-endian milliseconds, ids as stored):
-//   r <ms> <run id>                          -> template id        every run
-//   s <status> <ms> <run id>                 -> template id        runs by status
-//   e <ms> <event id>                        -> seq, type          every event
-//   f <status> <ms> <event id>               -> seq, type          events by delivery status
-//   p <endpoint> / <ms> <event id>           -> seq, type          an endpoint's events
-//   q <endpoint> / <status> <ms> <event id>  -> seq, type          ... by delivery status
+//   r <ms> <run id>                          -> template id          every run
+//   s <status> <ms> <run id>                 -> template id          runs by status
+//   e <ms> <event id>                        -> seq, type, endpoint  every event
+//   f <status> <ms> <event id>               -> seq, type, endpoint  all but delivered
+//   q <endpoint> / <status> <ms> <event id>  -> seq, type, endpoint  an endpoint's failed events
 //   h <endpoint>                             -> endpoint_stats
-//   v <endpoint> / <seq>                     -> (empty)            sent again by a recovery
+//   v <endpoint> / <seq>                     -> (empty)              sent again by a recovery
 //   j <endpoint>                             -> recovery_job
 // A status is one byte, its enum value. Internal to persistence/.
+//
+// What an event's usual life costs is kept small: its creation appends two entries at the
+// right edge of the tree (`e`, and `f` pending), and its delivery deletes the second, on a
+// page that is still hot. Delivered, the common end, has no entry of its own, and only a
+// failure writes into an endpoint's own part of the tree (entries grouped by endpoint
+// scatter a commit's writes over one page per endpoint: a first version, with every status
+// and endpoint indexed, wrote 3 KiB more per event). A list of delivered events walks `e`
+// and reads each record's status: matches are dense. An endpoint's events are found by the
+// endpoint's mark in the entry values.
 
 #include "persistence/error.hpp"
 #include "persistence/listing.hpp"
@@ -61,16 +69,27 @@ result<std::vector<std::string>> endpoints_recovering(const lmdb::txn& t, MDB_db
 
 /// The prefix a list walks: runs with or without a status.
 std::string runs_prefix(std::optional<run_status> status);
-/// The prefix a list walks: events by endpoint and status, either, or neither.
-std::string events_prefix(std::optional<delivery_status> status,
-                          const std::optional<std::string>& endpoint);
+/// How a list of events walks: the prefix, and what each entry must still be checked for.
+struct event_walk {
+  std::string prefix;
+  /// The endpoint key's mark that the entry's value must carry (see `event_entry`).
+  std::optional<std::string> endpoint_mark;
+  /// The status that the record itself must have: one the prefix does not index.
+  std::optional<delivery_status> record_status;
+};
+event_walk plan_event_walk(std::optional<delivery_status> status,
+                           const std::optional<std::string>& endpoint);
 
-/// An event's entry value: its sequence number (the key of its record) and its type.
+/// An event's entry value: its sequence number (the key of its record), its type, and a
+/// mark of its endpoint (the first 16 characters of the key, empty without an endpoint).
 struct event_entry {
   std::uint64_t seq = 0;
   event_type type = event_type::step_completed;
+  std::string_view endpoint_mark;
 };
 std::optional<event_entry> decode_event_entry(std::string_view value);
+/// The mark of an endpoint key in entry values.
+std::string_view endpoint_mark(std::string_view endpoint_key);
 
 /// The bounds of one walk over a prefix's entries.
 struct walk_bounds {

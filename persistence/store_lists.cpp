@@ -145,20 +145,25 @@ result<list_page<event_record>> store::list_events(const event_filter& f,
     return c.error();
   list_index::walk_bounds bounds{r.after, ms_of(f.created_after), ms_of(f.created_before),
                                  r.budget};
+  auto walk = list_index::plan_event_walk(f.status, f.endpoint);
   using found = result<std::optional<event_record>>;
-  return page_over<event_record>(*c, list_index::events_prefix(f.status, f.endpoint), bounds,
-                                 r.limit,
-                                 [&](const list_position&, std::string_view value) -> found {
-                                   auto entry = list_index::decode_event_entry(value);
-                                   if (!entry)
-                                     return make_error_code(errc::corrupted);
-                                   if (f.type && entry->type != *f.type)
-                                     return std::optional<event_record>{};
-                                   auto e = event_at(*t, db_, entry->seq);
-                                   if (e && !*e)
-                                     return make_error_code(errc::corrupted); // indexed but absent
-                                   return e;
-                                 });
+  return page_over<event_record>(
+      *c, walk.prefix, bounds, r.limit, [&](const list_position&, std::string_view value) -> found {
+        auto entry = list_index::decode_event_entry(value);
+        if (!entry)
+          return make_error_code(errc::corrupted);
+        if ((f.type && entry->type != *f.type) ||
+            (walk.endpoint_mark && entry->endpoint_mark != *walk.endpoint_mark))
+          return std::optional<event_record>{};
+        auto e = event_at(*t, db_, entry->seq);
+        if (e && !*e)
+          return make_error_code(errc::corrupted); // indexed but absent
+        // What the entry cannot tell: the status of an unindexed one, the whole endpoint key.
+        if (e && ((walk.record_status && (*e)->delivery.status != *walk.record_status) ||
+                  (f.endpoint && (*e)->endpoint != *f.endpoint)))
+          return std::optional<event_record>{};
+        return e;
+      });
 }
 
 namespace {
@@ -259,8 +264,8 @@ store::failed_events(std::string_view endpoint, std::int64_t since_ms,
   std::vector<std::pair<list_position, event_record>> out;
   boost::system::error_code failure;
   list_index::walk_oldest_first(
-      *c, list_index::events_prefix(delivery_status::failed, std::string(endpoint)), since_ms, from,
-      [&](const list_position& at, std::string_view value) {
+      *c, list_index::plan_event_walk(delivery_status::failed, std::string(endpoint)).prefix,
+      since_ms, from, [&](const list_position& at, std::string_view value) {
         auto entry = list_index::decode_event_entry(value);
         auto e = entry ? event_at(*t, db_, entry->seq)
                        : result<std::optional<event_record>>{make_error_code(errc::corrupted)};

@@ -11,6 +11,8 @@ const pageSize = 20;
 /// The confirm step counts what a recovery sends by paging through this many events at most.
 const countLimit = 10000;
 const refreshMs = 5000;
+/// Requests one page of events may take, following short pages.
+const maxFollow = 10;
 
 const $ = (id) => document.getElementById(id);
 let refreshTimer = null;
@@ -253,14 +255,28 @@ function eventCard(e, withRun) {
       result));
 }
 
+/// A page of events. A rare filter can make the server end a page early (its scan budget),
+/// so short pages are followed, a few at a time, until the page is full or the list ends.
+async function eventsPage(filters, cursor) {
+  const events = [];
+  let next = cursor;
+  for (let asked = 0; asked < maxFollow; asked += 1) {
+    const q = new URLSearchParams({ ...filters, limit: String(pageSize - events.length) });
+    if (next) q.set('cursor', next);
+    const page = await api('GET', `/v1/events?${q}`);
+    events.push(...page.events);
+    next = page.next_cursor;
+    if (!next || events.length >= pageSize) break;
+  }
+  return { events, next_cursor: next };
+}
+
 async function eventsView(params) {
   const filters = {};
   for (const name of ['status', 'type', 'run_id', 'endpoint']) {
     if (params.get(name)) filters[name] = params.get(name);
   }
-  const q = new URLSearchParams({ ...filters, limit: String(pageSize) });
-  if (params.get('cursor')) q.set('cursor', params.get('cursor'));
-  const page = await api('GET', `/v1/events?${q}`);
+  const page = await eventsPage(filters, params.get('cursor') || '');
   const choice = (id, label, options, value) => el('div', {},
     el('label', { for: id }, label),
     el('select', { id, name: id }, el('option', { value: '' }, 'Any'),
