@@ -28,10 +28,6 @@ bool indexed(delivery_status s) {
   return s != delivery_status::delivered;
 }
 
-#define RUNDUN_TRY(expr)                                                                           \
-  if (auto ec_ = (expr))                                                                           \
-  return ec_
-
 std::string when(time_point t) {
   return big_endian(static_cast<std::uint64_t>(std::max<std::int64_t>(0, to_unix_ms(t))));
 }

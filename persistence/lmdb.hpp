@@ -9,6 +9,12 @@
 
 #include <lmdb.h>
 
+/// Fails the enclosing function with the error of a step that returns an error code: for
+/// the sequences of LMDB writes in the store and its indexes.
+#define RUNDUN_TRY(expr)                                                                           \
+  if (auto ec_ = (expr))                                                                           \
+  return ec_
+
 namespace rundun::persistence::lmdb {
 
 /// An LMDB environment, closed in its destructor. Thread-safe, shared by readers and the

@@ -27,11 +27,6 @@ constexpr std::string_view format_without_lists = "4";
 /// once, at open.
 constexpr std::string_view format_listing_events_apart = "3";
 
-// Fails the enclosing function with the error of an LMDB step.
-#define RUNDUN_TRY(expr)                                                                           \
-  if (auto ec_ = (expr))                                                                           \
-  return ec_
-
 /// The key of an event's record and data, looked up through the id index. Events are keyed
 /// by sequence number, not by their random id, so that new events append to the end of
 /// the tree: a random key would dirty a random page of each table on every event.
