@@ -64,22 +64,26 @@ void maybe_leave(self_ptr self, const engine_context& ctx) {
   self->send(ctx.delivery_directory, recover_atom::value, st.key, st.taken);
 }
 
+/// The store could not be read: a step is tried again a moment later.
+void retry_later(self_ptr self, const boost::system::error_code& ec) {
+  log::error("a recovery could not read the store; it tries again",
+             {{"endpoint", self->state.key}, {"reason", ec.message()}});
+  self->delayed_send(self, retry_delay, tick_atom::value);
+}
+
 void step(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
   if (st.stepping)
     return;
   auto job = ctx.store->recovery(st.key);
-  if (job && !*job)
+  if (!job)
+    return retry_later(self, job.error());
+  if (!*job)
     return maybe_leave(self, ctx);
-  auto failed = job ? ctx.store->failed_events(st.key, (**job).since_ms, (**job).marked_up_to,
-                                               recovery_step_size)
-                    : decltype(ctx.store->failed_events({}, 0, {}, 0)){job.error()};
-  if (!failed) {
-    log::error("a recovery could not read the store; it tries again",
-               {{"endpoint", st.key}, {"reason", failed.error().message()}});
-    self->delayed_send(self, retry_delay, tick_atom::value);
-    return;
-  }
+  auto failed =
+      ctx.store->failed_events(st.key, (*job)->since_ms, (*job)->marked_up_to, recovery_step_size);
+  if (!failed)
+    return retry_later(self, failed.error());
   webhook_off_cache off{*ctx.store};
   auto plan = plan_recovery_step(**job, *failed, recovery_step_size,
                                  [&](const run_id& run) { return off(run); });
