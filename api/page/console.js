@@ -386,6 +386,21 @@ function confirmRecovery(url) {
   recount();
 }
 
+/// The dialog is modal: Tab and Shift+Tab go round its own controls only.
+function keepFocusInDialog(e) {
+  const inside = [...$('confirm').querySelectorAll('input, button')].filter((x) => !x.disabled);
+  if (!inside.length) return;
+  const first = inside[0];
+  const last = inside[inside.length - 1];
+  if (e.shiftKey && (document.activeElement === first || !$('confirm').contains(document.activeElement))) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (document.activeElement === last || !$('confirm').contains(document.activeElement))) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
 function closeConfirm() {
   $('confirm').hidden = true;
   const opener = recovery && recovery.opener;
@@ -416,7 +431,11 @@ document.addEventListener('DOMContentLoaded', () => {
   $('confirm-ok').addEventListener('click', recover);
   $('confirm-cancel').addEventListener('click', closeConfirm);
   $('confirm-since').addEventListener('change', recount);
-  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('confirm').hidden) closeConfirm(); });
+  document.addEventListener('keydown', (e) => {
+    if ($('confirm').hidden) return;
+    if (e.key === 'Escape') closeConfirm();
+    if (e.key === 'Tab') keepFocusInDialog(e);
+  });
   window.addEventListener('hashchange', () => { if (sessionStorage.getItem(keyName)) route(); });
   if (sessionStorage.getItem(keyName)) {
     $('nav').hidden = false;

@@ -124,6 +124,15 @@ try {
     await shopCard.getByRole('button', { name: 'Recover failed' }).click();
     const dialog = page.getByRole('dialog', { name: 'Recover failed events' });
     await dialog.getByText('This sends 6 failed events to this URL again').waitFor();
+    // Modal: Tab goes round the dialog's own controls, never behind it.
+    const inDialog = () => page.evaluate(() => document.activeElement.closest('[role="dialog"]') !== null);
+    await dialog.getByRole('button', { name: 'Cancel' }).focus();
+    await page.keyboard.press('Tab'); // past the last control: back to the first
+    assert.ok(await inDialog(), 'Tab left the dialog');
+    await dialog.getByRole('button', { name: 'Send them again' }).focus();
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab'); // before the first control: round to the last
+    assert.ok(await inDialog(), 'Shift+Tab left the dialog');
     await page.screenshot({ path: path.join(shotDir, '3-recover-confirm.png') });
     await dialog.getByRole('button', { name: 'Send them again' }).click();
     await page.getByRole('status').getByText(`Recovering 6 events to ${shopUrl}`).waitFor();
