@@ -9,9 +9,11 @@
 #include "app/flags.hpp"
 #include "net/http_server.hpp"
 #include "net/log.hpp"
+#include "persistence/clock.hpp"
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
@@ -90,6 +92,22 @@ outcome<std::unique_ptr<cluster::node>> start_cluster(const app::flags& f,
 
 } // namespace
 
+/// Starts the product's clock at `RUNDUN_CLOCK_START` (RFC 3339), when the environment has
+/// it: for tests that open a data dir written on another day, so that its dates stay valid
+/// whatever the calendar says. Not a flag: nothing but a test should move the clock. Returns
+/// an error text for a value that is not an instant.
+std::optional<std::string> start_test_clock() {
+  const char* start = std::getenv("RUNDUN_CLOCK_START");
+  if (!start || !*start)
+    return std::nullopt;
+  auto at = parse_rfc3339(start);
+  if (!at)
+    return std::string("RUNDUN_CLOCK_START must be an RFC 3339 instant, got ") + start;
+  set_clock_offset(*at - now());
+  log::warn("the clock is moved for a test", {{"RUNDUN_CLOCK_START", start}});
+  return std::nullopt;
+}
+
 int main(int argc, char** argv) {
   auto parsed = app::parse_flags(argc, argv);
   if (std::holds_alternative<app::help_requested>(parsed)) {
@@ -102,6 +120,10 @@ int main(int argc, char** argv) {
   }
   auto f = std::get<app::flags>(parsed);
   log::set_level(f.log_level);
+  if (auto err = start_test_clock()) {
+    std::cerr << "rundund: " << *err << "\n";
+    return exit_bad_flags;
+  }
 
   // Signals are taken by sigwait() below: block them before any thread starts, so that no
   // other thread receives them.

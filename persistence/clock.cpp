@@ -1,9 +1,24 @@
 #include "persistence/clock.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 namespace rundun {
+
+namespace {
+
+std::atomic<std::int64_t> offset_ms{0};
+
+} // namespace
+
+void set_clock_offset(std::chrono::milliseconds offset) {
+  offset_ms.store(offset.count(), std::memory_order_relaxed);
+}
+
+std::chrono::milliseconds clock_offset() {
+  return std::chrono::milliseconds{offset_ms.load(std::memory_order_relaxed)};
+}
 
 std::string format_rfc3339(time_point t) {
   using namespace std::chrono;

@@ -11,9 +11,22 @@ namespace rundun {
 /// Wall-clock instants as the product stores and shows them: UTC, millisecond precision.
 using time_point = std::chrono::sys_time<std::chrono::milliseconds>;
 
-/// The current wall-clock time, truncated to milliseconds. Thread-safe.
+/// How far the product's wall clock runs ahead of the system's (behind, if negative): zero
+/// unless a test sets it. `rundund` sets it once at start, before any thread of the engine
+/// runs, from `RUNDUN_CLOCK_START`; a test of the library sets it in its fixture. A test that
+/// opens a data dir written on another day starts the clock on that day, so its dates stay
+/// valid whatever the calendar says. Thread-safe.
+void set_clock_offset(std::chrono::milliseconds offset);
+
+/// The offset `set_clock_offset` set. Thread-safe, and cheap: one relaxed atomic load.
+std::chrono::milliseconds clock_offset();
+
+/// The current wall-clock time as the product sees it (the system's plus `clock_offset()`),
+/// truncated to milliseconds. Every instant the product stores or compares comes from here.
+/// Thread-safe.
 inline time_point now() {
-  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()) +
+         clock_offset();
 }
 
 /// Milliseconds since the Unix epoch, the form instants take in LMDB keys and records.

@@ -4,6 +4,7 @@
 
 #define BOOST_TEST_MODULE cli
 #include <algorithm>
+#include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <sys/stat.h>
@@ -28,6 +29,21 @@ BOOST_AUTO_TEST_CASE(bad_flags_print_one_line_and_exit_2) {
   auto env = run_rundund({}, {{"RUNDUN_DELIVERY_TIMEOUT", "forever"}});
   BOOST_TEST(env.exit_code == 2);
   BOOST_TEST(env.err.find("RUNDUN_DELIVERY_TIMEOUT") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_test_sets_the_servers_clock_and_a_bad_one_is_refused) {
+  auto bad = run_rundund({}, {{"RUNDUN_CLOCK_START", "yesterday"}});
+  BOOST_TEST(bad.exit_code == 2);
+  BOOST_TEST(bad.err.find("RUNDUN_CLOCK_START must be an RFC 3339 instant") != std::string::npos,
+             bad.err);
+  temp_dir dir;
+  server_process server(dir.str(), {}, true, {{"RUNDUN_CLOCK_START", "2031-01-02T03:04:05Z"}});
+  auto api = server.api();
+  auto tid =
+      api.make_template(boost::json::parse(R"({"name":"T","steps":[{"id":"a","title":"A"}]})"));
+  auto created = api.get("/v1/templates/" + tid).json().at("created_at").as_string();
+  BOOST_TEST(std::string(created).starts_with("2031-01-02T03:0"), created);
+  BOOST_TEST(server.stderr_text().find("the clock is moved for a test") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_generated_key_is_printed_once_and_kept) {

@@ -28,6 +28,11 @@ const std::string fixture = std::string(RUNDUN_TEST_DATA) + "/format3";
 // Where the fixture's webhooks point (make_fixture.py), and their secret.
 constexpr std::uint16_t receiver_port = 47913;
 const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+// The servers here start their clock just after the fixture was written (its events' second
+// attempts were due by 09:13:28), so that its active runs (expiring 2026-12-01) are still
+// active and its ended ones are within retention, whatever today's date is.
+const std::map<std::string, std::string> fixture_clock{
+    {"RUNDUN_CLOCK_START", "2026-11-30T09:14:00Z"}};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -81,7 +86,7 @@ struct upgrade_fixture {
 BOOST_FIXTURE_TEST_SUITE(upgrade, upgrade_fixture)
 
 BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everything) {
-  server_process server(dir.str());
+  server_process server(dir.str(), {}, true, fixture_clock);
   auto api = server.api();
 
   // The move was logged, with its progress: start and end, and how many runs.
@@ -185,7 +190,7 @@ BOOST_AUTO_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a
   auto link = std::string(expected_run("active").at("link").as_string());
   auto id = run_id("active");
   {
-    server_process server(dir.str());
+    server_process server(dir.str(), {}, true, fixture_clock);
     BOOST_REQUIRE(rx.wait_for(6, 10s));
     // The run that was active goes on: its new events are listed after the old one.
     BOOST_TEST(http_call(server.port(), "POST", link + "/steps/notes/skip").status == 200);
@@ -193,7 +198,7 @@ BOOST_AUTO_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a
     BOOST_REQUIRE(rx.wait_for(8, 10s));
     BOOST_TEST(server.terminate() == 0);
   }
-  server_process again(dir.str());
+  server_process again(dir.str(), {}, true, fixture_clock);
   BOOST_TEST(again.stderr_text().find("moving the store") == std::string::npos);
   auto events = again.api().get("/v1/runs/" + id + "/events").json().at("events").as_array();
   std::vector<std::string> types;
