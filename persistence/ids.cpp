@@ -1,9 +1,13 @@
 #include "persistence/ids.hpp"
 
+#include "persistence/clock.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <openssl/rand.h>
+#include <utility>
 
 namespace rundun {
 
@@ -39,6 +43,46 @@ std::string format_uuid(const std::string& b) {
   return out;
 }
 
+std::uint64_t load_be64(const char* p) {
+  std::uint64_t x = 0;
+  for (int i = 0; i < 8; ++i)
+    x = (x << 8) | static_cast<unsigned char>(p[i]);
+  return x;
+}
+
+/// The node's last v7 id, so that the next one is strictly greater (RFC 9562 §6.2, method 2:
+/// a monotonic random increment within a millisecond). Ids made in the same millisecond then
+/// sort in the order they were made, on every thread, which "newest first" relies on; and
+/// they stay unguessable, since each step is random.
+class v7_sequence {
+public:
+  /// The (millisecond, 62-bit rand_b) of the next id: `fresh` (random) in a millisecond
+  /// later than the last id's, or the last one's plus 1 + 32 random bits (`step`) otherwise.
+  /// A clock that went back keeps the last millisecond. Thread-safe.
+  static std::pair<std::uint64_t, std::uint64_t> next(std::uint64_t ms, std::uint64_t fresh,
+                                                      std::uint64_t step) {
+    // A fresh millisecond starts in the lower half of rand_b, leaving 2^61 for increments.
+    constexpr std::uint64_t fresh_mask = (std::uint64_t{1} << 61) - 1;
+    constexpr std::uint64_t rand_b_limit = std::uint64_t{1} << 62;
+    static std::mutex m;
+    static std::uint64_t last_ms = 0;
+    static std::uint64_t last_tail = 0;
+    std::lock_guard lock{m};
+    std::uint64_t tail = fresh & fresh_mask;
+    if (ms <= last_ms) {
+      ms = last_ms;
+      tail = last_tail + 1 + (step & 0xffffffffu);
+      if (tail >= rand_b_limit) { // 2^29 ids in one millisecond: borrow the next one
+        ++ms;
+        tail = fresh & fresh_mask;
+      }
+    }
+    last_ms = ms;
+    last_tail = tail;
+    return {ms, tail};
+  }
+};
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9')
     return c - '0';
@@ -69,14 +113,15 @@ std::string make_uuid_v4() {
 
 std::string make_uuid_v7(owner_mark owner) {
   auto b = random_bytes(16);
-  auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+  auto [ms, tail] = v7_sequence::next(static_cast<std::uint64_t>(to_unix_ms(now())),
+                                      load_be64(b.data() + 8), load_be64(b.data()));
   for (int i = 0; i < 6; ++i)
     b[i] = static_cast<char>((ms >> (8 * (5 - i))) & 0xff);
   b[6] = static_cast<char>(0x70 | ((owner.value >> 8) & 0x0f)); // version 7, rand_a high
   b[7] = static_cast<char>(owner.value & 0xff);                 // rand_a low
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);               // RFC 4122 variant
+  for (int i = 0; i < 8; ++i)
+    b[8 + i] = static_cast<char>((tail >> (8 * (7 - i))) & 0xff);
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80); // RFC 4122 variant
   return format_uuid(b);
 }
 

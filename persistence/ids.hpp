@@ -50,8 +50,10 @@ constexpr std::uint16_t max_owner_mark = 0x0fff;
 owner_mark make_owner_mark(std::string_view node_id);
 
 /// A fresh UUID v7 (RFC 9562) carrying `owner` in its 12 `rand_a` bits: the 48-bit Unix
-/// time in milliseconds, then 62 random bits. Time-ordered, so that new records' keys
-/// append to the store's trees. `owner_mark{}` leaves `rand_a` zero: no owner.
+/// time in milliseconds (of `now()`), then 62 bits that are random in a new millisecond and
+/// grow by a random step within one (§6.2, method 2). So the ids a process makes are
+/// strictly increasing, on every thread: they sort in the order they were made, and new
+/// records' keys append to the store's trees. `owner_mark{}` leaves `rand_a` zero: no owner.
 std::string make_uuid_v7(owner_mark owner = {});
 
 /// The owner marked in an id such as `r-<uuid>` (any prefix up to the first '-'), or none
