@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <array>
 #include <string>
+#include <vector>
 
 namespace rundun::net {
 
@@ -45,6 +46,37 @@ bool public_v4(std::uint32_t a) {
   return true;
 }
 
+using v6_bytes = asio::ip::address_v6::bytes_type;
+
+/// The IPv4 address at bytes `at` of `b` (four indexes, as RFC 6052 places them).
+std::uint32_t v4_at(const v6_bytes& b, std::array<int, 4> at) {
+  return ip4(b[at[0]], b[at[1]], b[at[2]], b[at[3]]);
+}
+
+bool starts_with(const v6_bytes& b, std::initializer_list<unsigned char> prefix) {
+  return std::equal(prefix.begin(), prefix.end(), b.begin());
+}
+
+/// The IPv4 addresses that an IPv6 address of a translation or tunnel prefix carries, each
+/// of which a packet to it may end up at: NAT64 (RFC 6052; in the local-use 64:ff9b:1::/48
+/// the operator picks the prefix length, so every place a length within it may put the
+/// address counts), 6to4 (RFC 3056) and Teredo (RFC 4380: the server, and the client with
+/// its bits inverted). Empty for any other address.
+std::vector<std::uint32_t> carried_v4(const v6_bytes& b) {
+  bool middle_zero =
+      std::all_of(b.begin() + 4, b.begin() + 12, [](unsigned char c) { return c == 0; });
+  if (starts_with(b, {0x00, 0x64, 0xff, 0x9b}) && middle_zero) // 64:ff9b::/96
+    return {v4_at(b, {12, 13, 14, 15})};
+  if (starts_with(b, {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01})) // 64:ff9b:1::/48
+    return {v4_at(b, {6, 7, 9, 10}), v4_at(b, {7, 9, 10, 11}), v4_at(b, {9, 10, 11, 12}),
+            v4_at(b, {10, 11, 12, 13}), v4_at(b, {12, 13, 14, 15})};
+  if (starts_with(b, {0x20, 0x02})) // 2002::/16
+    return {v4_at(b, {2, 3, 4, 5})};
+  if (starts_with(b, {0x20, 0x01, 0x00, 0x00})) // 2001::/32
+    return {v4_at(b, {4, 5, 6, 7}), ~v4_at(b, {12, 13, 14, 15})};
+  return {};
+}
+
 } // namespace
 
 std::optional<asio::ip::address> parse_ip_literal(std::string_view host) {
@@ -77,6 +109,9 @@ bool is_public(const asio::ip::address& addr) {
   bool high_zero = std::all_of(b.begin(), b.begin() + 12, [](unsigned char c) { return c == 0; });
   if (high_zero)
     return public_v4(ip4(b[12], b[13], b[14], b[15]));
+  auto carried = carried_v4(b);
+  if (!std::all_of(carried.begin(), carried.end(), public_v4))
+    return false;
   if ((b[0] & 0xfe) == 0xfc) // fc00::/7 unique local
     return false;
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) // fe80::/10 link-local

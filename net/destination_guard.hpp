@@ -14,8 +14,9 @@ namespace rundun::net {
 std::optional<boost::asio::ip::address> parse_ip_literal(std::string_view host);
 
 /// True for an address webhooks may go to by default: not loopback, private, link-local,
-/// shared, reserved, multicast or unspecified, in IPv4 or IPv6, including the IPv4-mapped
-/// and IPv4-compatible IPv6 forms of those IPv4 ranges.
+/// shared, reserved, multicast or unspecified, in IPv4 or IPv6, including the IPv6 forms
+/// that carry such an IPv4 address: IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96,
+/// 64:ff9b:1::/48), 6to4 (2002::/16) and Teredo (2001::/32).
 bool is_public(const boost::asio::ip::address& addr);
 
 } // namespace rundun::net

@@ -67,6 +67,28 @@ BOOST_AUTO_TEST_CASE(public_addresses_pass) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(nat64_6to4_and_teredo_are_judged_by_the_ipv4_address_they_carry) {
+  for (auto host : {"64:ff9b::7f00:1",                 // NAT64 of 127.0.0.1
+                    "64:ff9b::10.0.0.1",               // NAT64 of 10.0.0.1
+                    "64:ff9b::a9fe:a9fe",              // NAT64 of the metadata address
+                    "64:ff9b:1:c0a8:1:108:808:808",    // local NAT64 /48 of 192.168.1.1 only
+                    "64:ff9b:1:808:8:c0a8:101:808",    // local NAT64 /80 of 192.168.1.1 only
+                    "64:ff9b:1::c0a8:101",             // local NAT64 /96 of 192.168.1.1
+                    "2002:7f00:1::1",                  // 6to4 of 127.0.0.1
+                    "2002:a9fe:a9fe::",                // 6to4 of 169.254.169.254
+                    "2001:0:a00:1::1",                 // Teredo, server 10.0.0.1
+                    "2001:0:4136:e378:0:0:80ff:fffe"}) // Teredo, client 127.0.0.1 (inverted)
+    BOOST_TEST(refused(host), host);
+  for (auto host : {"64:ff9b::808:808",            // NAT64 of 8.8.8.8
+                    "64:ff9b:1:808:8:800:808:808", // local NAT64 of 8.8.8.8, every length
+                    "2002:808:808::1",             // 6to4 of 8.8.8.8
+                    "2001:0:4136:e378:8000:63bf:f7f7:f7f7"}) { // Teredo, 65.54.227.120 / 8.8.8.8
+    auto ip = parse_ip_literal(host);
+    BOOST_REQUIRE(ip);
+    BOOST_TEST(is_public(*ip), host);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(host_names_are_not_addresses) {
   for (auto host :
        {"example.com", "localhost", "1.2.3.4.example", "0x7g.1", "", "1.2.3.4.5", "256.1.1.1.1"})
