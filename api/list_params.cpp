@@ -38,6 +38,26 @@ std::string quoted(std::string_view value) {
   return "\"" + std::string(value.substr(0, shown)) + (value.size() > shown ? "…" : "") + "\"";
 }
 
+/// `text` with the characters that the canonical filter text uses as separators (`&`, `=`)
+/// and its escape (`%`) percent-encoded, so that one value can never read as two filters:
+/// `endpoint=A%26status%3Dfailed` and `endpoint=A&status=failed` are different filters, and
+/// their cursors differ too. Text without those characters stays as it is.
+std::string escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '%' || c == '&' || c == '=') {
+      constexpr char hex[] = "0123456789ABCDEF";
+      out += '%';
+      out += hex[static_cast<unsigned char>(c) >> 4];
+      out += hex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 /// `limit`, `cursor` and the canonical filter text; `filters` are the other parameters.
 outcome<page_params> read_page(params& p, list_kind kind, const cursor_codec& cursors) {
   page_params out;
@@ -57,7 +77,7 @@ outcome<page_params> read_page(params& p, list_kind kind, const cursor_codec& cu
     p.erase(it);
   }
   for (auto& [name, value] : p)
-    out.filters += (out.filters.empty() ? "" : "&") + name + "=" + value;
+    out.filters += (out.filters.empty() ? "" : "&") + escaped(name) + "=" + escaped(value);
   if (cursor) {
     auto at = cursors.decode(kind, out.filters, *cursor);
     if (!at)

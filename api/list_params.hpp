@@ -22,7 +22,8 @@ constexpr std::size_t default_list_limit = 50;
 struct page_params {
   list_request request;
   /// The canonical text of the filters, which a cursor is bound to: `name=value` pairs,
-  /// sorted by name, `&`-joined, `limit` and `cursor` left out.
+  /// sorted by name, `&`-joined, `limit` and `cursor` left out, with `%`, `&` and `=`
+  /// percent-encoded in each name and value.
   std::string filters;
 };
 

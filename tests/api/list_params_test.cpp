@@ -60,6 +60,32 @@ BOOST_AUTO_TEST_CASE(filters_are_read_and_bound_to_the_cursor_in_a_canonical_ord
   BOOST_TEST(parse_run_list("/v1/runs", cursors)->page.request.limit == 50u);
 }
 
+BOOST_AUTO_TEST_CASE(a_value_that_holds_separators_never_reads_as_two_filters) {
+  // An endpoint URL whose query holds `&status=failed` is one filter, not two: the two
+  // requests have different canonical texts, so a cursor of one is refused by the other.
+  auto one = parse_event_list(
+      "/v1/events?endpoint=https%3A%2F%2Fa.example%2F%3Fx%26status%3Dfailed", cursors);
+  auto two =
+      parse_event_list("/v1/events?endpoint=https%3A%2F%2Fa.example%2F%3Fx&status=failed", cursors);
+  BOOST_REQUIRE(one);
+  BOOST_REQUIRE(two);
+  BOOST_TEST(*one->endpoint_url == "https://a.example/?x&status=failed");
+  BOOST_TEST(one->page.filters == "endpoint=https://a.example/?x%26status%3Dfailed");
+  BOOST_TEST(two->page.filters == "endpoint=https://a.example/?x&status=failed");
+  auto c = cursors.encode(list_kind::events, one->page.filters, {5, "evt-1"});
+  auto with_two = parse_event_list(
+      "/v1/events?endpoint=https%3A%2F%2Fa.example%2F%3Fx&status=failed&cursor=" + c, cursors);
+  BOOST_REQUIRE(!with_two);
+  BOOST_TEST(with_two.error().code == "invalid_cursor");
+  auto with_one = parse_event_list(
+      "/v1/events?endpoint=https%3A%2F%2Fa.example%2F%3Fx%26status%3Dfailed&cursor=" + c, cursors);
+  BOOST_REQUIRE(with_one);
+  // A literal % is escaped too, so that an escape cannot be spelt by hand.
+  auto percent = parse_event_list("/v1/events?endpoint=https%3A%2F%2Fa.example%2F%2526", cursors);
+  BOOST_REQUIRE(percent);
+  BOOST_TEST(percent->page.filters == "endpoint=https://a.example/%2526");
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_parameter_is_named_in_the_refusal) {
   auto refusal = [](outcome<run_list_params> r) {
     BOOST_REQUIRE(!r);
