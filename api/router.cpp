@@ -289,6 +289,8 @@ void router::route_v1(call& c) {
     net::http_response res{http::status::ok, 11};
     res.set(http::field::content_type, photo->content_type);
     res.set(http::field::cache_control, "private, max-age=31536000, immutable");
+    // The bytes are the uploader's: a browser must not read a "JPEG" as HTML or script.
+    res.set("X-Content-Type-Options", "nosniff");
     res.body() = std::move(photo->bytes);
     return c.send(std::move(res));
   }

@@ -100,6 +100,7 @@ BOOST_AUTO_TEST_CASE(an_uploaded_photo_reaches_the_webhook_as_an_upright_thumbna
   auto original = api.get("/v1/photos/" + std::string(body.at("photo_id").as_string()));
   BOOST_TEST(original.status == 200);
   BOOST_TEST(original.headers["content-type"] == "image/jpeg");
+  BOOST_TEST(original.headers["x-content-type-options"] == "nosniff");
   BOOST_TEST(original.body == jpeg);
   BOOST_TEST(
       http_call(server.port(), "GET", "/v1/photos/" + std::string(body.at("photo_id").as_string()))
