@@ -5,8 +5,11 @@
 set(package_dir ${PROJECT_SOURCE_DIR}/cmake/package)
 install(FILES ${package_dir}/rundund.service
         DESTINATION lib/systemd/system COMPONENT server)
+# 0640: it may hold the API key. systemd reads it as root, before the unit's DynamicUser
+# takes effect, so no other user needs to.
 install(FILES ${package_dir}/rundund.default
-        DESTINATION /etc/default RENAME rundund COMPONENT server)
+        DESTINATION /etc/default RENAME rundund COMPONENT server
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
 # Debian wants the changelog and the manual page compressed with gzip -9n (no name, no
 # time stamp).
 execute_process(COMMAND gzip -9nc ${package_dir}/changelog.Debian

@@ -27,6 +27,9 @@ for f in ./usr/bin/rundund ./usr/lib/systemd/system/rundund.service ./etc/defaul
 done
 [ "$(dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./conffiles)" = /etc/default/rundund ] ||
   fail "/etc/default/rundund is not a conffile"
+# It may hold the API key: readable by root (and its group) only.
+grep -q "^-rw-r----- root/root .* ./etc/default/rundund\$" <<<"$files" ||
+  fail "/etc/default/rundund is not -rw-r----- root/root: $(grep etc/default <<<"$files")"
 
 # lintian: no error (warnings and notes are printed).
 lintian --fail-on error "$deb" 2>&1 | grep -v "running with root privileges" || true
