@@ -34,7 +34,8 @@ public:
       return "the store is shutting down";
     case errc::unsupported_format:
       return "the data directory was written by another version of rundund in a storage format "
-             "this version does not read (this one writes format 3)";
+             "this version does not read: a newer rundund wrote it, or it is not a rundund data "
+             "dir";
     }
     return "unknown persistence error";
   }
