@@ -748,10 +748,10 @@ engine_figures engine::figures() const {
   return f;
 }
 
-std::optional<std::string> engine::fatal_failure() const {
-  if (impl_->store->usable())
-    return std::nullopt;
-  return make_error_code(persistence::errc::panic).message();
+std::optional<std::string> engine::store_failure() const {
+  if (auto ec = impl_->store->write_failure())
+    return "the store cannot write: " + ec->message();
+  return std::nullopt;
 }
 
 const engine_options& engine::options() const {

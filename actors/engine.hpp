@@ -205,9 +205,11 @@ public:
   void recover(std::string_view url, time_point since, callback<recovery_started> done);
 
   engine_figures figures() const;
-  /// Empty while the engine can work; else why it cannot (its store failed fatally), for
-  /// /healthz: a supervisor should restart the process.
-  std::optional<std::string> fatal_failure() const;
+  /// Empty while the store can write; else why it cannot (a full map or disk, an I/O error,
+  /// a read-only file, or a panicked environment), for /healthz (`503 store_failed`). It is
+  /// empty again after the first write that is stored; a panicked environment stays until
+  /// the process restarts.
+  std::optional<std::string> store_failure() const;
   const engine_options& options() const;
 
 private:

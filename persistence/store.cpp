@@ -629,6 +629,42 @@ void store::commit(std::vector<queued>& batch) {
   }
   if (failed && on_failure_)
     on_failure_(first_failure, failed);
+  note_write_health(first_failure, batch.size() - failed);
+}
+
+namespace {
+
+/// Whether `ec` says the store cannot write at all, not that one write was refused.
+bool store_cannot_write(boost::system::error_code ec) {
+  if (ec.category() != category())
+    return false;
+  switch (static_cast<errc>(ec.value())) {
+  case errc::map_full:
+  case errc::io_error:
+  case errc::disk_full:
+  case errc::read_only:
+  case errc::panic:
+    return true;
+  default:
+    return false;
+  }
+}
+
+} // namespace
+
+void store::note_write_health(boost::system::error_code first_failure, std::size_t stored) {
+  if (store_cannot_write(first_failure))
+    write_failure_.store(first_failure.value(), std::memory_order_relaxed);
+  else if (stored > 0 && !panicked_.load(std::memory_order_relaxed))
+    write_failure_.store(0, std::memory_order_relaxed);
+}
+
+std::optional<boost::system::error_code> store::write_failure() const {
+  if (panicked_.load(std::memory_order_relaxed))
+    return make_error_code(errc::panic);
+  if (auto v = write_failure_.load(std::memory_order_relaxed))
+    return make_error_code(static_cast<errc>(v));
+  return std::nullopt;
 }
 
 // -- store: reads --------------------------------------------------------------

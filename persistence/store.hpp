@@ -229,6 +229,11 @@ public:
   /// until the process opens the store again.
   bool usable() const { return !panicked_.load(std::memory_order_relaxed); }
 
+  /// Why the store cannot write now (a full map or disk, an I/O error, a read-only file, a
+  /// panicked environment), or none: set by the last commit that failed for such a reason,
+  /// and cleared by the next one whose writes were stored. Any thread.
+  std::optional<boost::system::error_code> write_failure() const;
+
   /// Writes queued and not yet taken by the writer. Any thread; approximate.
   std::size_t queue_depth() const { return queued_.load(std::memory_order_relaxed); }
 
@@ -271,6 +276,9 @@ private:
   void commit(std::vector<queued>& batch);
   /// A failed commit's error, made specific where the cause can be told (a full disk).
   boost::system::error_code explain(boost::system::error_code ec) const;
+  /// Keeps write_failure() in step with a commit: its first failure, and how many of its
+  /// writes were stored (writer thread).
+  void note_write_health(boost::system::error_code first_failure, std::size_t stored);
   /// Runs the batch in one transaction; with `isolate_writes`, each write in a nested one.
   batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
 
@@ -293,6 +301,8 @@ private:
   std::deque<queued> queue_;
   std::atomic<std::size_t> queued_{0};
   std::atomic<bool> panicked_{false};
+  /// The errc of write_failure(), 0 for none.
+  std::atomic<int> write_failure_{0};
   bool stopping_ = false;
   bool closed_ = false;
   std::thread writer_;

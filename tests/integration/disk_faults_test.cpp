@@ -39,6 +39,15 @@ void skip(const std::string& why) {
   std::cout << "SKIPPED: " << why << std::endl;
 }
 
+/// /healthz follows the store: `503 store_failed` while it cannot write, `200` once a write
+/// was stored again.
+void check_health(const server_process& server, unsigned status) {
+  auto h = http_call(server.port(), "GET", "/healthz");
+  BOOST_TEST(h.status == status, h.body);
+  if (status == 503)
+    BOOST_TEST(h.error_code() == "store_failed");
+}
+
 /// What the load below got acknowledged: runs with their answered step, and photos.
 struct acknowledged {
   std::vector<std::string> runs;
@@ -116,8 +125,9 @@ BOOST_AUTO_TEST_CASE(a_map_too_small_for_the_load_refuses_clearly_and_loses_noth
     BOOST_TEST(ack.refusal.error_code() == "storage_error");
     BOOST_TEST(ack.refusal.body.find("map is full") != std::string::npos, ack.refusal.body);
     BOOST_TEST(ack.runs.size() > 5u);
-    // Reads go on.
+    // Reads go on, and /healthz says the store cannot write.
     BOOST_TEST(l.api.get("/v1/runs/" + ack.runs.front()).status == 200);
+    check_health(server, 503);
     BOOST_TEST(eventually([&] {
       auto err = server.stderr_text();
       return err.find("the store could not commit") != std::string::npos &&
@@ -163,10 +173,12 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_clearly_and_writes_resume_when_space_is
     return err.find("the store could not commit") != std::string::npos &&
            err.find("no space left on device") != std::string::npos;
   }));
-  // Space back, no restart: writes resume.
+  check_health(server, 503);
+  // Space back, no restart: writes resume, and /healthz with them.
   fs::remove(filler);
   auto more = l.until_refused({}, 3);
   BOOST_TEST(more.runs.size() == 3u, "after space came back: " << more.refusal.body);
+  check_health(server, 200);
   l.check_nothing_lost(ack);
   l.check_nothing_lost(more);
 }
@@ -209,10 +221,11 @@ BOOST_AUTO_TEST_CASE(a_data_file_made_unwritable_refuses_clearly_and_resumes_whe
   BOOST_TEST(l.api.get("/v1/runs/" + first.runs.front()).status == 200); // reads go on
   BOOST_TEST(eventually(
       [&] { return server.stderr_text().find("cannot be written") != std::string::npos; }));
-  BOOST_TEST(http_call(server.port(), "GET", "/healthz").status == 200);
+  check_health(server, 503);
   BOOST_REQUIRE(sh("chattr -i " + data_file) == 0);
   auto more = l.until_refused({}, 3);
   BOOST_TEST(more.runs.size() == 3u, "after the file became writable: " << more.refusal.body);
+  check_health(server, 200);
   l.check_nothing_lost(first);
   l.check_nothing_lost(refused);
   l.check_nothing_lost(more);
