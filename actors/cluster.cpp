@@ -2,6 +2,7 @@
 
 #include "actors/cluster_actors.hpp"
 #include "actors/message_types.hpp"
+#include "actors/tls_error_queue.hpp"
 #include "net/log.hpp"
 
 #include <caf/io/all.hpp>
@@ -17,6 +18,10 @@ public:
     register_message_types(*this);
     load<caf::io::middleman>();
     if (o.tls) {
+      // Links the definitions that clear OpenSSL's error queue before each TLS call, which
+      // caf::openssl does not (actors/tls_error_queue.hpp).
+      if (!tls_calls_clear_the_error_queue())
+        throw std::logic_error("the TLS calls do not clear OpenSSL's error queue");
       load<caf::openssl::manager>();
       openssl_certificate = o.tls->certificate;
       openssl_key = o.tls->key;
@@ -34,6 +39,7 @@ public:
 struct node::impl {
   options opts;
   forward_counters counters;
+  std::shared_ptr<refusal_counters> refused = std::make_shared<refusal_counters>();
   std::shared_ptr<pending_table> pending = std::make_shared<pending_table>(counters);
   std::unique_ptr<node_config> cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -65,6 +71,16 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
       me = &m;
   if (!me)
     return refuse("the cluster's members do not include node '" + p->opts.node_id + "'");
+  auto trusted = std::make_shared<trust>();
+  trusted->self_id = p->opts.node_id;
+  trusted->refused = p->refused;
+  if (p->opts.tls) {
+    auto id =
+        net::cluster_identity::load(p->opts.tls->certificate, p->opts.tls->key, p->opts.tls->ca);
+    if (!id)
+      return refuse(id.error());
+    trusted->identity = std::make_shared<const net::cluster_identity>(std::move(*id));
+  }
   try {
     p->cfg = std::make_unique<node_config>(p->opts);
     p->system = std::make_unique<caf::actor_system>(*p->cfg);
@@ -75,14 +91,15 @@ outcome<std::unique_ptr<node>> node::start(options opts, request_handler on_requ
   p->system->await_actors_before_shutdown(false);
   auto dialer = p->opts.tls ? p->system->openssl_manager().actor_handle()
                             : p->system->middleman().actor_handle();
-  p->gateway = p->system->spawn(gateway, std::move(on_request), std::move(on_read), p->peers);
+  p->gateway =
+      p->system->spawn(gateway, std::move(on_request), std::move(on_read), p->peers, trusted);
   for (auto& m : p->opts.members) {
     if (m.id == p->opts.node_id)
       continue;
     auto up = std::make_shared<std::atomic<bool>>(false);
     p->reachable.emplace(m.id, up);
     peer_settings s{m,
-                    p->opts.node_id,
+                    trusted,
                     p->gateway,
                     p->opts.node_id < m.id,
                     dialer,
@@ -159,6 +176,10 @@ std::vector<member_state> node::states() const {
 
 const forward_counters& node::counters() const {
   return impl_->counters;
+}
+
+const refusal_counters& node::refusals() const {
+  return *impl_->refused;
 }
 
 } // namespace rundun::cluster

@@ -17,6 +17,7 @@
 #include "persistence/domain_error.hpp"
 #include "persistence/latency_histogram.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,7 +56,9 @@ auto inspect(Inspector& f, forwarded_response& x) {
   return f(x.status, x.headers, x.body);
 }
 
-/// Mutual TLS between nodes: PEM files.
+/// Mutual TLS between nodes: PEM files. The certificate must name the node's id (its CN or
+/// a DNS subjectAltName): peers refuse a node whose certificate names another. rundund
+/// checks that at start (app/flags.cpp); an embedder should too.
 struct tls_files {
   std::string certificate, key, ca;
 };
@@ -98,6 +102,23 @@ struct member_state {
 inline constexpr double forward_latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 
+/// Peers this node refused because they could not prove the member they claimed to be, by
+/// reason: `rundun_cluster_refused_total{reason}`. The reasons are net::identity_refusal's
+/// names, and `not_a_member` for a hello from an id the member list does not hold.
+struct refusal_counters {
+  static constexpr std::array<std::string_view, 6> reasons{
+      "malformed_certificate", "untrusted_certificate", "wrong_node", "bad_signature", "stale",
+      "not_a_member"};
+  std::array<std::atomic<std::uint64_t>, reasons.size()> counts{};
+
+  /// Counts one refusal for `reason` (one of `reasons`). Thread-safe.
+  void count(std::string_view reason) {
+    for (std::size_t i = 0; i < reasons.size(); ++i)
+      if (reasons[i] == reason)
+        counts[i].fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
 /// Requests and queries forwarded from this node, by outcome, and their latency.
 struct forward_counters {
   std::atomic<std::uint64_t> answered{0}, unavailable{0};
@@ -136,6 +157,8 @@ public:
   /// Every member, and whether this node holds a live connection to it.
   std::vector<member_state> states() const;
   const forward_counters& counters() const;
+  /// Peers refused for their identity.
+  const refusal_counters& refusals() const;
 
 private:
   struct impl;

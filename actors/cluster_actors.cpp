@@ -1,8 +1,75 @@
 #include "actors/cluster_actors.hpp"
 
 #include "net/log.hpp"
+#include "persistence/clock.hpp"
+#include "persistence/ids.hpp"
+
+#include <cstring>
 
 namespace rundun::cluster {
+
+// -- trust ----------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t nonce_bytes = 16;
+constexpr std::size_t max_nonce_bytes = 64; // what a peer may send
+
+identity_claim proved(const net::cluster_identity& id, identity_claim c,
+                      const std::string& statement) {
+  auto proof = id.prove(statement);
+  c.certificate_pem = std::move(proof.certificate_pem);
+  c.signature = std::move(proof.signature);
+  return c;
+}
+
+/// Logs and counts a refusal of `from`, and returns its reason.
+std::string refuse(const trust& t, const std::string& from, std::string_view what,
+                   std::string_view reason) {
+  t.refused->count(reason);
+  log::warn("a cluster peer could not prove the member it claims to be; refused",
+            {{"peer", from}, {"in", std::string(what)}, {"reason", std::string(reason)}});
+  return std::string(reason);
+}
+
+} // namespace
+
+identity_claim trust::hello_to(const std::string& to) const {
+  identity_claim c{to_unix_ms(now()), random_bytes(nonce_bytes), {}, {}};
+  if (!identity)
+    return c;
+  return proved(*identity, std::move(c), net::hello_statement(self_id, to, c.at_ms, c.nonce));
+}
+
+identity_claim trust::welcome_to(const std::string& from, const identity_claim& hello) const {
+  if (!identity)
+    return {};
+  return proved(*identity, {}, net::welcome_statement(self_id, from, hello.nonce));
+}
+
+std::optional<std::string> trust::refuse_hello(const std::string& from,
+                                               const identity_claim& c) const {
+  if (!identity)
+    return std::nullopt;
+  if (c.nonce.size() > max_nonce_bytes)
+    return refuse(*this, from, "hello", "malformed_certificate");
+  if (!net::fresh(c.at_ms, to_unix_ms(now()), hello_window))
+    return refuse(*this, from, "hello", net::to_string(net::identity_refusal::stale));
+  if (auto why = identity->verify({c.certificate_pem, c.signature}, from,
+                                  net::hello_statement(from, self_id, c.at_ms, c.nonce)))
+    return refuse(*this, from, "hello", net::to_string(*why));
+  return std::nullopt;
+}
+
+std::optional<std::string> trust::refuse_welcome(const std::string& from, const identity_claim& c,
+                                                 const identity_claim& hello) const {
+  if (!identity)
+    return std::nullopt;
+  if (auto why = identity->verify({c.certificate_pem, c.signature}, from,
+                                  net::welcome_statement(from, self_id, hello.nonce)))
+    return refuse(*this, from, "welcome", net::to_string(*why));
+  return std::nullopt;
+}
 
 // -- pending_table --------------------------------------------------------------------
 
@@ -79,16 +146,25 @@ void pending_table::fail_all() {
 // -- gateway --------------------------------------------------------------------------
 
 caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
-                      read_handler on_read, peer_directory peers) {
+                      read_handler on_read, peer_directory peers,
+                      std::shared_ptr<const trust> trusted) {
   // The router and the engine answer on their own threads: each answer comes back here as a
-  // message, so that only this actor touches its promises.
+  // message, so that only this actor touches its promises. The answers carry a key that
+  // only this process knows: the gateway is published, and anybody who reaches the port
+  // could otherwise answer in the router's place.
+  std::uint64_t key = 0;
+  auto bytes = random_bytes(sizeof key);
+  std::memcpy(&key, bytes.data(), sizeof key);
+  self->state.answer_key = key;
   auto promise = [self] {
     auto seq = ++self->state.next;
     auto rp = self->make_response_promise();
     self->state.waiting.emplace(seq, rp);
     return std::pair{seq, rp};
   };
-  auto deliver = [self](std::uint64_t seq, auto& answer) {
+  auto deliver = [self](std::uint64_t key, std::uint64_t seq, auto& answer) {
+    if (key != self->state.answer_key)
+      return log::warn("an answer with the wrong key reached the cluster gateway; dropped");
     auto& waiting = self->state.waiting;
     if (auto it = waiting.find(seq); it != waiting.end()) {
       it->second.deliver(std::move(answer));
@@ -96,28 +172,41 @@ caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler 
     }
   };
   return {
-      [=](hello_atom, const std::string& from, caf::actor& their_gateway) {
-        if (auto it = peers->find(from); it != peers->end())
-          return self->send(it->second, hello_atom::value, std::move(their_gateway));
-        log::warn("a node that is not a member said hello; ignored", {{"node_id", from}});
+      [=](hello_atom, const std::string& from, caf::actor& their_gateway,
+          const identity_claim& claim) -> caf::result<welcome_atom, identity_claim> {
+        auto it = peers->find(from);
+        if (it == peers->end()) {
+          trusted->refused->count("not_a_member");
+          log::warn("a node that is not a member said hello; refused", {{"node_id", from}});
+          return caf::make_error(caf::sec::request_receiver_down);
+        }
+        if (trusted->refuse_hello(from, claim))
+          return caf::make_error(caf::sec::request_receiver_down);
+        self->send(it->second, hello_atom::value, std::move(their_gateway));
+        return {welcome_atom::value, trusted->welcome_to(from, claim)};
       },
       [=](forward_atom, forwarded_request& req) {
         auto [seq, rp] = promise();
-        on_request(std::move(req),
-                   [me = caf::actor_cast<caf::actor>(self), seq = seq](forwarded_response res) {
-                     caf::anon_send(me, answer_atom::value, seq, std::move(res));
-                   });
+        on_request(std::move(req), [me = caf::actor_cast<caf::actor>(self), key,
+                                    seq = seq](forwarded_response res) {
+          caf::anon_send(me, answer_atom::value, key, seq, std::move(res));
+        });
         return rp;
       },
       [=](read_atom, read_request& req) {
         auto [seq, rp] = promise();
-        on_read(std::move(req), [me = caf::actor_cast<caf::actor>(self), seq = seq](read_answer a) {
-          caf::anon_send(me, answer_atom::value, seq, std::move(a));
-        });
+        on_read(std::move(req),
+                [me = caf::actor_cast<caf::actor>(self), key, seq = seq](read_answer a) {
+                  caf::anon_send(me, answer_atom::value, key, seq, std::move(a));
+                });
         return rp;
       },
-      [=](answer_atom, std::uint64_t seq, forwarded_response& res) { deliver(seq, res); },
-      [=](answer_atom, std::uint64_t seq, read_answer& a) { deliver(seq, a); },
+      [=](answer_atom, std::uint64_t key, std::uint64_t seq, forwarded_response& res) {
+        deliver(key, seq, res);
+      },
+      [=](answer_atom, std::uint64_t key, std::uint64_t seq, read_answer& a) {
+        deliver(key, seq, a);
+      },
   };
 }
 
@@ -132,7 +221,39 @@ void connected(caf::stateful_actor<peer_state>* self, const peer_settings& s, ca
   st.remote = std::move(remote);
   self->monitor(st.remote);
   s.reachable->store(true);
-  log::info("cluster peer connected", {{"peer", s.to.id}, {"address", s.to.address()}});
+  log::info("cluster peer connected", {{"peer", s.to.id},
+                                       {"address", s.to.address()},
+                                       {"proved", s.trusted->identity ? "yes" : "no"}});
+}
+
+/// Says hello to the gateway found at the member's address, and counts the member connected
+/// once its welcome proves that it is that member: an impostor at the address never gets
+/// this node's requests (and the API keys in them).
+void say_hello(caf::stateful_actor<peer_state>* self, const peer_settings& s, caf::actor remote) {
+  auto hello = s.trusted->hello_to(s.to.id);
+  self->request(remote, s.connect_timeout, hello_atom::value, s.trusted->self_id, s.own_gateway,
+                hello)
+      .then(
+          [=](welcome_atom, const identity_claim& welcome) {
+            auto& st = self->state;
+            if (s.trusted->refuse_welcome(s.to.id, welcome, hello)) {
+              self->delayed_send(self, st.backoff, dial_atom::value);
+              st.backoff = std::min(st.backoff * 2, s.reconnect_max);
+              return;
+            }
+            st.backoff = s.reconnect_min;
+            st.failing = false;
+            connected(self, s, remote);
+          },
+          [=](caf::error& e) {
+            auto& st = self->state;
+            if (!st.failing)
+              log::warn("a cluster peer did not welcome this node; retrying with backoff",
+                        {{"peer", s.to.id}, {"reason", self->system().render(e)}});
+            st.failing = true;
+            self->delayed_send(self, st.backoff, dial_atom::value);
+            st.backoff = std::min(st.backoff * 2, s.reconnect_max);
+          });
 }
 
 void dial(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
@@ -145,11 +266,8 @@ void dial(caf::stateful_actor<peer_state>* self, const peer_settings& s) {
               self->delayed_send(self, st.backoff, dial_atom::value);
               return;
             }
-            st.backoff = s.reconnect_min;
-            st.failing = false;
             auto remote = caf::actor_cast<caf::actor>(std::move(ptr));
-            self->send(remote, hello_atom::value, s.self_id, s.own_gateway);
-            connected(self, s, std::move(remote));
+            say_hello(self, s, std::move(remote));
           },
           [=](caf::error& e) {
             auto& st = self->state;
@@ -178,7 +296,16 @@ void send_remote(caf::stateful_actor<peer_state>* self, const peer_settings& s, 
   self->request(st.remote, caf::infinite, std::forward<Ts>(xs)...)
       .then(
           [=](Answer& res) {
-            if (self->state.in_flight.erase(seq))
+            // CAF matches a response by its id alone: take it only from the gateway the
+            // request went to.
+            auto& st = self->state;
+            if (!st.remote ||
+                caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.remote.address()) {
+              log::warn("an answer came from a node the request did not go to; dropped",
+                        {{"peer", s.to.id}});
+              return;
+            }
+            if (st.in_flight.erase(seq))
               s.pending->complete(seq, std::move(res));
           },
           [=](caf::error& e) {

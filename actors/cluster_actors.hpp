@@ -5,24 +5,32 @@
 // gateway: published on this node's cluster port; other nodes' peers talk to it.
 //   takes  (forward_atom, forwarded_request)  -> forwarded_response (the router's answer)
 //          (read_atom, read_request)          -> read_answer (the engine's answer)
-//          (answer_atom, seq, forwarded_response or read_answer), from those callbacks
-//          (hello_atom, node id, its gateway), passed on to this node's peer for that node
+//          (answer_atom, key, seq, forwarded_response or read_answer), from those callbacks;
+//              `key` is a random number only this process knows, so that nobody who reaches
+//              the port can inject an answer
+//          (hello_atom, node id, its gateway, identity_claim)
+//                                             -> (welcome_atom, identity_claim), once the
+//              claim proves the node id (with TLS); the hello is passed on to this node's
+//              peer for that node. A refused claim is logged, counted, and answered with an
+//              error.
 //
 // peer: one per other member, holding that member's gateway while connected, and carrying
 // this node's requests to it. Of two members, the one whose id sorts first dials (with
 // backoff, for as long as it runs) and says hello with its own gateway; the other waits for
 // that hello. One connection per pair: when both dialled, CAF's middleman closed one of the
-// two over TLS, and the pair flapped.
+// two over TLS, and the pair flapped. With TLS, the dialler counts the member connected
+// only once its welcome proves that the node at the member's address is that member.
 //   takes  (dial_atom)                              retry the connection (the dialling side)
 //          (hello_atom, gateway)                    the member dialled us (the other side)
 //          (forward_atom, seq, forwarded_request)   answered through the pending table
 //          (read_atom, seq, read_request)           answered through the pending table
 //          (sweep_atom)                             fail requests past their deadline
 //   sends  (forward_atom, forwarded_request) and (read_atom, read_request) to the member's
-//          gateway,
-//          (hello_atom, own id, own gateway) to it after dialling
+//          gateway, and takes their answers only from that gateway;
+//          (hello_atom, own id, own gateway, identity_claim) to it after dialling
 
 #include "actors/cluster.hpp"
+#include "net/cluster_identity.hpp"
 
 #include <mutex>
 #include <unordered_map>
@@ -39,7 +47,46 @@ using answer_atom = caf::atom_constant<caf::atom("answer")>;
 using dial_atom = caf::atom_constant<caf::atom("dial")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
+using welcome_atom = caf::atom_constant<caf::atom("welcome")>;
 
+/// What a node sends to prove it is the member it says (net/cluster_identity.hpp): its
+/// certificate and its signature over a statement, with the hello's time and nonce. Empty
+/// in a cluster without TLS (--cluster-insecure), where nothing is proved.
+struct identity_claim {
+  std::int64_t at_ms = 0;
+  std::string nonce;
+  std::string certificate_pem;
+  std::string signature;
+};
+
+template <class Inspector>
+auto inspect(Inspector& f, identity_claim& x) {
+  return f(x.at_ms, x.nonce, x.certificate_pem, x.signature);
+}
+
+/// How far a hello's clock may be from the receiver's: generous for clocks that drift, short
+/// enough that a recorded hello is of little use.
+constexpr std::chrono::minutes hello_window{5};
+
+/// What the cluster's actors need to prove and check who a node is: this node's id and
+/// credentials (none without TLS), and where refusals are counted.
+struct trust {
+  std::string self_id;
+  std::shared_ptr<const net::cluster_identity> identity;
+  std::shared_ptr<refusal_counters> refused;
+
+  /// A hello to `to`, proved when there are credentials.
+  identity_claim hello_to(const std::string& to) const;
+  /// The welcome answering `from`'s hello, proved when there are credentials.
+  identity_claim welcome_to(const std::string& from, const identity_claim& hello) const;
+  /// Why `from`'s hello (or, with `welcome`, a welcome from member `from` answering our
+  /// `hello`) is refused, or none when it proves `from` (or when there are no credentials).
+  /// A refusal is logged and counted here.
+  std::optional<std::string> refuse_hello(const std::string& from,
+                                          const identity_claim& claim) const;
+  std::optional<std::string> refuse_welcome(const std::string& from, const identity_claim& claim,
+                                            const identity_claim& hello) const;
+};
 /// The callers waiting for another node's answer, by sequence number. Shared by the node
 /// (which adds them, on any thread) and its peers (which complete them): each is completed
 /// exactly once, with the answer or with none.
@@ -80,7 +127,7 @@ private:
 /// How a peer reaches its member: the middleman (plain or TLS) to dial through, and timing.
 struct peer_settings {
   member to;
-  std::string self_id;
+  std::shared_ptr<const trust> trusted;
   /// This node's gateway, announced to the member after dialling it.
   caf::actor own_gateway;
   /// Whether this side dials (its id sorts before the member's).
@@ -95,6 +142,8 @@ struct peer_settings {
 struct gateway_state {
   gateway_state() = default; // see peer_state
   std::uint64_t next = 0;
+  /// The key of answers from this node's own callbacks (see the gateway above).
+  std::uint64_t answer_key = 0;
   std::unordered_map<std::uint64_t, caf::response_promise> waiting;
   static inline const char* name = "cluster_gateway";
 };
@@ -104,7 +153,8 @@ struct gateway_state {
 using peer_directory = std::shared_ptr<std::unordered_map<std::string, caf::actor>>;
 
 caf::behavior gateway(caf::stateful_actor<gateway_state>* self, request_handler on_request,
-                      read_handler on_read, peer_directory peers);
+                      read_handler on_read, peer_directory peers,
+                      std::shared_ptr<const trust> trusted);
 
 struct peer_state {
   // Not an aggregate: CAF 0.17 constructs a state from the actor's pointer when it can, and

@@ -1,6 +1,7 @@
 #include "actors/message_types.hpp"
 
 #include "actors/cluster.hpp"
+#include "actors/cluster_actors.hpp"
 #include "actors/messages.hpp"
 #include "actors/read_messages.hpp"
 
@@ -19,6 +20,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<cluster::forwarded_response>("rundun.forwarded_response");
   cfg.add_message_type<read_request>("rundun.read_request");
   cfg.add_message_type<read_answer>("rundun.read_answer");
+  cfg.add_message_type<cluster::identity_claim>("rundun.identity_claim");
 }
 
 } // namespace rundun

@@ -213,6 +213,12 @@ std::vector<MetricFamily> cluster_families(const cluster_figures& c) {
   histogram(out, "rundun_cluster_forward_duration_seconds",
             "From forwarding a request to its owner's answer, as this node saw it.",
             c.forward_latency);
+  auto& refused = family(out, "rundun_cluster_refused_total",
+                         "Peers refused because they could not prove the member they claimed "
+                         "to be, by reason.",
+                         T::Counter);
+  for (auto& [reason, n] : c.refused)
+    add(refused, {{"reason", reason}}, n);
   return out;
 }
 

@@ -52,6 +52,8 @@ struct cluster_figures {
   std::vector<std::pair<std::string, bool>> peers_up;
   std::uint64_t forwarded_answered = 0, forwarded_unavailable = 0;
   latency_histogram::snapshot forward_latency;
+  /// Peers refused for their identity, by reason.
+  std::vector<std::pair<std::string, std::uint64_t>> refused;
 };
 
 /// The engine's figures as Prometheus families. They are read from the engine at scrape

@@ -1,5 +1,7 @@
 #include "app/flags.hpp"
 
+#include "net/cluster_identity.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -129,12 +131,40 @@ setter file_setter(const char* flag, std::optional<std::string> flags::*field) {
   };
 }
 
+/// A flag without a value: given, it is on; from its environment variable, 1/true or 0/false.
+setter switch_setter(const char* env, bool flags::*field) {
+  return [env, field](flags& f, std::string_view v) -> std::string {
+    if (v != "1" && v != "true" && v != "0" && v != "false" && !v.empty())
+      return std::string(env) + " must be 1 or 0, got '" + std::string(v) + "'";
+    f.*field = v.empty() || v == "1" || v == "true";
+    return {};
+  };
+}
+
+/// Checks that the three cluster files load and that the certificate names this node: its
+/// peers would refuse it otherwise (contract §1).
+std::string check_own_certificate(const flags& f) {
+  auto id = net::cluster_identity::load(*f.cluster_cert, *f.cluster_key, *f.cluster_ca);
+  if (!id)
+    return id.error();
+  if (id->names(*f.node_id))
+    return {};
+  std::string names;
+  for (auto& n : id->names())
+    names += (names.empty() ? "'" : ", '") + n + "'";
+  return "--cluster-cert must name this node's id '" + *f.node_id +
+         "' as its subject CN or a DNS subjectAltName; it names " +
+         (names.empty() ? std::string("nothing") : names);
+}
+
 /// Checks the cluster flags together, once all are read.
 std::string check_cluster(flags& f) {
   auto& list = f.cluster_list;
   if (!list && !f.node_id) {
     if (f.cluster_cert || f.cluster_key || f.cluster_ca)
       return "--cluster-cert, --cluster-key and --cluster-ca need --cluster";
+    if (f.cluster_insecure)
+      return "--cluster-insecure needs --cluster";
     return {};
   }
   if (!list)
@@ -148,6 +178,13 @@ std::string check_cluster(flags& f) {
   int tls_files = !!f.cluster_cert + !!f.cluster_key + !!f.cluster_ca;
   if (tls_files != 0 && tls_files != 3)
     return "--cluster-cert, --cluster-key and --cluster-ca go together: give all three or none";
+  if (tls_files == 0 && !f.cluster_insecure)
+    return "--cluster needs --cluster-cert, --cluster-key and --cluster-ca (mutual TLS between "
+           "nodes), or --cluster-insecure for plain text on a network only the nodes reach";
+  if (tls_files == 3 && f.cluster_insecure)
+    return "--cluster-insecure goes without --cluster-cert, --cluster-key and --cluster-ca";
+  if (tls_files == 3)
+    return check_own_certificate(f);
   return {};
 }
 
@@ -195,12 +232,7 @@ const std::vector<option>& options() {
        count_setter("--endpoint-concurrency", 1, 1024, &flags::endpoint_concurrency)},
       {"--allow-private-destinations", "RUNDUN_ALLOW_PRIVATE_DESTINATIONS", false,
        "allow webhook URLs on loopback, private or link-local addresses (off)",
-       [](flags& f, std::string_view v) -> std::string {
-         if (v != "1" && v != "true" && v != "0" && v != "false" && !v.empty())
-           return "RUNDUN_ALLOW_PRIVATE_DESTINATIONS must be 1 or 0, got '" + std::string(v) + "'";
-         f.allow_private_destinations = v.empty() || v == "1" || v == "true";
-         return {};
-       }},
+       switch_setter("RUNDUN_ALLOW_PRIVATE_DESTINATIONS", &flags::allow_private_destinations)},
       {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery",
        set_ca_file},
       {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
@@ -243,6 +275,10 @@ const std::vector<option>& options() {
       {"--cluster-ca", "RUNDUN_CLUSTER_CA", true,
        "the CA (PEM) that signed every node's certificate",
        file_setter("--cluster-ca", &flags::cluster_ca)},
+      {"--cluster-insecure", "RUNDUN_CLUSTER_INSECURE", false,
+       "allow --cluster without the certificate flags: nodes talk in plain text, for a "
+       "network only the cluster's nodes can reach (off)",
+       switch_setter("RUNDUN_CLUSTER_INSECURE", &flags::cluster_insecure)},
   };
   return all;
 }
@@ -309,7 +345,8 @@ std::variant<flags, help_requested, flag_error> parse_flags(int argc, char** arg
     if (!match->takes_value) {
       if (value)
         return flag_error{std::string(match->flag) + " takes no value"};
-      f.allow_private_destinations = true;
+      if (auto err = match->set(f, ""); !err.empty())
+        return flag_error{err};
       continue;
     }
     if (!value) {

@@ -44,6 +44,8 @@ struct flags {
   std::optional<std::string> cluster_list;
   /// Mutual TLS between nodes: all three files, or none.
   std::optional<std::string> cluster_cert, cluster_key, cluster_ca;
+  /// `--cluster-insecure`: a cluster in plain text, without the three files above.
+  bool cluster_insecure = false;
 
   static constexpr std::size_t max_default_http_threads = 16;
   static std::size_t default_http_threads();

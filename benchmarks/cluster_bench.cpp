@@ -117,7 +117,8 @@ result scenario(const options& opt, std::size_t n) {
     nodes.push_back(std::make_unique<bench::child_server>());
     std::vector<std::string> flags{"--log-level", "error"};
     if (n > 1)
-      flags.insert(flags.end(), {"--node-id", "n" + std::to_string(i), "--cluster", list});
+      flags.insert(flags.end(),
+                   {"--node-id", "n" + std::to_string(i), "--cluster", list, "--cluster-insecure"});
     bench::start_rundund(*nodes.back(), opt.rundund, (base / std::to_string(i)).string(), key,
                          flags);
   }

@@ -158,22 +158,41 @@ BOOST_AUTO_TEST_CASE(stopping_a_node_answers_what_it_still_waits_for) {
   BOOST_TEST(a->counters().unavailable.load() == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(requests_cross_over_mutual_tls) {
+namespace {
+
+/// Certificates from one test CA, naming whichever node the test says, as --cluster-* files.
+struct cluster_certificates {
   test::temp_dir dir;
   test::test_ca ca;
-  auto write = [&](const std::string& name, const std::string& pem) {
+
+  std::string write(const std::string& name, const std::string& pem) const {
     auto path = (dir.path() / name).string();
     std::ofstream{path} << pem;
     return path;
-  };
-  auto files = [&](const std::string& id) {
-    auto t = ca.issue({id}, {"127.0.0.1"}, -1, 30, "serverAuth,clientAuth");
-    return cluster::tls_files{write(id + ".crt", t.cert_pem), write(id + ".key", t.key_pem),
-                              write("ca.pem", ca.cert_pem())};
-  };
+  }
+  /// Files whose certificate names `names_node`.
+  cluster::tls_files naming(const std::string& names_node) const {
+    auto t = ca.issue({names_node}, {"127.0.0.1"}, -1, 30, "serverAuth,clientAuth");
+    return {write(names_node + ".crt", t.cert_pem), write(names_node + ".key", t.key_pem),
+            write("ca.pem", ca.cert_pem())};
+  }
+};
+
+std::uint64_t refused(const cluster::node& n, std::string_view reason) {
+  auto& r = n.refusals();
+  for (std::size_t i = 0; i < r.reasons.size(); ++i)
+    if (r.reasons[i] == reason)
+      return r.counts[i].load();
+  return 0;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(requests_cross_over_mutual_tls) {
+  cluster_certificates certs;
   auto members = two_members();
-  auto a = start("a", members, files("a"));
-  auto b = start("b", members, files("b"));
+  auto a = start("a", members, certs.naming("a"));
+  auto b = start("b", members, certs.naming("b"));
   BOOST_REQUIRE(eventually([&] { return reachable(*a, "b") && reachable(*b, "a"); }));
   std::promise<std::optional<cluster::forwarded_response>> p;
   a->forward("b", {"GET", "/v1/runs/x", {}, ""},
@@ -181,4 +200,36 @@ BOOST_AUTO_TEST_CASE(requests_cross_over_mutual_tls) {
   auto answer = wait(p.get_future());
   BOOST_REQUIRE(answer);
   BOOST_TEST(answer->body == "GET /v1/runs/x  ");
+  BOOST_TEST(refused(*a, "wrong_node") + refused(*b, "wrong_node") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_at_a_members_address_with_another_members_certificate_is_refused) {
+  // "b" is an impostor: its certificate (from the cluster's CA) names "c". "a" dials it,
+  // and its welcome does not prove "b": "a" never counts "b" connected, and nothing it
+  // forwards reaches the impostor.
+  cluster_certificates certs;
+  auto members = two_members();
+  auto a = start("a", members, certs.naming("a"));
+  auto impostor = start("b", members, certs.naming("c"));
+  BOOST_REQUIRE(eventually([&] { return refused(*a, "wrong_node") >= 2; }));
+  BOOST_TEST(!reachable(*a, "b"));
+  std::promise<std::optional<cluster::forwarded_response>> p;
+  a->forward("b", {"GET", "/v1/runs/x", {{"Authorization", "Bearer key"}}, ""},
+             [&](auto answer) { p.set_value(std::move(answer)); });
+  BOOST_TEST(!wait(p.get_future()));
+}
+
+BOOST_AUTO_TEST_CASE(a_hello_that_claims_another_member_is_refused) {
+  // The impostor says hello to "b" as "a", with a certificate that names "c": "b" refuses
+  // the hello, so its requests for "a" never go to the impostor.
+  cluster_certificates certs;
+  auto members = two_members();
+  auto b = start("b", members, certs.naming("b"));
+  auto impostor = start("a", members, certs.naming("c"));
+  BOOST_REQUIRE(eventually([&] { return refused(*b, "wrong_node") >= 2; }));
+  BOOST_TEST(!reachable(*b, "a"));
+  std::promise<std::optional<cluster::forwarded_response>> p;
+  b->forward("a", {"GET", "/v1/runs/x", {}, ""},
+             [&](auto answer) { p.set_value(std::move(answer)); });
+  BOOST_TEST(!wait(p.get_future()));
 }

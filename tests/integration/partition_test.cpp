@@ -131,7 +131,8 @@ BOOST_AUTO_TEST_CASE(a_cut_link_is_503_for_the_far_nodes_runs_and_heals_without_
       return std::make_unique<server_process>(
           dirs[i]->str(),
           std::vector<std::string>{"--node-id", "n" + std::to_string(i + 1), "--cluster", list,
-                                   "--retry-schedule", "200ms,200ms,200ms,200ms,200ms"});
+                                   "--cluster-insecure", "--retry-schedule",
+                                   "200ms,200ms,200ms,200ms,200ms"});
     }));
   }
   // Calls into node i's namespace (its API listens on its own 127.0.0.1).

@@ -43,8 +43,9 @@ X509* make_cert(EVP_PKEY* subject_key, const std::string& cn, X509* issuer, EVP_
   X509_gmtime_adj(X509_getm_notAfter(cert), long{to_days} * 86400);
   X509_set_pubkey(cert, subject_key);
   X509_NAME* name = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  if (!cn.empty())
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
   (void)issuer_key;
   return cert;
@@ -110,13 +111,26 @@ void test_ca::write_cert(const std::filesystem::path& path) const {
 tls_identity test_ca::issue(const std::vector<std::string>& dns_names,
                             const std::vector<std::string>& ips, int from_days, int to_days,
                             const std::string& usage) const {
-  EVP_PKEY* key = make_key();
   auto cn = dns_names.empty() ? ips.at(0) : dns_names.at(0);
+  return issue_for(cn, san_of(dns_names, ips), from_days, to_days, usage);
+}
+
+tls_identity test_ca::issue_named(const std::string& common_name,
+                                  const std::vector<std::string>& dns_names, int from_days,
+                                  int to_days, const std::string& usage) const {
+  return issue_for(common_name, san_of(dns_names, {}), from_days, to_days, usage);
+}
+
+tls_identity test_ca::issue_for(const std::string& cn, const std::string& san, int from_days,
+                                int to_days, const std::string& usage) const {
+  EVP_PKEY* key = make_key();
   X509* cert = make_cert(key, cn, impl_->cert, impl_->key, from_days, to_days);
   add_ext(cert, impl_->cert, NID_basic_constraints, "CA:FALSE");
   add_ext(cert, impl_->cert, NID_key_usage, "critical,digitalSignature");
   add_ext(cert, impl_->cert, NID_ext_key_usage, usage);
-  add_ext(cert, impl_->cert, NID_subject_alt_name, san_of(dns_names, ips));
+  // RFC 5280: a certificate with an empty subject names its holder in a critical SAN.
+  if (!san.empty())
+    add_ext(cert, impl_->cert, NID_subject_alt_name, (cn.empty() ? "critical," : "") + san);
   add_ext(cert, impl_->cert, NID_authority_key_identifier, "keyid");
   X509_sign(cert, impl_->key, EVP_sha256());
   tls_identity out{cert_to_pem(cert), key_to_pem(key)};

@@ -31,7 +31,18 @@ public:
                      int from_days = -1, int to_days = 30,
                      const std::string& usage = "serverAuth") const;
 
+  /// Like `issue`, with the subject CN given apart from the DNS SANs: an empty `common_name`
+  /// leaves the subject without a CN, and empty `dns_names` leave the certificate without a
+  /// subjectAltName (for tests of which names a certificate carries).
+  tls_identity issue_named(const std::string& common_name,
+                           const std::vector<std::string>& dns_names, int from_days = -1,
+                           int to_days = 30,
+                           const std::string& usage = "serverAuth,clientAuth") const;
+
 private:
+  tls_identity issue_for(const std::string& cn, const std::string& san, int from_days, int to_days,
+                         const std::string& usage) const;
+
   struct impl;
   impl* impl_;
   std::string cert_pem_;
