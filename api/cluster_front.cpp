@@ -1,6 +1,8 @@
 #include "api/cluster_front.hpp"
 
 #include "api/cluster_placement.hpp"
+#include "api/forwarded_request.hpp"
+#include "net/log.hpp"
 #include "persistence/record_codec.hpp"
 
 #include <memory>
@@ -15,50 +17,11 @@ namespace json = boost::json;
 
 namespace {
 
-/// Headers that describe one connection, not the message: each hop sets its own.
-bool hop_by_hop(std::string_view name) {
-  for (std::string_view h : {"connection", "keep-alive", "transfer-encoding", "content-length",
-                             "te", "trailer", "upgrade", "proxy-connection"})
-    if (boost::beast::iequals(name, h))
-      return true;
-  return false;
-}
-
-template <class Message>
-std::vector<std::pair<std::string, std::string>> end_to_end_headers(const Message& m) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (auto& field : m)
-    if (!hop_by_hop(field.name_string()))
-      out.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  return out;
-}
-
-cluster::forwarded_request to_forwarded(net::http_request&& req) {
-  return {std::string(req.method_string()), std::string(req.target()), end_to_end_headers(req),
-          std::move(req.body())};
-}
-
-net::http_response from_forwarded(cluster::forwarded_response&& f) {
-  net::http_response res{static_cast<http::status>(f.status), 11};
-  for (auto& [name, value] : f.headers)
-    res.insert(name, value);
-  res.body() = std::move(f.body);
-  return res;
-}
-
-cluster::forwarded_response to_forwarded(net::http_response&& res) {
-  return {res.result_int(), end_to_end_headers(res), std::move(res.body())};
-}
-
-net::http_request from_forwarded(cluster::forwarded_request&& f) {
-  net::http_request req;
-  req.method_string(f.method);
-  req.target(f.target);
-  req.version(11);
-  for (auto& [name, value] : f.headers)
-    req.insert(name, value);
-  req.body() = std::move(f.body);
-  return req;
+/// Logs a peer's answer that is not valid HTTP, once per answer: the client gets a 503, and
+/// the operator needs to know which node sends what.
+void log_invalid_answer(const std::string& node, const std::string& why) {
+  log::warn("a cluster peer's answer is not valid HTTP; the client gets 503 node_unavailable",
+            {{"node", node}, {"reason", why}});
 }
 
 /// The `template_id` of a run's body, if it parses; anything else is the router's to refuse.
@@ -81,6 +44,16 @@ cluster_front::cluster_front(router& r, engine& e, std::string api_key_hash, api
 
 net::http_response cluster_front::unavailable(const std::string& node) {
   return router::refusal(cluster::node_unavailable(node));
+}
+
+net::http_response cluster_front::answer_from_peer(const std::string& node,
+                                                   cluster::forwarded_response&& answer) {
+  auto converted = response_from_forwarded(std::move(answer));
+  if (auto* res = std::get_if<net::http_response>(&converted))
+    return std::move(*res);
+  // An owner that answers what is not HTTP has not answered: as if it were unreachable.
+  log_invalid_answer(node, std::get<invalid_answer>(converted).reason);
+  return unavailable(node);
 }
 
 const cluster::member* cluster_front::owner(std::optional<owner_mark> mark) const {
@@ -138,11 +111,11 @@ void cluster_front::ask_others(net::http_request req, net::responder respond, st
   auto& to = members[next];
   auto copy = req;
   node_->forward(to.id, to_forwarded(std::move(copy)),
-                 [this, req = std::move(req), respond, next, someone_unavailable,
+                 [this, req = std::move(req), respond, next, someone_unavailable, id = to.id,
                   local_answer = std::move(local_answer)](
                      std::optional<cluster::forwarded_response> answer) mutable {
                    if (answer && answer->status != 404)
-                     return respond(from_forwarded(std::move(*answer)));
+                     return respond(answer_from_peer(id, std::move(*answer)));
                    ask_others(std::move(req), std::move(respond), next + 1,
                               someone_unavailable || !answer, std::move(local_answer));
                  });
@@ -152,7 +125,7 @@ void cluster_front::forward(const cluster::member& to, net::http_request&& req,
                             net::responder respond) {
   node_->forward(to.id, to_forwarded(std::move(req)),
                  [respond, id = to.id](std::optional<cluster::forwarded_response> answer) {
-                   respond(answer ? from_forwarded(std::move(*answer)) : unavailable(id));
+                   respond(answer ? answer_from_peer(id, std::move(*answer)) : unavailable(id));
                  });
 }
 
@@ -259,8 +232,13 @@ void cluster_front::ask_all(const net::http_request& req,
       continue;
     }
     node_->forward(members[i].id, to_forwarded(std::move(copy)),
-                   [g, i](std::optional<cluster::forwarded_response> answer) {
-                     if (answer)
+                   [g, i, id = members[i].id](std::optional<cluster::forwarded_response> answer) {
+                     // An answer that is not HTTP counts as none: its status would be sent
+                     // on as the merged answer's.
+                     auto why = answer ? answer_problem(*answer) : std::nullopt;
+                     if (why)
+                       log_invalid_answer(id, *why);
+                     if (answer && !why)
                        g->add(i, answer->status, answer->body);
                      else
                        g->unavailable(i);
@@ -328,11 +306,19 @@ void cluster_front::recover(net::http_request&& req, net::responder respond) {
 
 void cluster_front::handle_forwarded(cluster::forwarded_request req,
                                      std::function<void(cluster::forwarded_response)> done) {
+  // A peer is held to the limits of a direct client, and answered as one would be.
+  auto converted = request_from_forwarded(std::move(req));
+  if (auto* refused = std::get_if<cluster::forwarded_response>(&converted)) {
+    log::warn("a request forwarded by a cluster peer is refused",
+              {{"status", std::to_string(refused->status)}});
+    return done(std::move(*refused));
+  }
   // Run here and only here: the sender found this node to be the owner.
-  router_.handle(from_forwarded(std::move(req)), [done = std::move(done)](net::http_response res) {
-    res.prepare_payload();
-    done(to_forwarded(std::move(res)));
-  });
+  router_.handle(std::move(std::get<net::http_request>(converted)),
+                 [done = std::move(done)](net::http_response res) {
+                   res.prepare_payload();
+                   done(to_forwarded(std::move(res)));
+                 });
 }
 
 cluster_figures cluster_front::figures() const {
@@ -345,6 +331,9 @@ cluster_figures cluster_front::figures() const {
   out.forwarded_answered = c.answered.load(std::memory_order_relaxed);
   out.forwarded_unavailable = c.unavailable.load(std::memory_order_relaxed);
   out.forward_latency = c.latency.read();
+  auto& r = node_->refusals();
+  for (std::size_t i = 0; i < r.reasons.size(); ++i)
+    out.refused.emplace_back(r.reasons[i], r.counts[i].load(std::memory_order_relaxed));
   return out;
 }
 

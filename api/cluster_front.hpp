@@ -43,9 +43,19 @@ public:
   /// The server's request handler.
   void handle(net::http_request&& req, net::responder respond);
 
-  /// Runs a request forwarded by another node through this node's router.
+  /// Runs a request forwarded by another node through this node's router, after holding it
+  /// to the HTTP server's limits (api/forwarded_request.hpp): one over them is answered as
+  /// the server answers a direct client (400, 413 or 431), and never throws. Called on the
+  /// API's io threads.
   void handle_forwarded(cluster::forwarded_request req,
                         std::function<void(cluster::forwarded_response)> done);
+
+  /// A peer's answer to a forwarded request as the response for this node's client. An
+  /// answer that is not valid HTTP (see `answer_problem`) is the owner failing to answer:
+  /// `503 node_unavailable` naming `node`, with its Retry-After, and one warning in the log.
+  /// Called on the cluster's actor threads; never throws.
+  static net::http_response answer_from_peer(const std::string& node,
+                                             cluster::forwarded_response&& answer);
 
   /// The cluster's figures for /metrics.
   cluster_figures figures() const;

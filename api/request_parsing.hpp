@@ -12,6 +12,16 @@ namespace rundun::api {
 
 /// API bodies larger than this are refused with 413 before they are read.
 constexpr std::uint64_t max_api_body = 1 << 20;
+/// Photo uploads (`POST /r/{token}/steps/{step}/photos`) may be this large instead.
+constexpr std::uint64_t max_photo_body = 10 << 20;
+
+/// The largest body a request target accepts: photo uploads `max_photo_body`, everything
+/// else `max_api_body`. The one rule for the HTTP server (through `router::body_limit`) and
+/// for a request forwarded by another cluster node (api/forwarded_request.hpp).
+inline std::uint64_t request_body_limit(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  return path.starts_with("/r/") && path.ends_with("/photos") ? max_photo_body : max_api_body;
+}
 
 /// Parses a request body as one JSON object. An empty body is `{}` when `empty_ok`.
 /// Refusals are `400 invalid_json` (not JSON) or `400 invalid_field` (not an object).

@@ -1,6 +1,7 @@
 #include "api/router.hpp"
 
 #include "api/api_key.hpp"
+#include "api/error_response.hpp"
 #include "api/metrics_text.hpp"
 #include "api/page_assets.hpp"
 #include "api/request_parsing.hpp"
@@ -17,7 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::uint64_t max_photo_body = 10 << 20;
 /// The Retry-After of a 503 for a full queue: queues drain in well under a second.
 constexpr int overloaded_retry_after_seconds = 1;
 /// The Retry-After of a 503 for a run whose node cannot be reached: a restarted node is
@@ -69,8 +69,7 @@ router::router(engine& e, router_config cfg)
     : engine_(e), cfg_(std::move(cfg)), cursors_(cfg_.api_key_hash) {}
 
 std::uint64_t router::body_limit(std::string_view target) {
-  auto path = target.substr(0, target.find('?'));
-  return path.starts_with("/r/") && path.ends_with("/photos") ? max_photo_body : max_api_body;
+  return request_body_limit(target);
 }
 
 std::optional<net::http_response> router::unauthorized(const net::http_request& req,
@@ -86,11 +85,7 @@ std::optional<net::http_response> router::unauthorized(const net::http_request& 
 }
 
 net::http_response router::error_response(unsigned status, std::string code, std::string message) {
-  net::http_response res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = json::serialize(error_body(code, message));
-  return res;
+  return make_error_response(status, code, message);
 }
 
 net::http_response router::refusal(const domain_error& e) {
@@ -124,7 +119,7 @@ void router::route(call& c) {
       return;
     if (!ready_)
       return c.error(503, "starting", "the server is starting");
-    if (auto failure = engine_.fatal_failure())
+    if (auto failure = engine_.store_failure())
       return c.error(503, "store_failed", *failure);
     return c.reply(200, json::object{{"status", "ok"}});
   }

@@ -30,7 +30,7 @@ run_one() {
   fi
 }
 pids=()
-for pair in "api_request url" "retry_after http_response" "photo"; do
+for pair in "api_request url" "retry_after http_response" "photo forwarded_request"; do
   for t in $pair; do run_one "$t" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p" || status=1; done
   pids=()

@@ -65,9 +65,7 @@ private:
     auto length = parser_->content_length();
     if (length && *length > limit) {
       linger_ = true; // the body is still coming
-      return reply_error(413, "body_too_large",
-                         "the request body is larger than " + std::to_string(limit) + " bytes",
-                         false);
+      return reply_error(body_too_large, body_too_large_message(limit));
     }
     parser_->body_limit(limit);
     stream_.expires_after(state_->opts.read_timeout);
@@ -111,17 +109,23 @@ private:
       return close();
     if (ec == http::error::body_limit) {
       linger_ = true;
-      return reply_error(413, "body_too_large", "the request body is too large", false);
+      return reply_error(body_too_large, body_too_large.message);
     }
     if (ec == http::error::header_limit)
-      return reply_error(431, "headers_too_large", "the request headers are too large", false);
+      return reply_error(headers_too_large, headers_too_large.message);
     // Anything else is a client that does not speak HTTP/1.1 properly.
-    return reply_error(400, "malformed_request", "the request is not valid HTTP/1.1", false);
+    return reply_error(malformed_request, malformed_request.message);
   }
 
   void reply_error(unsigned status, std::string code, std::string message, bool keep) {
     keep_alive_ = keep;
     write(state_->opts.error_response(status, std::move(code), std::move(message)), 11);
+  }
+
+  /// Answers one of the server's own refusals and closes: what follows the faulty request on
+  /// the connection cannot be trusted to start a new one.
+  void reply_error(const server_refusal& r, std::string_view message) {
+    reply_error(r.status, std::string(r.code), std::string(message), false);
   }
 
   void write(http_response res, unsigned version) {

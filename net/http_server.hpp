@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -26,10 +27,40 @@ using responder = std::function<void(http_response)>;
 /// responder, now or later.
 using request_handler = std::function<void(http_request&&, responder)>;
 
+/// The request line and headers of a request together, in bytes as they arrive, at most:
+/// the server answers a larger header section `431 headers_too_large`. A cluster node holds
+/// a forwarded request to the same limit (api/forwarded_request.hpp).
+inline constexpr std::size_t default_max_header_bytes = 16 * 1024;
+
+/// An answer the server gives on its own, before a handler sees the request (built by
+/// `server_options::error_response`). A cluster node refuses a forwarded request with the same
+/// ones (api/forwarded_request.hpp), so that a client reads the same answer either way.
+struct server_refusal {
+  unsigned status;
+  std::string_view code;
+  std::string_view message;
+};
+
+/// A request line and headers over `max_header_bytes`.
+inline constexpr server_refusal headers_too_large{431, "headers_too_large",
+                                                  "the request headers are too large"};
+/// Bytes that are not an HTTP/1.1 request.
+inline constexpr server_refusal malformed_request{400, "malformed_request",
+                                                  "the request is not valid HTTP/1.1"};
+/// A body over the target's limit, found while it is read (see `body_too_large_message`).
+inline constexpr server_refusal body_too_large{413, "body_too_large",
+                                               "the request body is too large"};
+
+/// The message of a `body_too_large` for a body whose length is known up front to be over
+/// `limit`, which it names.
+inline std::string body_too_large_message(std::uint64_t limit) {
+  return "the request body is larger than " + std::to_string(limit) + " bytes";
+}
+
 struct server_options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
-  std::size_t max_header_bytes = 16 * 1024;
+  std::size_t max_header_bytes = default_max_header_bytes;
   /// The largest body accepted for a request target; larger ones get a 413.
   std::function<std::uint64_t(std::string_view target)> body_limit = [](std::string_view) {
     return std::uint64_t{1} << 20;
