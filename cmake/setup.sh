@@ -9,7 +9,7 @@ packages=(
   libcaf-dev
   libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev libboost-system1.81-dev
   libboost-url1.81-dev
-  liblmdb-dev lmdb-utils libssl-dev
+  liblmdb-dev lmdb-utils libssl-dev libc-ares-dev
   libturbojpeg0-dev libpng-dev libjemalloc-dev libspdlog-dev
   prometheus-cpp-dev
 )

@@ -30,6 +30,24 @@ public:
       return "timeout";
     case errc::response_too_large:
       return "response too large";
+    case errc::dns_not_found:
+      return "host not found";
+    case errc::dns_no_address:
+      return "no IPv4 or IPv6 address for the host";
+    case errc::dns_timeout:
+      return "no DNS answer before the deadline";
+    case errc::dns_no_answer:
+      return "the name servers did not answer";
+    case errc::dns_server_failure:
+      return "the name server failed or refused";
+    case errc::dns_failed:
+      return "DNS lookup failed";
+    case errc::dns_busy:
+      return "too many host names being looked up at once";
+    case errc::dns_servers:
+      return "name servers must be a comma-separated list of ip:port";
+    case errc::dns_setup:
+      return "cannot start the DNS resolver";
     }
     return "unknown net error";
   }

@@ -17,6 +17,15 @@ enum class errc {
   schedule_empty,     ///< a retry schedule with no delay
   timeout,            ///< the attempt ran past the delivery timeout
   response_too_large, ///< the receiver's response exceeded what the client reads
+  dns_not_found,      ///< the name does not exist (NXDOMAIN)
+  dns_no_address,     ///< the name exists but has no A or AAAA record
+  dns_timeout,        ///< no answer before the lookup's deadline
+  dns_no_answer,      ///< the name servers did not answer or could not be reached
+  dns_server_failure, ///< a name server failed, refused or answered garbage
+  dns_failed,         ///< any other failed lookup
+  dns_busy,           ///< too many names being looked up at once
+  dns_servers,        ///< name servers not in the `ip:port,ip:port` form
+  dns_setup,          ///< the resolver could not start
 };
 
 const boost::system::error_category& category();

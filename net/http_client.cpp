@@ -6,6 +6,7 @@
 #include <atomic>
 #include <deque>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -77,7 +78,7 @@ public:
 
 private:
   void do_resolve();
-  void on_resolve(error_code ec, tcp::resolver::results_type results);
+  void on_resolve(result<address_list> addresses);
   void on_connect(error_code ec, const tcp::endpoint&);
   void on_handshake(error_code ec);
   void do_write();
@@ -95,8 +96,8 @@ private:
   std::unique_ptr<connection> conn_;
   bool reused_ = false;
   bool retried_ = false;
-  tcp::resolver resolver_;
-  asio::steady_timer resolve_deadline_;
+  /// The checked addresses the connection goes to.
+  std::vector<tcp::endpoint> endpoints_;
   steady::time_point started_;
   steady::time_point deadline_;
 };
@@ -105,7 +106,14 @@ class endpoint_client_impl final : public endpoint_client {
 public:
   endpoint_client_impl(asio::io_context& io, url target, client_options opts)
       : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)),
-        reaper_(strand_) {}
+        reaper_(strand_) {
+    if (opts_.resolver)
+      resolver_ = opts_.resolver;
+    else if (auto own = resolver::make(io, opts_.dns))
+      resolver_ = std::move(*own);
+    else
+      resolver_failure_ = own.error();
+  }
 
   void post(outgoing_request req, completion done) override {
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
@@ -127,6 +135,18 @@ public:
   std::size_t resumed_handshakes() const override { return resumed_.load(); }
 
   // -- used by exchanges, on the strand --
+
+  /// Looks up the endpoint's host until `deadline`; `done` runs on the strand.
+  void resolve(steady::time_point deadline, std::function<void(result<address_list>)> done) {
+    if (!resolver_)
+      return done(resolver_failure_);
+    auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
+    resolver_->resolve(
+        target_.host, deadline, [self, done = std::move(done)](result<address_list> r) mutable {
+          asio::dispatch(self->strand_,
+                         [r = std::move(r), done = std::move(done)] { done(std::move(r)); });
+        });
+  }
 
   std::unique_ptr<connection> take_idle() {
     close_expired();
@@ -227,6 +247,9 @@ private:
   asio::strand<asio::io_context::executor_type> strand_;
   url target_;
   client_options opts_;
+  std::shared_ptr<resolver> resolver_;
+  /// Why there is no resolver (a malformed `dns.servers`): every attempt fails with it.
+  error_code resolver_failure_;
   /// Least recently used first.
   std::vector<idle_connection> idle_;
   asio::steady_timer reaper_;
@@ -238,8 +261,7 @@ private:
 
 exchange::exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
                    endpoint_client::completion done)
-    : owner_(std::move(owner)), done_(std::move(done)), resolver_(owner_->strand()),
-      resolve_deadline_(owner_->strand()) {
+    : owner_(std::move(owner)), done_(std::move(done)) {
   auto& u = owner_->target();
   request_.method(http::verb::post);
   request_.target(u.target);
@@ -271,34 +293,36 @@ std::chrono::milliseconds exchange::remaining() const {
 }
 
 void exchange::do_resolve() {
-  // The resolver has no expiry of its own: a timer cancels it at the deadline.
-  resolve_deadline_.expires_after(remaining());
-  resolve_deadline_.async_wait([self = shared_from_this()](error_code ec) {
-    if (!ec)
-      self->resolver_.cancel();
+  // The lookup ends by the attempt's deadline: a name server that does not answer fails this
+  // attempt then, and holds nothing else.
+  owner_->resolve(deadline_, [self = shared_from_this()](result<address_list> addresses) {
+    self->on_resolve(std::move(addresses));
   });
-  auto& u = owner_->target();
-  resolver_.async_resolve(u.host, std::to_string(u.port),
-                          beast::bind_front_handler(&exchange::on_resolve, shared_from_this()));
 }
 
-void exchange::on_resolve(error_code ec, tcp::resolver::results_type results) {
-  resolve_deadline_.cancel();
-  if (ec == asio::error::operation_aborted)
-    return fail(failure_kind::timeout, "timeout");
-  if (ec)
-    return fail(failure_kind::dns, "dns: " + ec.message());
+void exchange::on_resolve(result<address_list> addresses) {
+  if (addresses.has_error()) {
+    auto what = "dns: " + owner_->target().host + ": ";
+    auto limit = std::to_string(owner_->options().timeout.count());
+    // Unanswered by the deadline: the attempt's timeout, spent waiting for the name server.
+    if (addresses.error() == errc::dns_timeout)
+      return fail(failure_kind::timeout, what + "no answer within the attempt's " + limit + " ms");
+    return fail(failure_kind::dns, what + addresses.error().message());
+  }
   // Every address is checked, and the connection goes to these checked addresses, never
   // to a second lookup: a DNS answer that changes in between cannot slip through.
   if (!owner_->options().allow_private_destinations)
-    for (auto& entry : results)
-      if (!is_public(entry.endpoint().address()))
+    for (auto& address : *addresses)
+      if (!is_public(address))
         return fail(failure_kind::destination_not_allowed, "destination_not_allowed");
+  endpoints_.clear();
+  for (auto& address : *addresses)
+    endpoints_.emplace_back(address, owner_->target().port);
   conn_ = owner_->make_connection();
   reused_ = false;
   conn_->lowest().expires_after(remaining());
   conn_->lowest().async_connect(
-      results, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+      endpoints_, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
 }
 
 void exchange::on_connect(error_code ec, const tcp::endpoint&) {

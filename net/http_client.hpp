@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/resolver.hpp"
 #include "net/url.hpp"
 
 #include <chrono>
@@ -47,6 +48,12 @@ struct client_options {
   std::shared_ptr<boost::asio::ssl::context> tls;
   /// Connect to loopback, private and other non-public addresses too.
   bool allow_private_destinations = false;
+  /// Looks up the endpoint's host name (see resolver.hpp). An engine passes one resolver to
+  /// all its endpoints, so that they share its cache; when null, the client makes its own
+  /// from `dns`.
+  std::shared_ptr<net::resolver> resolver;
+  /// Name servers of the client's own resolver, when `resolver` is null.
+  resolver_options dns;
 };
 
 /// The connections to one endpoint: keep-alive connections are reused across attempts.

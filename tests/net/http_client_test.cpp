@@ -1,5 +1,6 @@
 #include "net/http_client.hpp"
 
+#include "tests/support/dns_server.hpp"
 #include "tests/support/io_thread.hpp"
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
@@ -12,7 +13,9 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <future>
+#include <mutex>
 #include <thread>
 
 using namespace rundun;
@@ -256,6 +259,130 @@ BOOST_AUTO_TEST_CASE(a_response_dribbled_a_byte_at_a_time_ends_at_the_timeout_an
   auto again = post(*c);
   BOOST_TEST((again.failure == failure_kind::timeout));
   BOOST_TEST(rx.connections() == 2u); // the second attempt had a fresh connection
+}
+
+namespace {
+
+/// A resolver that asks only `dns`, to be shared by clients as an engine shares one.
+std::shared_ptr<resolver> resolver_for(boost::asio::io_context& io, const test::dns_server& dns) {
+  resolver_options opts;
+  opts.servers = dns.address();
+  return *resolver::make(io, opts);
+}
+
+/// The nearest-rank percentile `p` (0..100) of `samples`.
+std::chrono::milliseconds percentile(std::vector<std::chrono::milliseconds> samples, double p) {
+  std::sort(samples.begin(), samples.end());
+  auto rank = static_cast<std::size_t>(std::ceil(p / 100 * static_cast<double>(samples.size())));
+  return samples[std::max<std::size_t>(rank, 1) - 1];
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_name_server_that_does_not_answer_holds_only_its_own_endpoint) {
+  // The issue: 16 attempts to a host whose name server does not answer stalled every other
+  // endpoint that needed a new connection. Here 20 deliveries to such a host go first, then
+  // 30 to five names that resolve and to an IP literal, all through one shared resolver.
+  constexpr auto timeout = 2s;
+  constexpr int slow_deliveries = 20;
+  constexpr int deliveries_per_destination = 5;
+  test::dns_server dns;
+  dns.ignore("slow.test");
+  std::vector<std::string> hosts{"one.test", "two.test", "three.test", "four.test", "five.test"};
+  for (auto& h : hosts)
+    dns.add(h, "127.0.0.1");
+  hosts.push_back("127.0.0.1");
+  test::scripted_receiver rx;
+  auto shared = resolver_for(io, dns);
+  auto client_for = [&](const std::string& host) {
+    client_options opts;
+    opts.timeout = timeout;
+    opts.allow_private_destinations = true; // the receiver is on loopback
+    opts.resolver = shared;
+    return endpoint_client::make(io, *parse_url(rx.url("/hook", host)), opts);
+  };
+
+  using outcome = std::pair<attempt_response, std::chrono::milliseconds>;
+  auto send = [](endpoint_client& c) {
+    auto p = std::make_shared<std::promise<outcome>>();
+    auto f = p->get_future();
+    auto began = std::chrono::steady_clock::now();
+    c.post({"{}", {}}, [p, began](attempt_response r) {
+      p->set_value({std::move(r), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - began)});
+    });
+    return f;
+  };
+  auto slow_client = client_for("slow.test");
+  std::vector<std::future<outcome>> slow, others;
+  for (int i = 0; i < slow_deliveries; ++i)
+    slow.push_back(send(*slow_client));
+  std::vector<std::shared_ptr<endpoint_client>> clients;
+  for (auto& h : hosts)
+    clients.push_back(client_for(h));
+  for (int i = 0; i < deliveries_per_destination; ++i)
+    for (auto& c : clients)
+      others.push_back(send(*c));
+
+  std::vector<std::chrono::milliseconds> latencies;
+  for (auto& f : others) {
+    auto [r, took] = f.get();
+    BOOST_TEST(r.status.value_or(0) == 200, r.error);
+    latencies.push_back(took);
+  }
+  BOOST_TEST(rx.requests().size() == others.size());
+  auto p99 = percentile(latencies, 99);
+  BOOST_TEST_MESSAGE("30 deliveries beside 20 to an unanswered name: p99 " << p99.count() << " ms");
+  BOOST_TEST((p99 < 1s));
+
+  for (auto& f : slow) {
+    auto [r, took] = f.get();
+    BOOST_TEST(!r.status);
+    BOOST_TEST((r.failure == failure_kind::timeout));
+    BOOST_TEST(r.error == "dns: slow.test: no answer within the attempt's 2000 ms");
+    // Each fails at its own deadline, not later.
+    BOOST_TEST((r.duration >= timeout));
+    BOOST_TEST((took < timeout + 1s));
+  }
+  BOOST_TEST(rx.requests().size() == others.size()); // none reached the receiver
+  BOOST_TEST(dns.a_queries("slow.test") >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_private_address_answered_by_dns_is_refused) {
+  test::dns_server dns;
+  dns.add("loopback.test", "127.0.0.1");
+  dns.add("private.test", "10.1.2.3");
+  test::scripted_receiver rx;
+  auto shared = resolver_for(io, dns);
+  for (std::string host : {"loopback.test", "private.test"}) {
+    client_options opts; // no allow_private_destinations
+    opts.resolver = shared;
+    auto c = endpoint_client::make(io, *parse_url(rx.url("/hook", host)), opts);
+    auto r = post(*c);
+    BOOST_TEST((r.failure == failure_kind::destination_not_allowed), host);
+    BOOST_TEST(r.error == "destination_not_allowed");
+  }
+  BOOST_TEST(rx.requests().empty());
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_name_fails_with_an_error_naming_the_host) {
+  test::dns_server dns;
+  client_options opts;
+  opts.allow_private_destinations = true;
+  opts.dns.servers = dns.address(); // the client's own resolver
+  auto c = endpoint_client::make(io, *parse_url("http://nosuch.test/hook"), opts);
+  auto r = post(*c);
+  BOOST_TEST((r.failure == failure_kind::dns));
+  BOOST_TEST(r.error == "dns: nosuch.test: host not found");
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_name_server_list_fails_each_attempt_clearly) {
+  client_options opts;
+  opts.dns.servers = "not a server";
+  auto c = endpoint_client::make(io, *parse_url("http://one.test/hook"), opts);
+  auto r = post(*c);
+  BOOST_TEST((r.failure == failure_kind::dns));
+  BOOST_TEST(r.error == "dns: one.test: name servers must be a comma-separated list of ip:port");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
