@@ -10,7 +10,7 @@ set(rundun_public_headers
   actors/engine.hpp actors/fault_injection.hpp actors/reader.hpp actors/run_logic.hpp
   actors/specs.hpp actors/cluster.hpp actors/cluster_members.hpp actors/cluster_reader.hpp
   actors/read_messages.hpp
-  net/error.hpp net/retry_policy.hpp
+  net/error.hpp net/retry_policy.hpp net/signature.hpp net/signer_cache.hpp
   persistence/clock.hpp persistence/domain_error.hpp persistence/ids.hpp
   persistence/endpoint_stats.hpp persistence/latency_histogram.hpp persistence/listing.hpp
   persistence/model.hpp)
@@ -35,9 +35,11 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rundun-config.cmake.in
   ${PROJECT_BINARY_DIR}/rundun-config.cmake INSTALL_DESTINATION ${rundun_cmake_dir})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/rundun-config-version.cmake
   COMPATIBILITY SameMinorVersion)
-# CAF 0.17 and LMDB ship no CMake package: the config brings the modules that wrap them.
+# CAF 0.17, LMDB and Debian's c-ares ship no CMake package: the config brings the modules that
+# wrap them.
 install(FILES ${PROJECT_BINARY_DIR}/rundun-config.cmake
               ${PROJECT_BINARY_DIR}/rundun-config-version.cmake
               ${PROJECT_SOURCE_DIR}/cmake/find_caf.cmake
               ${PROJECT_SOURCE_DIR}/cmake/find_lmdb.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/find_cares.cmake
         DESTINATION ${rundun_cmake_dir} COMPONENT dev)

@@ -24,7 +24,9 @@ std::string make_secret();
 /// `v1,` + base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")).
 ///
 /// The HMAC key is set once and the prepared context copied per signature, which is about
-/// twice as fast as a one-shot HMAC. Not thread-safe: each endpoint actor owns its signers.
+/// twice as fast as a one-shot HMAC. `sign` only reads the prepared context (it signs with
+/// a copy), so several threads may sign with one signer at once: the engine's signers are
+/// shared by its endpoint actors (see signer_cache.hpp).
 class webhook_signer {
 public:
   /// `key` is the decoded secret (see `parse_secret`).

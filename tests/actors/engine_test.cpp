@@ -1,6 +1,7 @@
 #include "actors/engine.hpp"
 
 #include "net/signature.hpp"
+#include "tests/support/dns_server.hpp"
 #include "tests/support/engine_calls.hpp"
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
@@ -70,6 +71,39 @@ BOOST_AUTO_TEST_CASE(an_embedded_engine_runs_a_checklist_and_delivers_signed_eve
   }));
   auto stored = eng->get_run(created->run.id);
   BOOST_TEST((stored->status == run_status::completed));
+}
+
+BOOST_AUTO_TEST_CASE(busy_endpoints_share_one_bounded_set_of_signers) {
+  test::temp_dir dir;
+  test::scripted_receiver rx;
+  auto opts = options(dir);
+  opts.signer_cache_capacity = 2;
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  // Runs with their own secrets over three endpoints that stay busy (none idles out here):
+  // more secrets than the engine keeps signers for, each signed with its own.
+  constexpr int endpoints = 3, runs = 9;
+  std::map<std::string, std::string> secret_of_run;
+  for (int i = 0; i < runs; ++i) {
+    auto url = rx.url("/hook/" + std::to_string(i % endpoints));
+    run_spec spec{tmpl.id, webhook_spec{url, std::nullopt, std::nullopt}, 1, "{}"};
+    auto created = wait<created_run>([&](auto cb) { eng->create_run(spec, cb); });
+    BOOST_REQUIRE(created);
+    secret_of_run[created->run.id.value] = created->run.webhook->secret;
+    BOOST_REQUIRE(wait<run_record>(
+        [&](auto cb) { eng->act(created->run.token, run_action::exit, "", "", cb); }));
+  }
+  BOOST_REQUIRE(rx.wait_for(runs, 5s));
+  for (auto& r : rx.requests()) {
+    auto run = std::string(r.json().as_object().at("run_id").as_string());
+    net::webhook_signer signer{*net::parse_secret(secret_of_run.at(run))};
+    auto ts = std::stoll(r.header("webhook-timestamp"));
+    BOOST_TEST(r.header("webhook-signature") == signer.sign(r.header("webhook-id"), ts, r.body));
+  }
+  auto f = eng->figures();
+  BOOST_TEST(f.endpoint_actors == endpoints);
+  BOOST_TEST(f.signers_capacity == 2u);
+  BOOST_TEST(f.signers_cached == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(refusals_change_nothing) {
@@ -291,4 +325,36 @@ BOOST_AUTO_TEST_CASE(a_full_store_refuses_clearly_and_keeps_serving_reads) {
   BOOST_TEST((refusal.kind == error_kind::storage));
   BOOST_TEST(refusal.message.find("map is full") != std::string::npos, refusal.message);
   BOOST_TEST(eng->get_template(first->id).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(webhook_host_names_are_looked_up_on_the_configured_name_servers) {
+  test::temp_dir dir;
+  test::dns_server dns;
+  dns.add("hooks.test", "127.0.0.1");
+  test::scripted_receiver rx;
+  auto opts = options(dir);
+  opts.dns_servers = dns.address();
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  run_spec spec{tmpl.id, webhook_spec{rx.url("/hook", "hooks.test"), std::nullopt, std::nullopt}, 1,
+                "{}"};
+  auto created = wait<created_run>([&](auto cb) { eng->create_run(spec, cb); });
+  BOOST_REQUIRE(created);
+  BOOST_REQUIRE(wait<run_record>([&](auto cb) {
+    eng->act(created->run.token, run_action::answer, "kitchen", R"({"value":1})", cb);
+  }));
+  BOOST_TEST(rx.wait_for(1, 5s));
+  BOOST_TEST(dns.a_queries("hooks.test") >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_name_server_list_is_refused_at_open) {
+  test::temp_dir dir;
+  auto opts = options(dir);
+  opts.dns_servers = "not a server";
+  auto eng = engine::open(opts);
+  BOOST_REQUIRE(!eng);
+  BOOST_TEST(eng.error().code == "invalid_dns_servers");
+  BOOST_TEST(eng.error().message ==
+             "cannot use the DNS servers not a server: name servers must be a comma-separated "
+             "list of ip:port");
 }
