@@ -22,4 +22,8 @@ recovery_step plan_recovery_step(const recovery_job& job,
   return step;
 }
 
+bool recovery_running(bool job_stored, const endpoint_stats& figures) {
+  return job_stored || (figures.recovering > 0 && figures.pending > 0);
+}
+
 } // namespace rundun

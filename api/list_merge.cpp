@@ -198,4 +198,18 @@ json::object merge_recoveries(const std::vector<node_answer>& answers, bool& fou
   return body;
 }
 
+const node_answer* recovery_refusal(const std::vector<node_answer>& answers) {
+  constexpr unsigned started = 202, unknown_url = 404, still_running = 409;
+  const node_answer* first = nullptr;
+  for (auto& a : answers) {
+    if (!a.body || a.status == started || a.status == unknown_url)
+      continue;
+    if (a.status == still_running)
+      return &a;
+    if (!first)
+      first = &a;
+  }
+  return first;
+}
+
 } // namespace rundun::api

@@ -8,7 +8,7 @@
 // a node), so the merged page is the newest `limit` items of all; where a node's page ended
 // early (its scan budget), nothing past that node's stop is kept, and the next page starts
 // there. Endpoints: one endpoint (one URL) may have events on every node; its figures are
-// summed. Recoveries: the counts are summed.
+// summed. Recoveries: the counts are summed, unless a node refuses.
 
 #include "api/list_cursor.hpp"
 #include "api/list_params.hpp"
@@ -45,5 +45,12 @@ boost::json::object merge_endpoints(const std::vector<node_answer>& answers,
 /// Sums the nodes' recoveries. `found` is false when every node that answered knew no such
 /// URL (the answer is then the 404).
 boost::json::object merge_recoveries(const std::vector<node_answer>& answers, bool& found);
+
+/// The node answer that refuses a recovery for the whole cluster, if any (none: the answers
+/// merge, see `merge_recoveries`). A node's `409 recovery_in_progress` comes first, whatever
+/// the others said: a recovery of that URL still runs there, and one job per URL holds
+/// across the cluster. Else the first other refusal: a `400` of the body (every node gives
+/// it alike) or a node's `5xx`. `202` and `404` are not refusals.
+const node_answer* recovery_refusal(const std::vector<node_answer>& answers);
 
 } // namespace rundun::api

@@ -234,10 +234,14 @@ boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_rec
     return figures.error();
   auto s = figures->value_or(endpoint_stats{});
   account(s, before, after);
-  // A new attempt, or the event's removal, ends a recovery's mark on it.
-  bool attempted =
-      before && (!after || after->delivery.attempts.size() > before->delivery.attempts.size());
-  if (attempted) {
+  // A new attempt, or the event's removal, ends a recovery's mark on it; so does its leaving
+  // `pending` without an attempt (failed because its run's webhook answered 410 meanwhile):
+  // a mark left behind would count as a recovery still running (409 recovery_in_progress).
+  bool mark_ends =
+      before && (!after || after->delivery.attempts.size() > before->delivery.attempts.size() ||
+                 (before->delivery.status == delivery_status::pending &&
+                  after->delivery.status != delivery_status::pending));
+  if (mark_ends) {
     auto mark = mark_key(e.endpoint, e.seq);
     auto marked = t.get(db, mark);
     if (!marked)

@@ -43,7 +43,7 @@ boost::system::error_code put_run(lmdb::txn& t, MDB_dbi db, const run_record& r)
 boost::system::error_code remove_run(lmdb::txn& t, MDB_dbi db, const run_record& r);
 /// Moves an event's entries and its endpoint's figures from `before` (none: a new event) to
 /// `after` (none: a removed one). An attempt recorded on an event a recovery marked ends
-/// its mark.
+/// its mark, as does the event's leaving `pending` without one, or its removal.
 boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_record* before,
                                        const event_record* after);
 /// Marks an event as sent again by a recovery, counted in its endpoint's `recovering`.

@@ -85,6 +85,16 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   auto m6b = round_trip(sys, caf::make_message(recover_atom::value, std::string("ep"),
                                                std::string("https://h/"), std::int64_t{1000}));
   BOOST_TEST((m6b.match_elements<recover_atom, std::string, std::string, std::int64_t>()));
+  recovery_counted page{3, "", false, 1024, 7, true, 1700, "evt-9"};
+  auto m6c = round_trip(sys, caf::make_message(recover_atom::value, page));
+  BOOST_REQUIRE((m6c.match_elements<recover_atom, recovery_counted>()));
+  BOOST_TEST(m6c.get_as<recovery_counted>(1).skipped_webhook_disabled == 7u);
+  BOOST_TEST(m6c.get_as<recovery_counted>(1).next_id == "evt-9");
+  recovery_stepped stepped{recovery_stepped::outcome::write_failed, "disk full"};
+  auto m6d = round_trip(sys, caf::make_message(recover_atom::value, stepped));
+  BOOST_REQUIRE((m6d.match_elements<recover_atom, recovery_stepped>()));
+  BOOST_TEST((m6d.get_as<recovery_stepped>(1).what == recovery_stepped::outcome::write_failed));
+  BOOST_TEST(m6d.get_as<recovery_stepped>(1).failure == "disk full");
 
   auto m7 = round_trip(sys, caf::make_message(committed_atom::value, std::uint64_t{5}, true));
   BOOST_TEST((m7.match_elements<committed_atom, std::uint64_t, bool>()));

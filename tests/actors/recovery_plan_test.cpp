@@ -40,3 +40,19 @@ BOOST_AUTO_TEST_CASE(a_short_read_ends_the_job) {
   BOOST_TEST(!step.job_after);
   BOOST_TEST(plan_recovery_step(job, {}, 4, [](const run_id&) { return false; }).send.empty());
 }
+
+BOOST_AUTO_TEST_CASE(a_recovery_runs_while_its_job_is_stored_or_its_marked_events_wait) {
+  endpoint_stats idle;
+  BOOST_TEST(!recovery_running(false, idle));
+  BOOST_TEST(recovery_running(true, idle)); // still marking
+  endpoint_stats waiting;
+  waiting.pending = 3;
+  waiting.recovering = 2;
+  BOOST_TEST(recovery_running(false, waiting)); // marked, not yet attempted
+  waiting.recovering = 0;
+  BOOST_TEST(!recovery_running(false, waiting)); // pending, but not a recovery's
+  // A mark with nothing waiting is one left behind: it holds nothing.
+  endpoint_stats stale;
+  stale.recovering = 1;
+  BOOST_TEST(!recovery_running(false, stale));
+}

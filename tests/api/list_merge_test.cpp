@@ -113,3 +113,28 @@ BOOST_AUTO_TEST_CASE(recoveries_are_summed_and_unknown_everywhere_is_not_found) 
   BOOST_TEST(merged.at("recovering") == 5);
   BOOST_TEST(merged.at("skipped_webhook_disabled") == 1);
 }
+
+BOOST_AUTO_TEST_CASE(a_recovery_still_running_on_any_node_refuses_for_the_cluster) {
+  auto started = [](const char* node) {
+    return node_answer{node, json::object{{"recovering", 1}, {"skipped_webhook_disabled", 0}}, 202};
+  };
+  auto refusal = [](const char* node, unsigned status, const char* code) {
+    return node_answer{node, json::object{{"error", json::object{{"code", code}}}}, status};
+  };
+  // Started everywhere, or unknown somewhere, or a node down: merged, not refused.
+  BOOST_TEST(!recovery_refusal({started("a"), started("b")}));
+  BOOST_TEST(!recovery_refusal({started("a"), refusal("b", 404, "endpoint_not_found")}));
+  BOOST_TEST(!recovery_refusal({started("a"), node_answer{"b", std::nullopt, 0}}));
+  // One node's job still runs: its 409, even after another node's failure.
+  std::vector<node_answer> busy{started("a"), refusal("b", 500, "storage_error"),
+                                refusal("c", 409, "recovery_in_progress")};
+  auto* r = recovery_refusal(busy);
+  BOOST_REQUIRE(r);
+  BOOST_TEST(r->node == "c");
+  BOOST_TEST(r->status == 409u);
+  // Any other refusal is passed on as the first node gave it.
+  std::vector<node_answer> bad{refusal("a", 400, "invalid_field"),
+                               refusal("b", 400, "invalid_field")};
+  BOOST_REQUIRE(recovery_refusal(bad));
+  BOOST_TEST(recovery_refusal(bad)->node == "a");
+}

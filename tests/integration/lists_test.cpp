@@ -249,6 +249,60 @@ BOOST_FIXTURE_TEST_CASE(a_recovery_leaves_out_runs_whose_webhook_answered_410, l
   BOOST_TEST(endpoint(url)["failed"] == 2);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_second_recovery_of_a_url_is_refused_while_the_first_runs, lists_fixture) {
+  std::atomic<bool> fixed{false};
+  // Failing at first; once fixed, each answer takes 3 s, so the recovery is still sending
+  // when it is asked for again.
+  scripted_receiver shop{[&](const received&, std::size_t) {
+    reply_plan p;
+    p.status = fixed ? 200 : 500;
+    if (fixed)
+      p.delay = 3s;
+    return p;
+  }};
+  // A delivery timeout above the receiver's delay: the recovery's attempts succeed.
+  server = std::make_unique<server_process>(
+      dir.str(),
+      std::vector<std::string>{"--retry-schedule", "100ms,100ms", "--delivery-timeout", "10s"});
+  api = server->api();
+  auto url = shop.url();
+  for (int i = 0; i < 3; ++i)
+    act(dispatch(url));
+  BOOST_REQUIRE(eventually([&] { return endpoint(url)["failed"] == 6; }, 20s));
+  fixed = true;
+  json::object body{{"url", url}, {"since", "2000-01-01T00:00:00Z"}};
+  auto first = api.post_json("/v1/endpoints/recover", body);
+  BOOST_REQUIRE_MESSAGE(first.status == 202, first.body);
+  BOOST_TEST(first.json().at("recovering") == 6);
+  // Its events are marked and on their way (one per run at a time): a second start is
+  // refused, and changes nothing.
+  BOOST_REQUIRE(eventually([&] { return endpoint(url)["in_flight"].as_int64() == 3; }));
+  auto before = endpoint(url);
+  auto second = api.post_json("/v1/endpoints/recover", body);
+  BOOST_TEST(second.status == 409);
+  BOOST_TEST(second.error_code() == "recovery_in_progress");
+  auto after = endpoint(url);
+  for (auto figure : {"pending", "recovering", "failed", "delivered", "in_flight"})
+    BOOST_TEST(after.at(figure) == before.at(figure), figure);
+  BOOST_TEST(after.at("recovering") == 6);
+  // Once every event was sent again, the recovery has finished: a new one is accepted.
+  BOOST_REQUIRE(eventually([&] { return endpoint(url)["delivered"] == 6; }, 20s));
+  BOOST_TEST(endpoint(url)["recovering"] == 0);
+  auto third = api.post_json("/v1/endpoints/recover", body);
+  BOOST_REQUIRE_MESSAGE(third.status == 202, third.body);
+  BOOST_TEST(third.json().at("recovering") == 0);
+  // Each event went again once: the refused start sent nothing.
+  std::set<std::string> resent;
+  std::size_t resends = 0;
+  for (auto& req : shop.requests())
+    if (req.json().at("delivery_attempt").as_int64() >= 4) {
+      ++resends;
+      resent.insert(req.header("webhook-id"));
+    }
+  BOOST_TEST(resends == 6u);
+  BOOST_TEST(resent.size() == 6u);
+}
+
 BOOST_FIXTURE_TEST_CASE(an_acknowledged_recovery_survives_a_kill_9, lists_fixture) {
   std::atomic<bool> fixed{false}, recovering{false};
   // Failing at first; once the recovery starts, hanging (no attempt ends before the kill);

@@ -304,6 +304,20 @@ BOOST_FIXTURE_TEST_CASE(an_endpoints_figures_follow_its_events_attempts_and_remo
   BOOST_TEST(h.stats.recovering == 0u);
   BOOST_TEST(h.stats.delivered == 2u);
   BOOST_TEST(!*s->recovering("ep1", 2));
+  // A marked event that fails without an attempt (its run's webhook answered 410
+  // meanwhile) leaves no mark behind either.
+  record("evt-2", attempt(3, 3150, 500), delivery_status::failed);
+  write([&](write_batch& b) { return b.recover_event({"evt-2"}, from_unix_ms(3300), marked); });
+  BOOST_TEST(health().stats.recovering == 1u);
+  write([&](write_batch& b) {
+    return b.update_event({"evt-2"}, [](event_record& e) {
+      e.delivery.status = delivery_status::failed;
+      e.delivery.next_attempt_at.reset();
+      e.delivery.error = "endpoint_gone";
+    });
+  });
+  BOOST_TEST(health().stats.recovering == 0u);
+  BOOST_TEST(!*s->recovering("ep1", 2));
   // Retention removes an ended run's events, and their counts with them.
   record("evt-1", attempt(2, 3200, 200), delivery_status::delivered);
   auto ended = run_at("r-1", 900);
