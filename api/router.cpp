@@ -72,7 +72,32 @@ std::uint64_t router::body_limit(std::string_view target) {
   return request_body_limit(target);
 }
 
-std::optional<net::http_response> router::unauthorized(const net::http_request& req,
+std::optional<net::http_response> router::screen(const net::request_header& h, token_scope tokens) {
+  auto started = std::chrono::steady_clock::now();
+  auto counted = [&](const std::string& pattern, net::http_response res) {
+    metrics_.count(pattern, res.result_int(),
+                   std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started));
+    return res;
+  };
+  auto s = split_path(h.target());
+  // The same checks as `route`, on the headers alone.
+  if (!s.empty() && s[0] == "v1") {
+    if (auto refused = unauthorized(h, cfg_.api_key_hash))
+      return counted("/v1/*", std::move(*refused));
+    return std::nullopt;
+  }
+  if (s.size() >= 2 && s[0] == "r" && tokens == token_scope::this_node) {
+    // Every link route answers 404 for a token that no run has: its body would be read for
+    // nothing. A failed read is the router's to answer.
+    auto run = engine_.get_run_by_token(s[1]);
+    if (!run && run.error().kind == error_kind::not_found)
+      return counted("/r/{token}/*", refusal(run.error()));
+  }
+  return std::nullopt;
+}
+
+std::optional<net::http_response> router::unauthorized(const net::request_header& req,
                                                        std::string_view api_key_hash) {
   auto auth = req[http::field::authorization];
   constexpr std::string_view bearer = "Bearer ";
@@ -401,6 +426,7 @@ void router::route_link(call& c) {
 
 std::string router::metrics_text() {
   metrics_.set_open_connections(connections_ ? connections_() : 0);
+  metrics_.set_held_body_bytes(held_body_bytes_ ? held_body_bytes_() : 0);
   auto families = engine_families(engine_.figures());
   auto append = [&](std::vector<prometheus::MetricFamily> more) {
     families.insert(families.end(), std::make_move_iterator(more.begin()),

@@ -22,6 +22,10 @@ struct router_config {
   std::string public_url;
 };
 
+/// Where a run is looked for by its link token: here alone (a single node, or a token this
+/// cluster node owns), or possibly on another cluster node too.
+enum class token_scope { this_node, cluster };
+
 /// The HTTP API of contract §2–§8 over an engine: routing, authentication, body parsing, and
 /// the error format. It holds no state of its own beyond counters: every change goes
 /// through the engine.
@@ -38,9 +42,19 @@ public:
   /// The largest body a target accepts: photos 10 MiB, everything else 1 MiB.
   static std::uint64_t body_limit(std::string_view target);
 
+  /// The server's screen (net::server_options::screen), for a request whose body is about to
+  /// be read: the answer `handle` would give without reading it, so that the body never is.
+  /// That is the 401 of `unauthorized` for /v1 without the API key, and the 404
+  /// `link_not_found` for a link (/r/{token}…) that no run has, when `tokens` says that only
+  /// this node could have it. None otherwise, and when the token lookup fails (the router
+  /// answers then). Counted in the API's metrics under the routes `/v1/*` and `/r/{token}/*`.
+  /// Called on the server's io threads; one LMDB read for a link.
+  std::optional<net::http_response> screen(const net::request_header& h,
+                                           token_scope tokens = token_scope::this_node);
+
   /// The 401 for a request without the API key (`api_key_hash` as in router_config), or
-  /// none when it carries the key.
-  static std::optional<net::http_response> unauthorized(const net::http_request& req,
+  /// none when it carries the key. Needs only the headers.
+  static std::optional<net::http_response> unauthorized(const net::request_header& req,
                                                         std::string_view api_key_hash);
 
   /// A response with the contract's error body.
@@ -55,6 +69,11 @@ public:
 
   /// Returns the server's open connection count for /metrics.
   void set_connection_gauge(std::function<std::size_t()> f) { connections_ = std::move(f); }
+
+  /// Returns the bytes of request bodies the server holds, for /metrics.
+  void set_held_body_bytes_gauge(std::function<std::uint64_t()> f) {
+    held_body_bytes_ = std::move(f);
+  }
 
   /// Adds a cluster node's figures to /metrics.
   void set_cluster_figures(std::function<cluster_figures()> f) { cluster_ = std::move(f); }
@@ -76,6 +95,7 @@ private:
   cursor_codec cursors_;
   std::atomic<bool> ready_{false};
   std::function<std::size_t()> connections_;
+  std::function<std::uint64_t()> held_body_bytes_;
   std::function<cluster_figures()> cluster_;
   api_metrics metrics_;
 };

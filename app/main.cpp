@@ -11,6 +11,7 @@
 #include "net/log.hpp"
 #include "persistence/clock.hpp"
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include <thread>
+#include <variant>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -108,6 +110,24 @@ std::optional<std::string> start_test_clock() {
   return std::nullopt;
 }
 
+/// The HTTP server's cap on the request bodies held at once, from
+/// `RUNDUN_TEST_BODY_BYTES_CAP` (bytes) when the environment has it, else the default: for
+/// tests that reach the cap with small photos. Not a flag: nothing but a test should lower
+/// it. Returns an error text for a value that is not a positive number of bytes.
+std::variant<std::uint64_t, std::string> held_body_bytes_cap() {
+  const char* cap = std::getenv("RUNDUN_TEST_BODY_BYTES_CAP");
+  if (!cap || !*cap)
+    return net::default_max_held_body_bytes;
+  std::uint64_t bytes = 0;
+  std::string_view text{cap};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), bytes);
+  if (ec != std::errc{} || end != text.data() + text.size() || bytes == 0)
+    return std::string("RUNDUN_TEST_BODY_BYTES_CAP must be a positive number of bytes, got ") + cap;
+  log::warn("the cap on held request bodies is moved for a test",
+            {{"RUNDUN_TEST_BODY_BYTES_CAP", cap}});
+  return bytes;
+}
+
 int main(int argc, char** argv) {
   auto parsed = app::parse_flags(argc, argv);
   if (std::holds_alternative<app::help_requested>(parsed)) {
@@ -121,6 +141,11 @@ int main(int argc, char** argv) {
   auto f = std::get<app::flags>(parsed);
   log::set_level(f.log_level);
   if (auto err = start_test_clock()) {
+    std::cerr << "rundund: " << *err << "\n";
+    return exit_bad_flags;
+  }
+  auto body_cap = held_body_bytes_cap();
+  if (auto* err = std::get_if<std::string>(&body_cap)) {
     std::cerr << "rundund: " << *err << "\n";
     return exit_bad_flags;
   }
@@ -169,6 +194,11 @@ int main(int argc, char** argv) {
   sopts.port = f.port;
   sopts.body_limit = &api::router::body_limit;
   sopts.error_response = &api::router::error_response;
+  sopts.max_held_body_bytes = std::get<std::uint64_t>(body_cap);
+  // A request's key or link is checked once its headers are in, before its body is read.
+  sopts.screen = [&router, &front](const net::request_header& h) {
+    return front ? front->screen(h) : router->screen(h);
+  };
   auto server = net::http_server::start(
       io, sopts, [&router, &front](net::http_request&& req, net::responder respond) {
         if (front)
@@ -185,6 +215,7 @@ int main(int argc, char** argv) {
   router = std::make_unique<api::router>(
       **eng, api::router_config{*key_hash, f.public_url.value_or(base)});
   router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
+  router->set_held_body_bytes_gauge([s = server->get()] { return s->held_body_bytes(); });
   std::unique_ptr<cluster::node> node;
   if (f.node_id) {
     front = std::make_unique<api::cluster_front>(

@@ -2,6 +2,7 @@
 
 #include <future>
 #include <optional>
+#include <utility>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -22,6 +23,51 @@ struct shared_state {
   server_options opts;
   request_handler handler;
   std::atomic<std::size_t> connections{0};
+  /// Bytes reserved by the bodies of the requests in progress (`body_reservation`).
+  std::atomic<std::uint64_t> held_body_bytes{0};
+};
+
+/// A request's share of `shared_state::held_body_bytes`, given back when it is destroyed or
+/// released. Empty when default-made or moved from.
+class body_reservation {
+public:
+  body_reservation() = default;
+  body_reservation(body_reservation&& other) noexcept
+      : held_(std::exchange(other.held_, nullptr)), bytes_(other.bytes_) {}
+  body_reservation& operator=(body_reservation&& other) noexcept {
+    if (this != &other) {
+      release();
+      held_ = std::exchange(other.held_, nullptr);
+      bytes_ = other.bytes_;
+    }
+    return *this;
+  }
+  ~body_reservation() { release(); }
+
+  /// Adds `bytes` to `held` unless the sum would pass `cap`; none when it would (and `held`
+  /// is unchanged). Any thread.
+  static std::optional<body_reservation> take(std::atomic<std::uint64_t>& held, std::uint64_t cap,
+                                              std::uint64_t bytes) {
+    auto now = held.load();
+    do {
+      if (bytes > cap || now > cap - bytes)
+        return std::nullopt;
+    } while (!held.compare_exchange_weak(now, now + bytes));
+    return body_reservation{held, bytes};
+  }
+
+  void release() {
+    if (held_)
+      held_->fetch_sub(bytes_);
+    held_ = nullptr;
+  }
+
+private:
+  body_reservation(std::atomic<std::uint64_t>& held, std::uint64_t bytes)
+      : held_(&held), bytes_(bytes) {}
+
+  std::atomic<std::uint64_t>* held_ = nullptr;
+  std::uint64_t bytes_ = 0;
 };
 
 /// One client connection: read a request, hand it to the handler, write the answer, repeat.
@@ -61,16 +107,50 @@ private:
   void on_header(error_code ec, std::size_t) {
     if (ec)
       return on_read_error(ec);
-    auto limit = state_->opts.body_limit(parser_->get().target());
-    auto length = parser_->content_length();
-    if (length && *length > limit) {
-      linger_ = true; // the body is still coming
-      return reply_error(body_too_large, body_too_large_message(limit));
-    }
-    parser_->body_limit(limit);
+    // Beast is done after the header of a request without a body: nothing to screen, limit
+    // or hold.
+    if (!parser_->is_done() && !admit_body())
+      return;
     stream_.expires_after(state_->opts.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  /// The checks a request's headers allow before its body is read: the screen, the target's
+  /// body limit, and the server's room for bodies. False when the request was answered: its
+  /// body is then never read (it is dropped while lingering), and the connection closes.
+  bool admit_body() {
+    auto& opts = state_->opts;
+    if (opts.screen) {
+      if (auto refused = opts.screen(parser_->get().base())) {
+        keep_alive_ = false;
+        linger_ = true; // the body is still coming
+        write(std::move(*refused), parser_->get().version());
+        return false;
+      }
+    }
+    auto limit = opts.body_limit(parser_->get().target());
+    auto length = parser_->content_length();
+    if (length && *length > limit) {
+      linger_ = true;
+      reply_error(body_too_large, body_too_large_message(limit));
+      return false;
+    }
+    // A chunked body's length is unknown until its end: it holds what it may grow to.
+    auto held = body_reservation::take(state_->held_body_bytes, opts.max_held_body_bytes,
+                                       length.value_or(limit));
+    if (!held) {
+      linger_ = true;
+      keep_alive_ = false;
+      auto res = opts.error_response(bodies_overloaded.status, std::string(bodies_overloaded.code),
+                                     std::string(bodies_overloaded.message));
+      res.set(http::field::retry_after, std::to_string(held_bodies_retry_after_seconds));
+      write(std::move(res), parser_->get().version());
+      return false;
+    }
+    reservation_ = std::move(*held);
+    parser_->body_limit(limit);
+    return true;
   }
 
   void on_read(error_code ec, std::size_t) {
@@ -129,6 +209,8 @@ private:
   }
 
   void write(http_response res, unsigned version) {
+    // Answered: the request's body is freed, or the handler's to bound from here on.
+    reservation_.release();
     res.version(version);
     res.keep_alive(keep_alive_);
     res.prepare_payload();
@@ -174,6 +256,7 @@ private:
   }
 
   void close() {
+    reservation_.release();
     error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.close();
@@ -184,6 +267,8 @@ private:
   std::shared_ptr<shared_state> state_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http_response> response_;
+  /// The bytes the request being read or handled holds in `shared_state::held_body_bytes`.
+  body_reservation reservation_;
   /// The handler's deadline for the request being handled.
   asio::steady_timer deadline_;
   bool keep_alive_ = true;
@@ -243,6 +328,8 @@ public:
   }
 
   std::size_t open_connections() const override { return state_->connections.load(); }
+
+  std::uint64_t held_body_bytes() const override { return state_->held_body_bytes.load(); }
 
 private:
   asio::io_context& io_;

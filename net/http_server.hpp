@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,8 @@ namespace rundun::net {
 
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+/// The request line and headers of a request, without its body.
+using request_header = boost::beast::http::request_header<>;
 
 /// Sends the response to a request. Call it exactly once, from any thread.
 using responder = std::function<void(http_response)>;
@@ -50,6 +53,18 @@ inline constexpr server_refusal malformed_request{400, "malformed_request",
 /// A body over the target's limit, found while it is read (see `body_too_large_message`).
 inline constexpr server_refusal body_too_large{413, "body_too_large",
                                                "the request body is too large"};
+/// A body that would take the bodies held at once past `max_held_body_bytes`. Nothing was
+/// read or changed; the answer carries a `Retry-After` of `held_bodies_retry_after_seconds`.
+inline constexpr server_refusal bodies_overloaded{
+    503, "overloaded", "the server holds too many request bodies at once; try again shortly"};
+/// The Retry-After of a `bodies_overloaded`: most requests holding a body are answered
+/// within a second.
+inline constexpr int held_bodies_retry_after_seconds = 1;
+
+/// The bytes of request bodies that all connections together may hold at once, by default:
+/// 25 photos of the largest size (10 MiB) at once, where 4,096 connections could otherwise
+/// hold 40 GiB.
+inline constexpr std::uint64_t default_max_held_body_bytes = std::uint64_t{256} << 20;
 
 /// The message of a `body_too_large` for a body whose length is known up front to be over
 /// `limit`, which it names.
@@ -83,7 +98,23 @@ struct server_options {
   std::chrono::milliseconds handler_timeout{60'000};
   /// Open connections at most; more are answered 503 and closed.
   std::size_t max_connections = 4096;
-  /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP).
+  /// The bytes of request bodies held at once, over all connections. Once a request's
+  /// headers are in, it reserves its `Content-Length` (a chunked body reserves its target's
+  /// `body_limit`, which it may grow to) until it is answered or its connection closes; a
+  /// request that would pass this is answered `bodies_overloaded` before its body is read.
+  /// A body larger than this on its own is never taken: keep it above the largest
+  /// `body_limit`.
+  std::uint64_t max_held_body_bytes = default_max_held_body_bytes;
+  /// Screens a request that carries a body, once its headers are in and before a byte of the
+  /// body is read (before the `body_limit` check): an answer it returns is sent as is, the
+  /// body is never read (what the client still sends is dropped, as after a 413, within
+  /// `linger_timeout` and `linger_bytes`) and the connection is closed. None: the request
+  /// goes on as usual. The place for checks that need only the headers, such as
+  /// authentication, so that a refused client never has its body held. Called on the
+  /// connection's io thread: it must not block. Empty: no screening.
+  std::function<std::optional<http_response>(const request_header&)> screen;
+  /// Builds the error responses the server sends on its own (413, 400 for unparseable HTTP,
+  /// 503 `bodies_overloaded`, to which the server adds its Retry-After).
   std::function<http_response(unsigned status, std::string code, std::string message)>
       error_response;
 };
@@ -104,6 +135,10 @@ public:
 
   /// Connections open right now.
   virtual std::size_t open_connections() const = 0;
+
+  /// The bytes of request bodies held right now (see `server_options::max_held_body_bytes`).
+  /// Thread-safe.
+  virtual std::uint64_t held_body_bytes() const = 0;
 };
 
 } // namespace rundun::net

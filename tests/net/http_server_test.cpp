@@ -19,20 +19,28 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-/// A server with small limits, echoing each request's target in its body.
+/// The bytes of request bodies the fixture's server holds at once: one body of /big's 4 MiB,
+/// not two.
+constexpr std::uint64_t held_body_cap = std::uint64_t{5} << 20;
+
+/// A server with small limits, echoing each request's target in its body. Its screen refuses
+/// the target /screened with a 401 (the body "screened") and counts what it is shown.
 struct server_fixture {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   std::unique_ptr<http_server> server;
   std::thread thread;
   std::vector<responder> forgotten; ///< touched on the io thread only
+  std::atomic<int> screened{0};     ///< requests the screen was shown
+  std::atomic<int> handled{0};      ///< requests the handler was given
 
   server_fixture() {
     server_options opts;
     opts.host = "127.0.0.1";
     opts.port = 0;
     opts.header_timeout = 300ms;
-    opts.read_timeout = 300ms;
+    // Long enough that a body a test holds back on purpose is still awaited on a busy machine.
+    opts.read_timeout = 5s;
     opts.max_connections = 3;
     opts.max_header_bytes = 1024;
     // A route with a larger limit than Beast's default of 1 MiB, as photos have.
@@ -47,7 +55,17 @@ struct server_fixture {
       res.body() = code;
       return res;
     };
+    opts.max_held_body_bytes = held_body_cap;
+    opts.screen = [this](const request_header& h) -> std::optional<http_response> {
+      ++screened;
+      if (h.target() != "/screened")
+        return std::nullopt;
+      http_response res{http::status::unauthorized, 11};
+      res.body() = "screened";
+      return res;
+    };
     server = std::move(*http_server::start(io, opts, [this](http_request&& req, responder respond) {
+      ++handled;
       if (req.target() == "/never") {
         forgotten.push_back(std::move(respond)); // a bug: never answered (until the end)
         return;
@@ -98,6 +116,16 @@ struct server_fixture {
     }
   }
 };
+
+/// Reads one response from `s` (the 10 s receive timeout bounds the wait).
+http::response<http::string_body> read_response(tcp::socket& s) {
+  http::response<http::string_body> res;
+  boost::beast::flat_buffer buf;
+  boost::system::error_code ec;
+  http::read(s, buf, res, ec);
+  BOOST_TEST(!ec, ec.message());
+  return res;
+}
 
 /// Polls `check` until it holds (true) or 10 s pass (false).
 template <class F>
@@ -252,6 +280,87 @@ BOOST_AUTO_TEST_CASE(connections_over_the_cap_are_refused) {
   BOOST_REQUIRE(wait_until([&] { return server->open_connections() == 0u; }));
   BOOST_TEST(exchange("GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                  .starts_with("HTTP/1.1 200"));
+}
+
+BOOST_AUTO_TEST_CASE(a_screened_request_is_answered_before_its_body_and_the_connection_closed) {
+  // The headers of a 1 MiB upload, and no body: the screen's answer comes anyway, the
+  // connection is closed after it, and the handler never sees the request.
+  auto s = connect();
+  asio::write(s, asio::buffer(std::string("POST /screened HTTP/1.1\r\nHost: x\r\n"
+                                          "Content-Length: 1048576\r\n\r\n")));
+  auto res = read_response(s);
+  BOOST_TEST(res.result_int() == 401u);
+  BOOST_TEST(res.body() == "screened");
+  BOOST_TEST(!res.keep_alive());
+  bool closed = false;
+  auto rest = read_all(s, &closed);
+  BOOST_TEST(closed);
+  BOOST_TEST(rest.empty());
+  BOOST_TEST(screened.load() == 1);
+  BOOST_TEST(handled.load() == 0);
+  BOOST_TEST(server->held_body_bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_that_sends_its_whole_body_before_reading_gets_the_screens_answer) {
+  // The body arrives before the client reads: it is dropped unread, and the answer is not
+  // lost to a reset.
+  auto s = connect();
+  std::string body(2 << 20, 'x');
+  boost::system::error_code ec;
+  asio::write(s,
+              asio::buffer("POST /screened HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body),
+              ec);
+  BOOST_TEST(!ec, "writing the body failed: " << ec.message());
+  auto out = read_all(s);
+  BOOST_TEST(out.starts_with("HTTP/1.1 401"));
+  BOOST_TEST(handled.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_request_without_a_body_is_not_screened) {
+  auto out = exchange("GET /screened HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  BOOST_TEST(out.starts_with("HTTP/1.1 200"));
+  BOOST_TEST(screened.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_past_the_servers_cap_is_503_until_the_held_ones_are_answered) {
+  // The first upload announces 4 MiB and holds it while its body is awaited; a second one
+  // would pass the 5 MiB cap, and is refused before its body with a Retry-After.
+  std::string body(4 << 20, 'x');
+  auto head = "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\n\r\n";
+  auto first = connect();
+  asio::write(first, asio::buffer(head));
+  BOOST_REQUIRE(wait_until([&] { return server->held_body_bytes() == body.size(); }));
+  auto second = connect();
+  asio::write(second, asio::buffer(head));
+  auto refused = read_response(second);
+  BOOST_TEST(refused.result_int() == 503u);
+  BOOST_TEST(refused.body() == "overloaded");
+  BOOST_TEST(refused[http::field::retry_after] == "1");
+  BOOST_TEST(!refused.keep_alive());
+  // A small body still fits beside the held one.
+  BOOST_TEST(exchange("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                      "Connection: close\r\n\r\nab")
+                 .starts_with("HTTP/1.1 200"));
+  // Once the first is answered, its bytes are free again, and the retry goes through.
+  asio::write(first, asio::buffer(body));
+  BOOST_TEST(read_response(first).result_int() == 200u);
+  BOOST_TEST(server->held_body_bytes() == 0u);
+  auto retry = connect();
+  asio::write(retry, asio::buffer(head + body));
+  BOOST_TEST(read_response(retry).result_int() == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(a_chunked_body_holds_its_targets_limit_until_its_connection_closes) {
+  // Its length is unknown until its end: it holds what it may grow to, /big's 4 MiB.
+  {
+    auto s = connect();
+    asio::write(s, asio::buffer(std::string(
+                       "POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")));
+    BOOST_REQUIRE(wait_until([&] { return server->held_body_bytes() == (4u << 20); }));
+  } // the client goes away mid-body
+  BOOST_TEST(wait_until([&] { return server->held_body_bytes() == 0u; }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
