@@ -68,13 +68,33 @@ void delivery_queue::forget(const delivery_job& j) {
   }
 }
 
-void delivery_queue::finish(const event_id& id, std::optional<time_point> retry_at) {
+std::optional<std::unordered_map<event_id, delivery_queue::entry>::iterator>
+delivery_queue::land(const event_id& id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end() || !it->second.in_flight)
-    return;
-  auto& e = it->second;
-  e.in_flight = false;
+    return std::nullopt;
+  it->second.in_flight = false;
   --in_flight_;
+  return it;
+}
+
+void delivery_queue::put_back(const event_id& id, time_point due) {
+  auto it = land(id);
+  if (!it)
+    return;
+  auto& e = (*it)->second;
+  if (in_run_order(e.job))
+    release_first(e.job.run);
+  e.job.due = due;
+  waiting_.insert(key_of(e.job));
+}
+
+void delivery_queue::finish(const event_id& id, std::optional<time_point> retry_at) {
+  auto landed = land(id);
+  if (!landed)
+    return;
+  auto it = *landed;
+  auto& e = it->second;
   bool was_first = in_run_order(e.job);
   ++e.job.attempts;
   if (was_first) {

@@ -62,6 +62,11 @@ public:
   /// otherwise it leaves the window.
   void finish(const event_id& id, std::optional<time_point> retry_at);
 
+  /// A job that take_ready gave out but that was not started (its last result is not
+  /// stored yet): it waits again, due at `due`, with no attempt counted, and keeps its
+  /// place in its run's order.
+  void put_back(const event_id& id, time_point due);
+
   /// The job `id`, or nullptr.
   delivery_job* find(const event_id& id);
 
@@ -104,6 +109,10 @@ private:
   std::unordered_map<run_id, std::map<std::uint64_t, event_id>> first_order_;
   /// Runs with a first attempt in flight right now.
   std::unordered_set<run_id> first_in_flight_;
+
+  /// The job `id` comes back from flight (finish, put_back): its entry, no longer counted in
+  /// flight, or none when it was not in flight.
+  std::optional<std::unordered_map<event_id, entry>::iterator> land(const event_id& id);
 };
 
 } // namespace rundun

@@ -15,6 +15,9 @@ struct fault_injection {
   /// disk would, with nothing of it committed. It may block, to hold the writer.
   std::function<bool(std::string_view run_id, std::string_view action, std::string_view step_id)>
       fail_run_write;
+  /// Asked on the store's writer thread, inside the write of an attempt's result for
+  /// `event_id`; `true` makes that write fail as a full disk would.
+  std::function<bool(std::string_view event_id)> fail_result_write;
   /// Called on an actor's thread when a run actor (`actor` = "run", `id` = the run id)
   /// takes a command, or an endpoint actor (`actor` = "endpoint", `id` = the endpoint's URL)
   /// takes a delivery order; it may throw, as a bug in that actor would.

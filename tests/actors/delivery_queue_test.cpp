@@ -138,3 +138,23 @@ BOOST_AUTO_TEST_CASE(a_recoverys_events_keep_their_runs_order_and_their_retries_
   q.finish({"e2"}, std::nullopt);
   BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e3"}));
 }
+
+BOOST_AUTO_TEST_CASE(a_job_put_back_unstarted_keeps_its_attempts_and_its_runs_order) {
+  delivery_queue q{16, 100};
+  q.add(job("e1", "r", 1));
+  q.add(job("e2", "r", 2));
+  BOOST_TEST((ids(q.take_ready(t0)) == std::vector<std::string>{"e1"}));
+  // e1's last result is not stored yet: it goes back, unstarted, due later.
+  q.put_back({"e1"}, t0 + 100ms);
+  BOOST_TEST(q.in_flight() == 0u);
+  BOOST_TEST(q.find({"e1"})->attempts == 0);
+  // Until then nothing goes: e2 still waits for e1's first attempt.
+  BOOST_TEST(q.take_ready(t0 + 50ms).empty());
+  BOOST_TEST((ids(q.take_ready(t0 + 100ms)) == std::vector<std::string>{"e1"}));
+  q.finish({"e1"}, std::nullopt);
+  BOOST_TEST((ids(q.take_ready(t0 + 100ms)) == std::vector<std::string>{"e2"}));
+  // Putting back a job that is not in flight changes nothing.
+  q.put_back({"e1"}, t0);
+  q.put_back({"nope"}, t0);
+  BOOST_TEST(q.in_flight() == 1u);
+}

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -264,4 +266,65 @@ BOOST_AUTO_TEST_CASE(a_full_media_queue_refuses_uploads_with_overloaded_and_chan
   BOOST_TEST(eng->figures().media_queue == 0u);
   // The refused uploads changed nothing: the step holds the four that were taken.
   BOOST_TEST(eng->get_run(run.run.id)->steps[0].photos.size() == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(results_that_cannot_be_stored_are_kept_and_no_attempt_is_sent_twice) {
+  // A backlog of 100 events (the window holds 16), each answered 500 once, then 200. For
+  // 5 s every attempt's result fails to store, as on a full disk. The results are kept and
+  // written again: each attempt of each event reaches the endpoint exactly once, and the
+  // store's health follows.
+  constexpr int runs = 50; // two events each
+  constexpr auto failing_for = 5s;
+  test::temp_dir dir;
+  std::mutex m;
+  std::map<std::string, int> seen; // event id -> requests so far
+  test::scripted_receiver rx{[&](const test::received& r, std::size_t) {
+    std::lock_guard lock{m};
+    test::reply_plan plan;
+    plan.status = seen[r.header("webhook-id")]++ == 0 ? 500 : 200;
+    return plan;
+  }};
+  auto opts = options(dir);
+  opts.endpoint_window = 16;
+  auto failing_until =
+      std::make_shared<std::atomic<std::int64_t>>(std::numeric_limits<std::int64_t>::max());
+  opts.faults.fail_result_write = [failing_until](std::string_view) {
+    return std::chrono::steady_clock::now().time_since_epoch().count() < failing_until->load();
+  };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  std::vector<created_run> made;
+  for (int i = 0; i < runs; ++i)
+    made.push_back(make_run(*eng, tmpl.id, rx.url()));
+  failing_until->store((std::chrono::steady_clock::now() + failing_for).time_since_epoch().count());
+  for (auto& r : made) {
+    BOOST_REQUIRE(wait<run_record>(
+        [&](auto cb) { eng->act(r.run.token, run_action::skip, "notes", "", cb); }));
+    BOOST_REQUIRE(wait<run_record>(
+        [&](auto cb) { eng->act(r.run.token, run_action::answer, "kitchen", "{}", cb); }));
+  }
+  // While results cannot be stored, the store says so.
+  BOOST_TEST(test::eventually([&] { return eng->store_failure().has_value(); }));
+  // Every event's two attempts arrive, each once: attempt 1, then attempt 2.
+  constexpr std::size_t events = 2 * runs;
+  BOOST_REQUIRE(rx.wait_for(2 * events, 60s));
+  BOOST_TEST(test::eventually(
+      [&] {
+        for (auto& r : made)
+          for (auto& e : *eng->get_events(r.run.id))
+            if (e.delivery.status != delivery_status::delivered)
+              return false;
+        return true;
+      },
+      30s));
+  BOOST_TEST(!eng->store_failure().has_value());
+  std::map<std::string, std::vector<std::int64_t>> attempts;
+  for (auto& r : rx.requests())
+    attempts[r.header("webhook-id")].push_back(r.json().at("delivery_attempt").as_int64());
+  BOOST_TEST(attempts.size() == events);
+  for (auto& [id, numbers] : attempts)
+    BOOST_TEST((numbers == std::vector<std::int64_t>{1, 2}), id);
+  for (auto& r : made)
+    for (auto& e : *eng->get_events(r.run.id))
+      BOOST_TEST(e.delivery.attempts.size() == 2u, e.id.value);
 }
