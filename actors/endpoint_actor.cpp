@@ -20,6 +20,13 @@ using namespace std::chrono_literals;
 
 /// How often a window that cannot take the whole on-disk backlog looks at the disk again.
 constexpr auto refill_interval = 1s;
+/// The least time a run learned to be disabled (a 410) is remembered here, not read from
+/// the store.
+constexpr std::chrono::milliseconds min_disabled_run_memory = 1min;
+/// The first and the longest wait before an attempt's result, whose write failed, is
+/// written again.
+constexpr std::chrono::milliseconds min_rewrite_backoff{100};
+constexpr std::chrono::milliseconds max_rewrite_backoff{5'000};
 
 delivery_job job_from(delivery_order&& o) {
   delivery_job j;
@@ -72,16 +79,30 @@ void count_attempt(engine_counters& c, const attempt_report& r) {
   counter.fetch_add(1, std::memory_order_relaxed);
 }
 
-/// Queues a change of an event's delivery state; it is durable when `committed` comes back.
-void record(self_ptr self, const engine_context& ctx, const event_id& id,
-            std::function<void(event_record&)> change) {
-  self->state.settling.insert(id.value);
+/// Sends the change of `id` that `settling` holds to the store; `committed` comes back.
+void write_change(self_ptr self, const engine_context& ctx, const event_id& id) {
+  auto& u = self->state.settling.at(id.value);
   auto handle = caf::actor_cast<caf::actor>(self);
-  ctx.store->write([id, change = std::move(change)](
-                       persistence::write_batch& b) { return b.update_event(id, change); },
-                   [handle, id](boost::system::error_code ec) {
-                     caf::anon_send(handle, committed_atom::value, id.value, !ec);
-                   });
+  auto fail = u.retry_until_stored ? ctx.faults.fail_result_write : nullptr;
+  ctx.store->write(
+      [id, change = u.change,
+       fail = std::move(fail)](persistence::write_batch& b) -> boost::system::error_code {
+        if (fail && fail(id.value))
+          return make_error_code(persistence::errc::disk_full);
+        return b.update_event(id, change);
+      },
+      [handle, id](boost::system::error_code ec) {
+        caf::anon_send(handle, committed_atom::value, id.value, !ec);
+      });
+}
+
+/// Queues a change of an event's delivery state; it is durable when `committed` comes back.
+/// An attempt's outcome (`retry_until_stored`) is written again until it is stored.
+void record(self_ptr self, const engine_context& ctx, const event_id& id,
+            std::function<void(event_record&)> change, bool retry_until_stored = true) {
+  self->state.settling.insert_or_assign(
+      id.value, unsettled_change{std::move(change), retry_until_stored, {}});
+  write_change(self, ctx, id);
 }
 
 void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
@@ -102,7 +123,7 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
       {to_string(job.type), job.id.value, attempt, job.run.value, created, job.data_json});
   auto at = now();
   auto ts = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
-  auto* signer = st.signers.get(job.secret);
+  auto signer = ctx.signers->get(job.secret);
   if (!signer) {
     // A run's secret is checked when the run is made; one that does not parse here is a
     // corrupted record. The event cannot be signed, so it is never sent.
@@ -180,8 +201,15 @@ void pump(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
   if (st.draining)
     return answer_drain(self);
-  for (auto* job : st.queue->take_ready(now()))
+  for (auto* job : st.queue->take_ready(now())) {
+    if (auto u = st.settling.find(job->id.value); u != st.settling.end()) {
+      // Its last result is not stored yet: nothing is sent again for it until it is, or
+      // the same attempt would reach the endpoint twice.
+      st.queue->put_back(job->id, now() + std::max(u->second.backoff, min_rewrite_backoff));
+      continue;
+    }
     start_attempt(self, ctx, *job);
+  }
   arm_timer(self);
   schedule_refill(self);
 }
@@ -234,7 +262,7 @@ bool run_disabled(self_ptr self, const engine_context& ctx, const run_id& run) {
     return true;
   auto stored = ctx.store->webhook_disabled(run);
   if (stored && *stored) {
-    st.disabled_runs.insert(run.value);
+    st.disabled_runs.insert_or_assign(run.value, std::chrono::steady_clock::now());
     return true;
   }
   return false;
@@ -382,7 +410,7 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
     st.queue->evict_later_than(now() + refill_interval, std::numeric_limits<std::uint64_t>::max());
   if (what == net::verdict::gone && !webhook_off) {
     // 410: the run's webhook is off. Its other waiting events fail now, unsent.
-    st.disabled_runs.insert(run.value);
+    st.disabled_runs.insert_or_assign(run.value, std::chrono::steady_clock::now());
     ctx.store->write([run](persistence::write_batch& b) { return b.disable_webhook(run); }, {});
     for (auto& other : st.queue->remove_run(run))
       fail_gone(self, ctx, other.id);
@@ -395,6 +423,16 @@ bool idle(const endpoint_actor_state& st) {
   return st.queue->size() == 0 && !st.backlog && st.settling.empty() &&
          st.redeliver_waiters.empty() && !st.draining && !st.refill_now_pending &&
          !st.refill_later_pending;
+}
+
+/// Drops the runs learned to be disabled long enough ago that every attempt in flight then
+/// has reported (each ends within the delivery timeout) and the store's flag is durable:
+/// from then on `run_disabled` reads the store.
+void forget_disabled_runs(self_ptr self, const engine_context& ctx) {
+  auto cutoff =
+      std::chrono::steady_clock::now() -
+      std::max<std::chrono::milliseconds>(min_disabled_run_memory, 2 * ctx.delivery_timeout);
+  std::erase_if(self->state.disabled_runs, [cutoff](auto& run) { return run.second < cutoff; });
 }
 
 /// Marks work taken from the directory: the idle handshake counts it.
@@ -437,6 +475,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   opts.max_idle = ctx->endpoint_concurrency;
   opts.tls = ctx->tls;
   opts.allow_private_destinations = ctx->allow_private_destinations;
+  opts.resolver = ctx->resolver;
   opts.idle_timeout = ctx->connection_idle_timeout;
   st.client = net::endpoint_client::make(*ctx->io, st.target, opts);
   st.queue.emplace(ctx->endpoint_concurrency, ctx->window);
@@ -495,12 +534,27 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
       [=](refill_atom, bool periodic) { refill(self, *ctx, periodic); },
       [=](committed_atom, const std::string& id, bool ok) {
         auto& st = self->state;
-        st.settling.erase(id);
+        auto unsettled = st.settling.find(id);
+        if (!ok && unsettled != st.settling.end() && unsettled->second.retry_until_stored) {
+          // The outcome stays here, and is written again with backoff: while the store
+          // cannot write, the event is neither paged in from its old state on disk nor
+          // sent again, so a failing disk does not turn into a storm of repeated attempts.
+          auto& u = unsettled->second;
+          if (u.backoff.count() == 0)
+            log::error("a delivery result could not be stored; it is kept and written again",
+                       {{"event_id", id}});
+          u.backoff = u.backoff.count() == 0 ? min_rewrite_backoff
+                                             : std::min(u.backoff * 2, max_rewrite_backoff);
+          self->delayed_send(self, u.backoff, rewrite_atom::value, id);
+          return;
+        }
+        if (unsettled != st.settling.end())
+          st.settling.erase(unsettled);
         if (!ok)
           log::error("a delivery state change could not be stored", {{"event_id", id}});
         auto waiter = st.redeliver_waiters.find(id);
         if (waiter == st.redeliver_waiters.end())
-          return;
+          return pump(self, *ctx); // a job held back for this result may go now
         auto rp = std::move(waiter->second);
         st.redeliver_waiters.erase(waiter);
         if (!ok) {
@@ -516,6 +570,10 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
             st.backlog = true;
         }
         pump(self, *ctx);
+      },
+      [=](rewrite_atom, const std::string& id) {
+        if (self->state.settling.count(id))
+          write_change(self, *ctx, event_id{id});
       },
       [=](redeliver_atom, const std::string& id) -> caf::result<redeliver_reply> {
         auto& st = self->state;
@@ -534,12 +592,15 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         auto rp = self->make_response_promise();
         st.redeliver_waiters.emplace(id, rp);
         auto at = now();
-        record(self, *ctx, eid, [at](event_record& e) {
-          e.delivery.status = delivery_status::pending;
-          e.delivery.next_attempt_at = at;
-          e.delivery.round_failures = 0;
-          e.delivery.error.reset();
-        });
+        record(
+            self, *ctx, eid,
+            [at](event_record& e) {
+              e.delivery.status = delivery_status::pending;
+              e.delivery.next_attempt_at = at;
+              e.delivery.round_failures = 0;
+              e.delivery.error.reset();
+            },
+            false);
         return rp;
       },
       [=](drain_atom) -> caf::result<bool> {
@@ -558,7 +619,10 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         self->state.backlog = true;
         schedule_refill(self);
       },
-      [=](idle_atom) { check_idle(self, *ctx); },
+      [=](idle_atom) {
+        forget_disabled_runs(self, *ctx);
+        check_idle(self, *ctx);
+      },
       [=](idle_atom, bool) {
         // The directory's "stay" to (idle_atom, n): it sent more work after all, which is on
         // its way here. A later sweep asks again.

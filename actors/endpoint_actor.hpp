@@ -10,6 +10,7 @@
 //   (tick_atom)                              its retry timer
 //   (refill_atom, bool periodic)             page the on-disk backlog into the window
 //   (committed_atom, std::string event_id, bool ok)  a delivery-state change is durable
+//   (rewrite_atom, std::string event_id)     write an attempt's result again: its write failed
 //   (redeliver_atom, std::string event_id)   -> redeliver_reply
 //   (wake_atom)                              look at the disk for pending deliveries again
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
@@ -28,9 +29,10 @@
 #include "actors/delivery_queue.hpp"
 #include "actors/engine_context.hpp"
 #include "net/http_client.hpp"
-#include "net/signer_cache.hpp"
 #include "net/url.hpp"
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -43,6 +45,16 @@
 
 namespace rundun {
 
+/// A delivery-state change on its way to the store.
+struct unsettled_change {
+  std::function<void(event_record&)> change;
+  /// An attempt's outcome: kept and written again until stored. A redelivery's change is
+  /// not: its caller hears that it failed, and nothing changed.
+  bool retry_until_stored = false;
+  /// The wait before the next write of it, doubled after each failure.
+  std::chrono::milliseconds backoff{0};
+};
+
 struct endpoint_actor_state {
   static inline const char* name = "rundun.endpoint";
 
@@ -50,12 +62,14 @@ struct endpoint_actor_state {
   net::url target;
   std::shared_ptr<net::endpoint_client> client;
   std::optional<delivery_queue> queue;
-  /// Signers by secret: the HMAC key is set up once per recent secret, not per attempt.
-  net::signer_cache signers;
-  /// Events whose latest result is not yet durable: a page-in must not load them again.
-  std::unordered_set<std::string> settling;
-  /// Runs whose webhook answered 410 Gone.
-  std::unordered_set<std::string> disabled_runs;
+  /// Events whose latest change is not yet durable, with the change: a page-in must not load
+  /// them again, and nothing is sent again for them until it is stored. An attempt's result
+  /// whose write fails stays here and is written again with backoff (rewrite_atom).
+  std::unordered_map<std::string, unsettled_change> settling;
+  /// Runs whose webhook answered 410 Gone, with when that was learned. The store has the
+  /// same flag; this copy covers the attempts in flight and the flag's write, and its stale
+  /// entries go at the idle sweep, so a busy endpoint does not keep every such run.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> disabled_runs;
   /// More pending deliveries on disk than in the window.
   bool backlog = true;
   /// A refill message is on its way: one at once (room in the window), one periodic.

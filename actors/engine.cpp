@@ -62,6 +62,8 @@ struct engine::impl {
   std::unique_ptr<persistence::store> store;
   engine_counters counters;
   in_flight_table in_flight;
+  /// Every endpoint actor's signers; made in `open` with the configured bound.
+  std::optional<net::signer_cache> signers;
   boost::asio::io_context io;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
@@ -69,7 +71,8 @@ struct engine::impl {
   boost::asio::thread_pool media{1};
   /// Uploads posted to `media` and not finished: bounded by opts.media_queue_limit.
   std::atomic<std::size_t> media_queued{0};
-  /// The asynchronous queries (`read_…`): store reads, off the actor, io and media threads.
+  /// The asynchronous queries (`read_…`) and the recoveries' scans: store reads, off the
+  /// actor, io and media threads.
   boost::asio::thread_pool reads{1};
   std::unique_ptr<engine_config> cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -249,6 +252,13 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
                         "cannot use the CA file " + opts.ca_file.value_or("") + ": " +
                             tls.error().message(),
                         {}};
+  auto resolver = net::resolver::make(p->io, net::resolver_options{.servers = opts.dns_servers});
+  if (!resolver)
+    return domain_error{error_kind::invalid_input,
+                        "invalid_dns_servers",
+                        "cannot use the DNS servers " + opts.dns_servers.value_or("") + ": " +
+                            resolver.error().message(),
+                        {}};
   p->work.emplace(p->io.get_executor());
   for (std::size_t i = 0; i < std::max<std::size_t>(1, opts.io_threads); ++i)
     p->io_threads.emplace_back([io = &p->io] {
@@ -262,15 +272,19 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   auto ctx = std::make_shared<engine_context>();
   ctx->store = p->store.get();
   ctx->io = &p->io;
+  ctx->reads = &p->reads;
   ctx->schedule = opts.retry;
   ctx->delivery_timeout = opts.delivery_timeout;
   ctx->endpoint_concurrency = std::max<std::size_t>(1, opts.endpoint_concurrency);
   ctx->window = std::max<std::size_t>(ctx->endpoint_concurrency, opts.endpoint_window);
   ctx->counters = &p->counters;
   ctx->in_flight = &p->in_flight;
+  p->signers.emplace(opts.signer_cache_capacity);
+  ctx->signers = &*p->signers;
   ctx->tls = std::move(*tls);
   ctx->run_idle_timeout = opts.run_idle_timeout;
   ctx->allow_private_destinations = opts.allow_private_destinations;
+  ctx->resolver = std::move(*resolver);
   ctx->endpoint_idle_timeout = opts.endpoint_idle_timeout;
   ctx->connection_idle_timeout = opts.connection_idle_timeout;
   ctx->faults = opts.faults;
@@ -666,6 +680,8 @@ void engine::recover(std::string_view url, time_point since, callback<recovery_s
   p.ask<recover_reply>(
       p.ctx->delivery_directory,
       [done](recover_reply& r) {
+        if (r.code == recover_reply::in_progress)
+          return done(conflict(r.code, r.message));
         if (!r.code.empty())
           return done(domain_error{error_kind::storage, r.code, r.message, {}});
         done(recovery_started{r.recovering, r.skipped_webhook_disabled});
@@ -714,6 +730,8 @@ engine_figures engine::figures() const {
   f.commit_latency = s.commit_latency.read();
   f.delivery_latency = c.delivery_latency.read();
   f.live_actors = impl_->system->registry().running();
+  f.signers_cached = impl_->signers->size();
+  f.signers_capacity = impl_->signers->capacity();
   // Backlogs by host: endpoints are keyed by a hash of their URL, and several may share a
   // host. Labels carry the host only, never a path (it may hold a customer's token). A
   // key's host is read from the store once and cached: a scrape at 100k endpoints is map

@@ -8,6 +8,7 @@
 #include "actors/run_logic.hpp"
 #include "actors/specs.hpp"
 #include "net/retry_policy.hpp"
+#include "net/signer_cache.hpp"
 #include "persistence/domain_error.hpp"
 #include "persistence/latency_histogram.hpp"
 #include "persistence/listing.hpp"
@@ -40,14 +41,21 @@ struct engine_options {
   bool allow_private_destinations = false;
   /// An extra CA bundle trusted for HTTPS delivery, beside the system trust store.
   std::optional<std::string> ca_file;
+  /// Name servers for webhook host names, as `ip:port` (comma-separated), instead of those in
+  /// /etc/resolv.conf. For tests, which point it at a DNS server on loopback; rundund has no
+  /// flag for it.
+  std::optional<std::string> dns_servers;
   /// A run's actor leaves after this long without a command, and comes back with the next
   /// one: open runs cost memory only while someone works on them.
   std::chrono::milliseconds run_idle_timeout{60'000};
   /// An endpoint's actor with nothing to do for this long leaves (its keep-alive
-  /// connections and signers with it); the endpoint's next event brings one back.
+  /// connections with it); the endpoint's next event brings one back.
   std::chrono::milliseconds endpoint_idle_timeout{300'000};
   /// A keep-alive connection to an endpoint unused for this long is closed.
   std::chrono::milliseconds connection_idle_timeout{30'000};
+  /// Webhook signers (keyed HMAC contexts, about 1 KiB each) the engine keeps at most, over
+  /// all endpoints: the least recently used secret's goes first.
+  std::size_t signer_cache_capacity = net::signer_cache::default_capacity;
   /// Ended runs (with their events, attempts and photos) are removed this long after they
   /// ended; zero keeps everything.
   std::chrono::milliseconds retention{std::chrono::hours{24 * 30}};
@@ -113,6 +121,8 @@ struct engine_figures {
   std::uint64_t retention_runs_removed = 0, retention_events_removed = 0;
   /// Every actor of the engine's actor system that is running.
   std::size_t live_actors = 0;
+  /// Webhook signers cached now, and the most the engine keeps.
+  std::size_t signers_cached = 0, signers_capacity = 0;
   std::uint64_t commit_batches = 0, commit_writes = 0, commit_failures = 0, commit_micros = 0;
   latency_histogram::snapshot delivery_latency, commit_latency;
   /// Deliveries waiting (or in flight), in total and per host for the largest backlogs.
@@ -201,7 +211,11 @@ public:
   /// Fills in each endpoint's next attempt, recovery and attempts in flight now.
   outcome<std::monostate> complete_endpoints(std::vector<endpoint_health>& page) const;
   /// Sends every failed event to `url` created at or after `since` again, in the background,
-  /// each run's in creation order. `404 endpoint_not_found` for a URL no event was sent to.
+  /// each run's in creation order. `404 endpoint_not_found` for a URL no event was sent to;
+  /// `409 recovery_in_progress` while a recovery of that URL still runs (its job is stored,
+  /// or events it marked still wait for their attempt), and nothing changes. The events are
+  /// counted and marked on the engine's read thread and store writer, never on an actor
+  /// thread; `done` runs once the job is durable.
   void recover(std::string_view url, time_point since, callback<recovery_started> done);
 
   engine_figures figures() const;

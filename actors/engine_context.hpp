@@ -2,7 +2,9 @@
 
 #include "actors/fault_injection.hpp"
 #include "actors/in_flight_table.hpp"
+#include "net/resolver.hpp"
 #include "net/retry_policy.hpp"
+#include "net/signer_cache.hpp"
 #include "persistence/ids.hpp"
 #include "persistence/store.hpp"
 
@@ -12,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <caf/actor.hpp>
 
 namespace rundun {
@@ -38,6 +41,11 @@ struct engine_counters {
 struct engine_context {
   persistence::store* store = nullptr;
   boost::asio::io_context* io = nullptr;
+  /// The engine's read thread (the one that answers the `read_…` queries): long store scans
+  /// run there, one bounded page per task, so that they never hold an actor thread. A task
+  /// captures an actor handle and sends its result back (`caf::anon_send`); it never
+  /// touches actor state. Used by the recovery actors.
+  boost::asio::thread_pool* reads = nullptr;
   net::retry_schedule schedule;
   std::chrono::milliseconds delivery_timeout{10'000};
   std::size_t endpoint_concurrency = 16;
@@ -46,9 +54,14 @@ struct engine_context {
   /// TLS settings of https deliveries, shared by every endpoint.
   std::shared_ptr<boost::asio::ssl::context> tls;
   bool allow_private_destinations = false;
+  /// Looks up webhook host names for every endpoint's HTTP client: one cache and one
+  /// socket to the name servers for the whole engine (thread-safe).
+  std::shared_ptr<net::resolver> resolver;
   engine_counters* counters = nullptr;
   /// Attempts in flight per endpoint, for GET /v1/endpoints.
   in_flight_table* in_flight = nullptr;
+  /// The webhook signers of every endpoint actor, bounded over the engine (thread-safe).
+  net::signer_cache* signers = nullptr;
   /// A run actor with no command for this long leaves; its run stays in the store.
   std::chrono::milliseconds run_idle_timeout{60'000};
   /// An endpoint actor with nothing to do for this long leaves.

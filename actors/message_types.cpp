@@ -16,6 +16,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<attempt_report>("rundun.attempt_report");
   cfg.add_message_type<redeliver_reply>("rundun.redeliver_reply");
   cfg.add_message_type<recover_reply>("rundun.recover_reply");
+  cfg.add_message_type<recovery_counted>("rundun.recovery_counted");
+  cfg.add_message_type<recovery_stepped>("rundun.recovery_stepped");
   cfg.add_message_type<cluster::forwarded_request>("rundun.forwarded_request");
   cfg.add_message_type<cluster::forwarded_response>("rundun.forwarded_response");
   cfg.add_message_type<read_request>("rundun.read_request");

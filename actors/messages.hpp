@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/atom.hpp>
@@ -24,6 +25,8 @@ using command_atom = caf::atom_constant<caf::atom("command")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
+/// An endpoint actor's own: write an attempt's result again, after its write failed.
+using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
@@ -151,6 +154,10 @@ typename Inspector::result_type inspect(Inspector& f, redeliver_reply& x) {
 
 /// A recovery's answer (`POST /v1/endpoints/recover`): empty `code` means started.
 struct recover_reply {
+  /// The `code` of a start refused because a recovery of the endpoint still runs; the
+  /// engine answers it as `409`.
+  static constexpr std::string_view in_progress = "recovery_in_progress";
+
   std::string code;
   std::string message;
   /// Failed events it will send, and those it leaves out because their run's webhook is off.
@@ -162,6 +169,48 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, recover_reply& x) {
   return f(caf::meta::type_name("recover_reply"), x.code, x.message, x.recovering,
            x.skipped_webhook_disabled);
+}
+
+/// One page of a recovery's start, read on the engine's read thread and sent to the
+/// recovery actor (actors/recovery_reads.hpp has the reads).
+struct recovery_counted {
+  /// The start it belongs to.
+  std::uint64_t start = 0;
+  /// Why the store could not be read; empty when it was.
+  std::string failure;
+  /// A recovery of the endpoint still runs: the start is refused (first page only).
+  bool running = false;
+  std::uint64_t recovering = 0;
+  std::uint64_t skipped_webhook_disabled = 0;
+  /// The page was full: the count goes on after the event (`next_ms`, `next_id`).
+  bool more = false;
+  std::int64_t next_ms = 0;
+  std::string next_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recovery_counted& x) {
+  return f(caf::meta::type_name("recovery_counted"), x.start, x.failure, x.running, x.recovering,
+           x.skipped_webhook_disabled, x.more, x.next_ms, x.next_id);
+}
+
+/// How one step of a recovery ended, sent to the recovery actor by the engine's read thread
+/// (no job left, or the store could not be read) or by the store's writer (its commit).
+struct recovery_stepped {
+  enum class outcome : std::uint8_t {
+    committed,    ///< its events are marked, pending, on disk
+    no_job,       ///< no job is stored: the recovery is done
+    read_failed,  ///< the store could not be read; nothing was written
+    write_failed, ///< the step's commit failed; nothing was written
+  };
+  outcome what = outcome::committed;
+  /// Why it failed; empty otherwise.
+  std::string failure;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recovery_stepped& x) {
+  return f(caf::meta::type_name("recovery_stepped"), x.what, x.failure);
 }
 
 } // namespace rundun

@@ -97,6 +97,12 @@ void cluster_front::handle(net::http_request&& req, net::responder respond) {
   }
 }
 
+std::optional<net::http_response> cluster_front::screen(const net::request_header& h) {
+  auto p = place(h.method_string(), h.target());
+  auto here = p.what != placement::kind::run_owner || (p.mark && !owner(p.mark));
+  return router_.screen(h, here ? token_scope::this_node : token_scope::cluster);
+}
+
 void cluster_front::ask_others(net::http_request req, net::responder respond, std::size_t next,
                                bool someone_unavailable, net::http_response local_answer) {
   auto& members = node_->members();
@@ -136,7 +142,7 @@ void cluster_front::create_run(net::http_request&& req, net::responder respond) 
     return router_.handle(std::move(req), std::move(respond));
   // The template was made on another node: keep a copy here (templates never change), then
   // create the run here, where it will live.
-  reads_->read_template(template_id{*id}, [this, req = std::move(req),
+  reads_->read_template(template_id{*id}, [this, want = *id, req = std::move(req),
                                            respond](outcome<rundun::template_record> rec) mutable {
     // Back on the API's threads: this runs on the cluster's, and adopting ends on the
     // store's writer thread.
@@ -149,6 +155,13 @@ void cluster_front::create_run(net::http_request&& req, net::responder respond) 
       return respond(router::refusal(rec.error()));
     if (!rec) // the owner has no such template: the router answers 404
       return then_route();
+    // A peer answers for its own templates only: a record under another id is not adopted
+    // (it would plant that template here), and the router answers as without a copy.
+    if (rec->id.value != want) {
+      log::warn("a peer answered a template read with another template; not adopted",
+                {{"template_id", want}});
+      return then_route();
+    }
     // Stored or not, the router decides (without the copy it answers 404).
     engine_.adopt_template(*rec, [then_route = std::move(then_route)](
                                      outcome<rundun::template_record>) mutable { then_route(); });
@@ -290,10 +303,13 @@ void cluster_front::recover(net::http_request&& req, net::responder respond) {
   if (auto refused = router::unauthorized(req, api_key_hash_))
     return respond(std::move(*refused));
   ask_all(req, [respond](std::vector<node_answer> answers) {
-    // A refusal of the body (a 400) is every node's: pass it on.
-    for (auto& a : answers)
-      if (a.body && a.status != 202 && a.status != 404)
-        return respond(json_response(a.status, *a.body));
+    // A node whose recovery of the URL still runs refuses for all (409), before any other
+    // refusal; a refusal of the body (a 400) is every node's. Either is passed on as it came.
+    // The nodes are asked at once: one with no recovery of the URL running has started its
+    // own even when another answers 409, so a cluster's 409 does not promise that no node
+    // started one (a single node's does).
+    if (auto* refusal = recovery_refusal(answers))
+      return respond(json_response(refusal->status, *refusal->body));
     bool found = false;
     auto merged = merge_recoveries(answers, found);
     bool someone_unavailable = merged.contains("unavailable_nodes");

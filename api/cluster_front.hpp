@@ -43,6 +43,12 @@ public:
   /// The server's request handler.
   void handle(net::http_request&& req, net::responder respond);
 
+  /// The server's screen (net::server_options::screen): the router's, which refuses a link
+  /// token that no run has only where `handle` would have the router answer it alone, that
+  /// is for a token this node owns or no member does. A token another node owns, or one
+  /// without an owner mark, may be that node's: its request goes on to be forwarded.
+  std::optional<net::http_response> screen(const net::request_header& h);
+
   /// Runs a request forwarded by another node through this node's router, after holding it
   /// to the HTTP server's limits (api/forwarded_request.hpp): one over them is answered as
   /// the server answers a direct client (400, 413 or 431), and never throws. Called on the

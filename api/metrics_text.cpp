@@ -90,6 +90,11 @@ api_metrics::api_metrics() : registry_(std::make_shared<prometheus::Registry>())
                            .Help("Open API connections.")
                            .Register(*registry_)
                            .Add({});
+  held_body_bytes_ = &prometheus::BuildGauge()
+                          .Name("rundun_request_body_bytes_held")
+                          .Help("Bytes of request bodies held at once (bounded: more get 503).")
+                          .Register(*registry_)
+                          .Add({});
 }
 
 api_metrics::~api_metrics() = default;
@@ -102,6 +107,10 @@ void api_metrics::count(const std::string& route, unsigned status, std::chrono::
 
 void api_metrics::set_open_connections(std::size_t n) {
   open_connections_->Set(static_cast<double>(n));
+}
+
+void api_metrics::set_held_body_bytes(std::uint64_t n) {
+  held_body_bytes_->Set(static_cast<double>(n));
 }
 
 std::vector<prometheus::MetricFamily> api_metrics::collect() const {
@@ -165,6 +174,12 @@ std::vector<MetricFamily> engine_families(const engine_figures& f) {
          f.endpoint_actors);
   single(out, "rundun_live_actors", "Running actors of the engine, of every kind.", T::Gauge,
          f.live_actors);
+  single(out, "rundun_signers_cached",
+         "Webhook signers (keyed HMAC contexts) cached, over all endpoints.", T::Gauge,
+         f.signers_cached);
+  single(out, "rundun_signers_capacity",
+         "Webhook signers the engine keeps at most; the least recently used goes first.", T::Gauge,
+         f.signers_capacity);
 
   single(out, "rundun_media_queue",
          "Photo uploads waiting for or on the media thread (bounded: more get 503).", T::Gauge,

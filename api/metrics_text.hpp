@@ -36,6 +36,9 @@ public:
   void count(const std::string& route, unsigned status, std::chrono::microseconds took);
   /// The server's open connections, read at scrape time.
   void set_open_connections(std::size_t n);
+  /// The bytes of request bodies the server holds (net::http_server::held_body_bytes), read
+  /// at scrape time.
+  void set_held_body_bytes(std::uint64_t n);
   std::vector<prometheus::MetricFamily> collect() const;
 
 private:
@@ -43,6 +46,7 @@ private:
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* duration_;
   prometheus::Gauge* open_connections_;
+  prometheus::Gauge* held_body_bytes_;
 };
 
 /// A cluster node's figures (contract §9): its id, each peer's connection, and the requests

@@ -7,9 +7,15 @@
 #   benchmarks/run.sh --soak     1M runs through rundund over HTTP (about 30 min on 2 cores):
 #                                heap, sockets and actors every 100k runs, then back at
 #                                baseline once idle (RUNDUN_SOAK_RUNS makes it smaller)
+#   benchmarks/run.sh --soak-busy  35,000 runs over 2,000 endpoints that never go idle (about
+#                                a minute): the heap under load every 5,000 runs, and whether
+#                                it stays flat (RUNDUN_SOAK_RUNS, RUNDUN_SOAK_URLS to change)
 #   benchmarks/run.sh --cluster  the HTTP load against 1, 2 and 3 local nodes (a minute)
 #   benchmarks/run.sh --lists    the lists of API §8 over a store of 1M events (about a minute,
 #                                1.3 GB of temporary disk; RUNDUN_LIST_EVENTS makes it smaller)
+#   benchmarks/run.sh --recovery two recoveries of 200,000 failed events each in an embedded
+#                                engine, and how late runs expire meanwhile (about 40 s;
+#                                RUNDUN_RECOVERY_EVENTS makes it smaller)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smoke=0
@@ -21,11 +27,23 @@ if [ "${1:-}" = "--soak" ]; then
   exec ./build-rel/benchmarks/soak_bench --rundund ./build-rel/app/rundund --runs "$runs" \
     --every $((runs / 10)) --threads 16 --check
 fi
+if [ "${1:-}" = "--soak-busy" ]; then
+  [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-rel -j "$(nproc)" --target soak_bench rundund >/dev/null
+  exec ./build-rel/benchmarks/soak_bench --rundund ./build-rel/app/rundund --busy \
+    --runs "${RUNDUN_SOAK_RUNS:-35000}" --urls "${RUNDUN_SOAK_URLS:-2000}" --every 5000 \
+    --threads 16 --check
+fi
 if [ "${1:-}" = "--lists" ]; then
   [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build-rel -j "$(nproc)" --target list_bench rundund >/dev/null
   exec ./build-rel/benchmarks/list_bench --rundund ./build-rel/app/rundund \
     --events "${RUNDUN_LIST_EVENTS:-1000000}" --samples 200
+fi
+if [ "${1:-}" = "--recovery" ]; then
+  [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-rel -j "$(nproc)" --target recovery_bench >/dev/null
+  exec ./build-rel/benchmarks/recovery_bench --events "${RUNDUN_RECOVERY_EVENTS:-200000}" --check
 fi
 if [ "${1:-}" = "--cluster" ]; then
   [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

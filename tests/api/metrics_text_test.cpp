@@ -35,12 +35,15 @@ BOOST_AUTO_TEST_CASE(a_full_exposition_parses_strictly_and_keeps_its_figures) {
   f.pending_total = 9;
   f.largest_backlogs = {{"hooks.example.com", 7}, {"odd\"host\\name", 2}};
   f.delivery_latency = delivery.read();
+  f.signers_cached = 12;
+  f.signers_capacity = 4096;
   // The API's own metrics, in prometheus-cpp's registry, recorded as requests are answered.
   api_metrics api;
   for (int i = 0; i < 4; ++i)
     api.count("/v1/runs", 201, 200us);
   api.count("/r/{token}/exit", 409, 3ms);
   api.set_open_connections(2);
+  api.set_held_body_bytes(10 << 20);
   cluster_figures c;
   c.node_id = "n1";
   c.peers_up = {{"n2", true}, {"n3", false}};
@@ -55,6 +58,8 @@ BOOST_AUTO_TEST_CASE(a_full_exposition_parses_strictly_and_keeps_its_figures) {
   BOOST_TEST(m.value("rundun_events_created_total", {{"type", "step.completed"}}) == 5);
   BOOST_TEST(m.value("rundun_delivery_attempts_total", {{"outcome", "refused-destination"}}) == 1);
   BOOST_TEST(m.value("rundun_deliveries_pending") == 9);
+  BOOST_TEST(m.value("rundun_signers_cached") == 12);
+  BOOST_TEST(m.value("rundun_signers_capacity") == 4096);
   BOOST_TEST(m.value("rundun_endpoint_backlog", {{"host", "hooks.example.com"}}) == 7);
   // A label value is escaped on the way out and comes back whole.
   BOOST_TEST(m.value("rundun_endpoint_backlog", {{"host", "odd\"host\\name"}}) == 2);
@@ -75,6 +80,7 @@ BOOST_AUTO_TEST_CASE(a_full_exposition_parses_strictly_and_keeps_its_figures) {
   BOOST_TEST(
       m.value("rundun_api_requests_total", {{"route", "/r/{token}/exit"}, {"status", "409"}}) == 1);
   BOOST_TEST(m.value("rundun_open_connections") == 2);
+  BOOST_TEST(m.value("rundun_request_body_bytes_held") == 10 << 20);
   BOOST_TEST(m.value("rundun_cluster_node", {{"node_id", "n1"}}) == 1);
   BOOST_TEST(m.value("rundun_cluster_peer_up", {{"peer", "n3"}}) == 0);
   BOOST_TEST(m.value("rundun_cluster_forwarded_total", {{"outcome", "answered"}}) == 6);

@@ -429,10 +429,12 @@ BOOST_AUTO_TEST_CASE(a_node_without_cluster_tls_warns_that_its_port_is_unauthent
 
 BOOST_AUTO_TEST_CASE(lists_merge_every_nodes_items_and_name_a_node_that_is_down) {
   cluster_processes c{{"n1", "n2", "n3"}};
-  std::atomic<bool> fixed{false};
+  std::atomic<bool> fixed{false}, slow{false};
   scripted_receiver rx{[&](const received&, std::size_t) {
     reply_plan plan;
     plan.status = fixed ? 204 : 500;
+    if (slow)
+      plan.delay = 2s;
     return plan;
   }};
   auto tid = c.api(0).make_template(json::parse(template_body()));
@@ -485,18 +487,26 @@ BOOST_AUTO_TEST_CASE(lists_merge_every_nodes_items_and_name_a_node_that_is_down)
   BOOST_REQUIRE_EQUAL(endpoints.size(), 1u);
   BOOST_TEST(endpoints[0].at("failed") == 6);
   BOOST_TEST(!endpoints[0].at("failing_since").is_null());
-  // A recovery through one node runs on every node.
+  // A recovery through one node runs on every node. Its answers take 2 s each.
   fixed = true;
+  slow = true;
   auto before = rx.requests().size();
   auto r = c.api(2).post_json("/v1/endpoints/recover",
                               {{"url", rx.url()}, {"since", "2000-01-01T00:00:00Z"}});
   BOOST_REQUIRE_MESSAGE(r.status == 202, r.body);
   BOOST_TEST(r.json().at("recovering") == 6);
+  // Asked again through another node while the nodes' recoveries still send: refused.
+  auto again = c.api(0).post_json("/v1/endpoints/recover",
+                                  {{"url", rx.url()}, {"since", "2000-01-01T00:00:00Z"}});
+  BOOST_TEST(again.status == 409);
+  BOOST_TEST(again.error_code() == "recovery_in_progress");
   BOOST_REQUIRE(rx.wait_for(before + 6, 10s));
   BOOST_REQUIRE(eventually([&] {
     auto e = c.api(1).get("/v1/endpoints").json().at("endpoints").at(0);
     return e.at("delivered") == 6 && e.at("failing_since").is_null();
   }));
+  BOOST_TEST(rx.requests().size() == before + 6); // the refused one sent nothing
+  slow = false;
   // A node down: the others' items are still listed, and it is named.
   c.nodes[2]->kill9();
   auto partial = c.api(0).get("/v1/events?limit=500");
