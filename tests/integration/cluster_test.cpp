@@ -10,7 +10,9 @@
 #include "tests/support/test_pki.hpp"
 
 #include "net/webhook_verifier.hpp"
+#include "persistence/clock.hpp"
 #include "persistence/ids.hpp"
+#include "persistence/record_codec.hpp"
 
 #define BOOST_TEST_MODULE cluster
 #include <boost/test/unit_test.hpp>
@@ -670,4 +672,49 @@ BOOST_AUTO_TEST_CASE(with_mutual_tls_killing_a_node_ten_times_never_cuts_the_sur
     }
   }
   BOOST_TEST_MESSAGE(reads << " reads across the survivors, none refused");
+}
+
+BOOST_AUTO_TEST_CASE(a_template_is_adopted_only_under_the_id_that_was_asked_for) {
+  // n2 (in this process, with its own valid certificate) answers every template read with
+  // another template of its own. n1 must not store that one: it would plant a template
+  // that its owner never gave for that id.
+  cluster_pki pki;
+  layout where{{"n1", "n2"}};
+  auto asked = "t-" + make_uuid_v7(make_owner_mark("n2"));
+  auto planted = "t-" + make_uuid_v7(make_owner_mark("n2"));
+  auto f = pki.flags("n2");
+  cluster::options o;
+  o.node_id = "n2";
+  o.members = std::get<std::vector<cluster::member>>(cluster::parse_members(where.list(), "n2"));
+  o.tls = cluster::tls_files{f[1], f[3], f[5]};
+  auto n2 = cluster::node::start(
+      std::move(o),
+      [](cluster::forwarded_request, std::function<void(cluster::forwarded_response)> done) {
+        done({404,
+              {{"Content-Type", "application/json"}},
+              R"({"error":{"code":"template_not_found","message":"n2 has none"}})"});
+      },
+      [planted](read_request, std::function<void(read_answer)> done) {
+        template_record other{{planted}, "planted", {{"a", "A", true, 0}}, now()};
+        read_answer a;
+        a.records.push_back(encode(other));
+        done(std::move(a));
+      });
+  BOOST_REQUIRE(n2);
+  temp_dir dir;
+  auto flags = pki.flags("n1");
+  flags.insert(flags.end(), {"--node-id", "n1", "--cluster", where.list()});
+  server_process n1{dir.str(), flags};
+  BOOST_REQUIRE(
+      eventually([&] { return every_member_reachable(n1.api().get("/v1/cluster")); }, 15s));
+  auto made = n1.api().post_json("/v1/runs", json::parse(R"({"template_id":")" + asked + R"("})"));
+  BOOST_TEST(made.status == 404, made.body);
+  BOOST_TEST(made.error_code() == "template_not_found");
+  BOOST_TEST(eventually([&] {
+    return n1.stderr_text().find("a peer answered a template read with another template") !=
+           std::string::npos;
+  }));
+  // n1 holds no copy of the other template: asked for it, n1 forwards to n2 (which says 404).
+  auto got = n1.api().get("/v1/templates/" + planted);
+  BOOST_TEST(got.body.find("planted") == std::string::npos, got.body);
 }
