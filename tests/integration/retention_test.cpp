@@ -1,5 +1,6 @@
 // Retention on a real rundund (--retention-days with a fraction of a day): ended runs go
-// with their events, attempts, photos and link; active runs and runs still delivering stay;
+// with their events, attempts, photos and link, and an endpoint with its last event; active
+// runs and runs still delivering stay;
 // the freed pages are reused, so the data file stops growing under steady load.
 
 #include "tests/support/prometheus_text.hpp"
@@ -11,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 using namespace rundun::test;
@@ -99,6 +101,40 @@ BOOST_AUTO_TEST_CASE(ended_runs_go_active_and_delivering_runs_stay) {
   BOOST_TEST(metric(server.port(), "rundun_retention_removed_events_total") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(an_endpoint_leaves_the_endpoint_list_with_its_last_run) {
+  scripted_receiver shop; // answers 200
+  std::uint16_t dead_port = 0;
+  {
+    scripted_receiver gone;
+    dead_port = gone.port();
+  }
+  auto hook = [](std::uint16_t port) {
+    return R"(,"webhook":{"url":"http://127.0.0.1:)" + std::to_string(port) + R"(/hook"})";
+  };
+  auto delivered = run(hook(shop.port()));
+  leave(delivered);
+  auto delivering = run(hook(dead_port)); // its run.cancelled waits an hour for its retry
+  leave(delivering);
+  auto urls = [&] {
+    std::set<std::string> out;
+    auto listed = api.get("/v1/endpoints").json();
+    for (auto& e : listed.at("endpoints").as_array())
+      out.emplace(e.at("url").as_string());
+    return out;
+  };
+  auto shop_url = "http://127.0.0.1:" + std::to_string(shop.port()) + "/hook";
+  auto dead_url = "http://127.0.0.1:" + std::to_string(dead_port) + "/hook";
+  BOOST_REQUIRE(shop.wait_for(1, 10s));
+  // Once its only run is removed, the shop has no event left: it is listed no more.
+  BOOST_TEST_REQUIRE(
+      eventually([&] { return api.get("/v1/runs/" + id_of(delivered)).status == 404; }, 20s));
+  BOOST_TEST((urls() == std::set<std::string>{dead_url}));
+  BOOST_TEST(api.get("/v1/endpoints?status=healthy").json().at("endpoints").as_array().empty());
+  BOOST_TEST(
+      api.post_json("/v1/endpoints/recover", {{"url", shop_url}, {"since", "2000-01-01T00:00:00Z"}})
+          .error_code() == "endpoint_not_found");
+}
+
 BOOST_AUTO_TEST_CASE(freed_pages_are_reused_so_the_file_stops_growing) {
   // Rounds of runs, each with a photo, ended at once and removed by retention. Once
   // retention keeps pace, each round's pages are the ones the previous rounds freed.
@@ -121,9 +157,11 @@ BOOST_AUTO_TEST_CASE(freed_pages_are_reused_so_the_file_stops_growing) {
   for (auto s : sizes)
     shown << s / 1024 << " KiB ";
   BOOST_TEST_MESSAGE("data.mdb after each round: " << shown.str());
-  // The first rounds grow the file; from the third on it stays where it was (a few pages of
-  // slack for LMDB's freelist itself).
-  BOOST_TEST(sizes.back() <= sizes[2] + 64 * 1024, "sizes: " << shown.str());
+  // The first rounds grow the file; over the second half it stays where it was (a few pages
+  // of slack for LMDB's freelist itself). On a loaded machine, readers that still hold old
+  // snapshots delay the reuse by a round or two (seen: 624 624 652 708 832 832 836 836 KiB
+  // under stress --cpu 2), so the bound is taken from the middle round, not the third.
+  BOOST_TEST(sizes.back() <= sizes[rounds / 2] + 64 * 1024, "sizes: " << shown.str());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
