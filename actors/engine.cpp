@@ -199,8 +199,11 @@ std::optional<domain_error> claim_node(persistence::store& store, const std::str
 void log_migration(const persistence::migration_progress& p) {
   auto from = std::string(p.from_format), to = std::string(p.to_format);
   auto done = std::to_string(p.runs_done), total = std::to_string(p.runs_total);
+  // `runs_done`, or `endpoints_done` for a step that counts endpoints.
+  auto done_field = std::string(p.counted) + "_done",
+       total_field = std::string(p.counted) + "_total";
   log::info(p.finished ? "the store is in the new format" : "moving the store to a new format",
-            {{"from_format", from}, {"to_format", to}, {"runs_done", done}, {"runs_total", total}});
+            {{"from_format", from}, {"to_format", to}, {done_field, done}, {total_field, total}});
 }
 
 } // namespace
@@ -652,19 +655,15 @@ outcome<std::string> engine::endpoint_key(std::string_view url) const {
   return key_of_url("endpoint", url);
 }
 
-outcome<std::vector<endpoint_health>> engine::list_endpoints() const {
-  auto all = impl_->store->endpoints();
-  if (!all)
-    return storage_failure(all.error());
-  return std::move(*all);
-}
-
-outcome<std::monostate> engine::complete_endpoints(std::vector<endpoint_health>& page) const {
-  if (auto ec = impl_->store->complete(page))
-    return storage_failure(ec);
-  for (auto& e : page)
+outcome<list_page<endpoint_health>> engine::list_endpoints(std::optional<endpoint_rank> only,
+                                                           const list_request& r) const {
+  auto page = impl_->store->list_endpoints(only, r);
+  if (!page)
+    return storage_failure(page.error());
+  // Live state, for the page only.
+  for (auto& e : page->items)
     e.in_flight = impl_->in_flight.get(e.key);
-  return std::monostate{};
+  return std::move(*page);
 }
 
 void engine::recover(std::string_view url, time_point since, callback<recovery_started> done) {

@@ -205,11 +205,11 @@ public:
   outcome<list_page<listed_event>> list_events(const event_filter& f, const list_request& r) const;
   /// The endpoint key of a webhook URL, for an event filter; `400` for a URL that is not one.
   outcome<std::string> endpoint_key(std::string_view url) const;
-  /// Every endpoint that has events, in key order, with its URL and figures: enough to order,
-  /// filter and page them. `complete_endpoints` fills in the rest of a page.
-  outcome<std::vector<endpoint_health>> list_endpoints() const;
-  /// Fills in each endpoint's next attempt, recovery and attempts in flight now.
-  outcome<std::monostate> complete_endpoints(std::vector<endpoint_health>& page) const;
+  /// A page of the endpoints that have events, by rank (failing first), then by URL, of
+  /// rank `only` if given (see store::list_endpoints), each with its figures, next attempt,
+  /// recovery and attempts in flight now. Reads about `r.limit` index entries.
+  outcome<list_page<endpoint_health>> list_endpoints(std::optional<endpoint_rank> only,
+                                                     const list_request& r) const;
   /// Sends every failed event to `url` created at or after `since` again, in the background,
   /// each run's in creation order. `404 endpoint_not_found` for a URL no event was sent to;
   /// `409 recovery_in_progress` while a recovery of that URL still runs (its job is stored,

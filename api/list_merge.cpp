@@ -146,34 +146,34 @@ json::object merge_endpoints(const std::vector<node_answer>& answers,
       fold(it->second, *e);
     }
   }
-  std::vector<json::object> merged;
+  // Ranked and positioned as one node ranks them (persistence/listing.hpp), by the merged
+  // figures: an endpoint failing on one node and healthy on another is failing, unless the
+  // latest attempt of all succeeded (see `fold`).
+  auto only = rank_filter(params.status);
+  std::vector<std::pair<list_position, json::object>> merged;
   for (auto& [url, e] : by_url) {
-    bool failing = e["failing_since"].is_string();
-    if ((params.status == endpoint_health_filter::failing && !failing) ||
-        (params.status == endpoint_health_filter::healthy && failing))
+    auto rank = e["failing_since"].is_string() ? endpoint_rank::failing : endpoint_rank::healthy;
+    if (only && rank != *only)
       continue;
-    merged.push_back(std::move(e));
+    merged.emplace_back(endpoint_position(rank, url), std::move(e));
   }
-  auto rank = [](json::object& e) {
-    return std::make_tuple(e["failing_since"].is_string() ? 0 : 1,
-                           std::string(e["url"].as_string()));
+  auto order = [](const list_position& a, const list_position& b) {
+    return std::tie(a.ms, a.id) < std::tie(b.ms, b.id);
   };
   std::sort(merged.begin(), merged.end(),
-            [&](json::object& a, json::object& b) { return rank(a) < rank(b); });
+            [&](const auto& a, const auto& b) { return order(a.first, b.first); });
   json::array out;
-  std::optional<list_position> next;
+  std::optional<list_position> next, last;
   auto& r = params.page.request;
-  for (auto& e : merged) {
-    auto [failing_rank, url] = rank(e);
-    if (r.after && std::tie(failing_rank, url) <= std::tie(r.after->ms, r.after->id))
+  for (auto& [at, e] : merged) {
+    if (r.after && !order(*r.after, at))
       continue;
     if (out.size() == r.limit) {
-      auto& last = out.back().as_object();
-      next = list_position{last.at("failing_since").is_string() ? 0 : 1,
-                           std::string(last.at("url").as_string())};
+      next = std::move(last);
       break;
     }
     out.push_back(std::move(e));
+    last = at;
   }
   json::object body{{"endpoints", std::move(out)},
                     {"next_cursor", next ? json::value(cursors.encode(list_kind::endpoints,

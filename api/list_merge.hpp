@@ -36,8 +36,9 @@ boost::json::object merge_item_pages(list_kind kind, const std::string& items,
                                      const std::vector<node_answer>& answers,
                                      const page_params& page, const cursor_codec& cursors);
 
-/// Merges the nodes' endpoints (each node's whole list) by URL, then filters, orders and
-/// pages them as one node does.
+/// Merges the nodes' endpoints (each node's first page, of up to 500) by URL, then filters,
+/// orders and pages them as one node does: failing first, then by URL, with a position
+/// `endpoint_position` (persistence/listing.hpp) taken from the merged figures.
 boost::json::object merge_endpoints(const std::vector<node_answer>& answers,
                                     const endpoint_list_params& params,
                                     const cursor_codec& cursors);

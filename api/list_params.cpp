@@ -232,4 +232,16 @@ outcome<endpoint_list_params> parse_endpoint_list(std::string_view target,
   return out;
 }
 
+std::optional<endpoint_rank> rank_filter(endpoint_health_filter status) {
+  switch (status) {
+  case endpoint_health_filter::failing:
+    return endpoint_rank::failing;
+  case endpoint_health_filter::healthy:
+    return endpoint_rank::healthy;
+  case endpoint_health_filter::any:
+    break;
+  }
+  return std::nullopt;
+}
+
 } // namespace rundun::api

@@ -46,6 +46,9 @@ struct endpoint_list_params {
   endpoint_health_filter status = endpoint_health_filter::any;
 };
 
+/// The rank a `status` filter of `GET /v1/endpoints` lists; none for every rank.
+std::optional<endpoint_rank> rank_filter(endpoint_health_filter status);
+
 /// `target` is the request target (path and query). Refusals: `400 invalid_field` naming
 /// the parameter (an unknown one, one given twice, a bad value), `400 invalid_cursor`.
 outcome<run_list_params> parse_run_list(std::string_view target, const cursor_codec& cursors);

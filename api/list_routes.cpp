@@ -68,16 +68,13 @@ bool router::route_lists(call& c) {
     auto p = parse_endpoint_list(c.req.target(), cursors_);
     if (!p)
       return refuse(p.error());
-    auto all = engine_.list_endpoints();
-    if (!all)
-      return refuse(all.error());
-    auto page = page_endpoints(std::move(*all), p->status, p->page.request);
-    if (auto done = engine_.complete_endpoints(page.items); !done)
-      return refuse(done.error());
+    auto page = engine_.list_endpoints(rank_filter(p->status), p->page.request);
+    if (!page)
+      return refuse(page.error());
     json::array items;
-    for (auto& e : page.items)
+    for (auto& e : page->items)
       items.push_back(endpoint_view(e));
-    auto next = cursor_after(cursors_, list_kind::endpoints, p->page, page.next);
+    auto next = cursor_after(cursors_, list_kind::endpoints, p->page, page->next);
     c.reply(200, json::object{{"endpoints", std::move(items)},
                               {"next_cursor", next ? json::value(*next) : json::value(nullptr)}});
     return true;

@@ -1,7 +1,8 @@
 #pragma once
 
 // The answers of the lists (contract §8): pages of runs, events and endpoints. Pure
-// functions of the engine's pages; the cursor is made by the caller.
+// functions of the engine's pages; the cursor is made by the caller, and the store orders
+// and pages the endpoints (persistence/endpoint_index.hpp).
 
 #include "actors/engine.hpp"
 #include "api/list_params.hpp"
@@ -25,15 +26,5 @@ boost::json::object event_page_view(const std::vector<listed_event>& events,
 
 /// One endpoint's health as `GET /v1/endpoints` lists it.
 boost::json::object endpoint_view(const endpoint_health& e);
-
-/// True for an endpoint in a run of failures.
-inline bool failing(const endpoint_health& e) {
-  return e.stats.failing_since.has_value();
-}
-
-/// Filters, orders (failing first, then by URL) and pages the endpoints. A position is an
-/// endpoint's (0 when failing else 1, URL): the page holds the endpoints after it.
-list_page<endpoint_health> page_endpoints(std::vector<endpoint_health> all,
-                                          endpoint_health_filter status, const list_request& r);
 
 } // namespace rundun::api

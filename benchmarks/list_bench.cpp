@@ -1,11 +1,14 @@
 // list_bench: the lists of contract §8 over a large store, through a real rundund over HTTP.
-// It writes a store of N events (10 per run, over E endpoints, 2 % failed, the rest
-// delivered, spread over 30 days) straight through the store's API, starts rundund on it,
-// and times each list shape: a first page of 50, and pages 2..20 reached by cursor.
+// It writes a store of N events (10 per run by default, runs round-robin over E endpoints,
+// 2 % failed, the rest delivered, spread over 30 days) straight through the store's API,
+// starts rundund on it, and times each list shape: a first page of 50, and pages 2..20
+// reached by cursor.
 //
-//   list_bench --rundund PATH [--events 1000000] [--endpoints 20] [--samples 200] [--dir DIR]
-//              [--keep]
+//   list_bench --rundund PATH [--events 1000000] [--events-per-run 10] [--endpoints 20]
+//              [--shapes all|endpoints] [--samples 200] [--dir DIR] [--keep]
 //
+// `--shapes endpoints` times only `GET /v1/endpoints` (every status, pages of 50 and 500):
+// with `--endpoints 200000 --events 400000 --events-per-run 2`, a store of 200,000 URLs.
 // Prints p50, p99 and max per shape, in milliseconds, as the client saw them (keep-alive,
 // one request at a time). With --dir and --keep the store is reused on the next run.
 
@@ -31,7 +34,6 @@ namespace http = boost::beast::http;
 namespace {
 
 constexpr auto key = "list-bench-api-key-0123456789";
-constexpr std::size_t events_per_run = 10;
 constexpr std::size_t failed_per_mille = 20;
 constexpr std::size_t runs_per_write = 1000;
 const auto span = std::chrono::hours{24 * 30};
@@ -41,6 +43,9 @@ struct options {
   std::size_t events = 1'000'000;
   std::size_t samples = 200;
   std::size_t endpoints = 20;
+  std::size_t events_per_run = 10;
+  /// Only the endpoints' list, for a store of many endpoints.
+  bool endpoint_shapes_only = false;
   std::string dir;
   bool keep = false;
 };
@@ -58,7 +63,14 @@ options parse(int argc, char** argv) {
       o.samples = std::stoul(next());
     else if (a == "--endpoints")
       o.endpoints = std::max<std::size_t>(1, std::stoul(next()));
-    else if (a == "--dir")
+    else if (a == "--events-per-run")
+      o.events_per_run = std::max<std::size_t>(1, std::stoul(next()));
+    else if (a == "--shapes") {
+      auto which = next();
+      if (which != "all" && which != "endpoints")
+        throw std::runtime_error("--shapes must be all or endpoints, got " + which);
+      o.endpoint_shapes_only = which == "endpoints";
+    } else if (a == "--dir")
       o.dir = next();
     else if (a == "--keep")
       o.keep = true;
@@ -74,8 +86,10 @@ std::string url_of(std::size_t endpoint) {
   return "https://shop-" + std::to_string(endpoint) + ".example/hooks";
 }
 
-/// Writes the store: runs of 10 events each, oldest first, `runs_per_write` runs per commit.
-void fill(const std::filesystem::path& dir, std::size_t events, std::size_t endpoints) {
+/// Writes the store: runs of `events_per_run` events each, oldest first, `runs_per_write`
+/// runs per commit.
+void fill(const std::filesystem::path& dir, std::size_t events, std::size_t endpoints,
+          std::size_t events_per_run) {
   auto s = std::move(*persistence::store::open(dir));
   template_record t{template_id{"t-01a00000-0000-7000-8000-000000000000"},
                     "Checkout",
@@ -164,10 +178,10 @@ int main(int argc, char** argv) try {
                                   : std::filesystem::path(opt.dir);
   std::printf(
       "list_bench: %zu events, %zu per run, %zu endpoints, %zu‰ failed; machine: %u cores\n",
-      opt.events, events_per_run, opt.endpoints, failed_per_mille,
+      opt.events, opt.events_per_run, opt.endpoints, failed_per_mille,
       std::thread::hardware_concurrency());
   if (!std::filesystem::exists(dir / "data.mdb"))
-    fill(dir, opt.events, opt.endpoints);
+    fill(dir, opt.events, opt.endpoints, opt.events_per_run);
   std::printf("store: %.0f MiB on disk in %s\n",
               static_cast<double>(std::filesystem::file_size(dir / "data.mdb")) / (1 << 20),
               dir.c_str());
@@ -175,7 +189,7 @@ int main(int argc, char** argv) try {
   bench::start_rundund(server, opt.rundund, dir.string(), key, {"--retention-days", "0"});
   bench::http_client client{server.port};
   char middle[64];
-  std::snprintf(middle, sizeof middle, "%012zx", opt.events / events_per_run / 2);
+  std::snprintf(middle, sizeof middle, "%012zx", opt.events / opt.events_per_run / 2);
   auto some_run = "r-01a00000-0000-7000-8000-" + std::string(middle);
   auto shop = url_of(3);
   std::vector<shape> shapes{
@@ -194,6 +208,14 @@ int main(int argc, char** argv) try {
       {"runs status=completed", "/v1/runs?limit=50&status=completed"},
       {"endpoints", "/v1/endpoints?limit=50"},
   };
+  std::vector<shape> endpoint_shapes{
+      {"endpoints", "/v1/endpoints?limit=50"},
+      {"endpoints status=failing", "/v1/endpoints?limit=50&status=failing"},
+      {"endpoints status=healthy", "/v1/endpoints?limit=50&status=healthy"},
+      {"endpoints limit=500", "/v1/endpoints?limit=500"},
+  };
+  if (opt.endpoint_shapes_only)
+    shapes = endpoint_shapes;
   std::printf("%-28s %8s %8s %8s %8s %14s\n", "list (page of 50)", "p50 ms", "p99 ms", "max ms",
               "items", "deep p99 ms");
   for (auto& s : shapes) {

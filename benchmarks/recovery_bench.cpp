@@ -262,11 +262,13 @@ int main(int argc, char** argv) try {
   // Done marking: no job left, and every failed event but the skipped ones is pending.
   std::chrono::steady_clock::time_point marked{};
   while (std::chrono::steady_clock::now() - asked < recovery_limit) {
-    auto all = eng->list_endpoints();
-    if (all && eng->complete_endpoints(*all)) {
+    list_request every;
+    every.limit = eps.size();
+    auto all = eng->list_endpoints(std::nullopt, every);
+    if (all) {
       bool done = true;
       for (auto& ep : eps)
-        for (auto& h : *all)
+        for (auto& h : all->items)
           if (h.key == ep.key && (h.recovery_remaining > 0 || h.stats.failed > ep.skipped))
             done = false;
       if (done) {

@@ -13,6 +13,8 @@
 #   benchmarks/run.sh --cluster  the HTTP load against 1, 2 and 3 local nodes (a minute)
 #   benchmarks/run.sh --lists    the lists of API §8 over a store of 1M events (about a minute,
 #                                1.3 GB of temporary disk; RUNDUN_LIST_EVENTS makes it smaller)
+#   benchmarks/run.sh --endpoint-list  GET /v1/endpoints over 200,000 URLs (under a minute,
+#                                700 MB of temporary disk; RUNDUN_LIST_ENDPOINTS to change)
 #   benchmarks/run.sh --recovery two recoveries of 200,000 failed events each in an embedded
 #                                engine, and how late runs expire meanwhile (about 40 s;
 #                                RUNDUN_RECOVERY_EVENTS makes it smaller)
@@ -39,6 +41,13 @@ if [ "${1:-}" = "--lists" ]; then
   cmake --build build-rel -j "$(nproc)" --target list_bench rundund >/dev/null
   exec ./build-rel/benchmarks/list_bench --rundund ./build-rel/app/rundund \
     --events "${RUNDUN_LIST_EVENTS:-1000000}" --samples 200
+fi
+if [ "${1:-}" = "--endpoint-list" ]; then
+  [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-rel -j "$(nproc)" --target list_bench rundund >/dev/null
+  endpoints="${RUNDUN_LIST_ENDPOINTS:-200000}"
+  exec ./build-rel/benchmarks/list_bench --rundund ./build-rel/app/rundund --shapes endpoints \
+    --endpoints "$endpoints" --events $((endpoints * 2)) --events-per-run 2 --samples 200
 fi
 if [ "${1:-}" = "--recovery" ]; then
   [ -f build-rel/build.ninja ] || cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -12,7 +12,7 @@ namespace rundun::persistence::list_index {
 
 namespace {
 
-// The kinds of key, their first byte (see the header).
+// The kinds of key, their first byte (see the header; `n` is endpoint_index.cpp's).
 constexpr char all_runs = 'r', runs_by_status = 's', all_events = 'e', events_by_status = 'f',
                endpoint_events_by_status = 'q', endpoint_figures = 'h', recovering_mark = 'v',
                recovery = 'j';
@@ -210,10 +210,12 @@ boost::system::error_code remove_run(lmdb::txn& t, MDB_dbi db, const run_record&
   return t.del(db, run_key(r.status, r));
 }
 
-boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_record* before,
-                                       const event_record* after) {
+boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::tables& tables,
+                                       const event_record* before, const event_record* after,
+                                       std::string_view endpoint_url) {
   if (!before && !after)
     return {};
+  auto db = tables.lists;
   if (!before) {
     RUNDUN_TRY(t.put(db, event_key(std::nullopt, {}, *after), event_value(*after)));
     RUNDUN_TRY(put_status_entries(t, db, *after));
@@ -251,6 +253,15 @@ boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_rec
       s.recovering -= std::min<std::uint64_t>(s.recovering, 1);
     }
   }
+  // Every event with an endpoint is counted as pending, delivered or failed: none counted
+  // after a removal is none left (retention removed the last run that had one).
+  bool none_left = !after && s.pending + s.delivered + s.failed == 0;
+  std::optional<endpoint_stats> now;
+  if (!none_left)
+    now = s;
+  RUNDUN_TRY(endpoint_index::follow(t, tables, e.endpoint, *figures, now, endpoint_url));
+  if (none_left)
+    return t.del(db, key);
   return t.put(db, key, encode(s));
 }
 
@@ -270,6 +281,10 @@ boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, std::string_
   auto s = figures->value_or(endpoint_stats{});
   ++s.recovering;
   return t.put(db, key, encode(s));
+}
+
+boost::system::error_code remove_stats(lmdb::txn& t, MDB_dbi db, std::string_view endpoint) {
+  return t.del(db, figures_key(endpoint));
 }
 
 boost::system::error_code put_job(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,

@@ -13,7 +13,9 @@
 //   h <endpoint>                             -> endpoint_stats
 //   v <endpoint> / <seq>                     -> (empty)              sent again by a recovery
 //   j <endpoint>                             -> recovery_job
-// A status is one byte, its enum value. Internal to persistence/.
+//   n <rank> <URL> \0 <endpoint>             -> URL                  see endpoint_index.hpp
+// A status is one byte, its enum value. An endpoint has figures (and an `n` entry) while it
+// has events: the removal of its last one removes them. Internal to persistence/.
 //
 // What an event's usual life costs is kept small: its creation appends two entries at the
 // right edge of the tree (`e`, and `f` pending), and its delivery deletes the second, on a
@@ -24,6 +26,7 @@
 // and reads each record's status: matches are dense. An endpoint's events are found by the
 // endpoint's mark in the entry values.
 
+#include "persistence/endpoint_index.hpp"
 #include "persistence/error.hpp"
 #include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
@@ -42,13 +45,20 @@ boost::system::error_code put_run(lmdb::txn& t, MDB_dbi db, const run_record& r)
 /// Removes a run's entries.
 boost::system::error_code remove_run(lmdb::txn& t, MDB_dbi db, const run_record& r);
 /// Moves an event's entries and its endpoint's figures from `before` (none: a new event) to
-/// `after` (none: a removed one). An attempt recorded on an event a recovery marked ends
-/// its mark, as does the event's leaving `pending` without one, or its removal.
-boost::system::error_code change_event(lmdb::txn& t, MDB_dbi db, const event_record* before,
-                                       const event_record* after);
+/// `after` (none: a removed one), and the endpoint's rows with them (endpoint_index::follow):
+/// its first event writes its URL row from `endpoint_url` (the caller's, when it has it),
+/// and the removal of its last one removes its figures and rows. An attempt recorded on an
+/// event a recovery marked ends its mark, as does the event's leaving `pending` without
+/// one, or its removal.
+boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::tables& db,
+                                       const event_record* before, const event_record* after,
+                                       std::string_view endpoint_url = {});
 /// Marks an event as sent again by a recovery, counted in its endpoint's `recovering`.
 boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
                                           std::uint64_t seq);
+
+/// Removes an endpoint's figures: for the move to the endpoint index, once.
+boost::system::error_code remove_stats(lmdb::txn& t, MDB_dbi db, std::string_view endpoint);
 
 boost::system::error_code put_job(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
                                   const recovery_job& job);
@@ -61,7 +71,7 @@ result<bool> is_recovering(const lmdb::txn& t, MDB_dbi db, std::string_view endp
 result<std::optional<endpoint_stats>> stats(const lmdb::txn& t, MDB_dbi db,
                                             std::string_view endpoint);
 result<std::optional<recovery_job>> job(const lmdb::txn& t, MDB_dbi db, std::string_view endpoint);
-/// Every endpoint with figures, by key.
+/// Every endpoint with figures, by key: for the move to the endpoint index, once.
 result<std::vector<std::pair<std::string, endpoint_stats>>> all_stats(const lmdb::txn& t,
                                                                       MDB_dbi db);
 /// Every endpoint with a recovery in progress.

@@ -66,6 +66,21 @@ struct list_page {
   std::optional<list_position> next;
 };
 
+/// Where an endpoint stands in `GET /v1/endpoints`, which lists by rank, then by URL.
+/// Rank 0 is kept for disabled endpoints, listed before the failing ones (a later issue).
+enum class endpoint_rank : std::uint8_t { failing = 1, healthy = 2 };
+
+/// The rank of an endpoint with the figures `s`: failing while in a run of failures.
+inline endpoint_rank rank_of(const endpoint_stats& s) {
+  return s.failing_since ? endpoint_rank::failing : endpoint_rank::healthy;
+}
+
+/// An endpoint's position in its list: its rank in `ms`, its URL in `id`. A page of
+/// endpoints starts strictly past it, in (rank, URL) order.
+inline list_position endpoint_position(endpoint_rank rank, std::string url) {
+  return {static_cast<std::int64_t>(rank), std::move(url)};
+}
+
 /// One endpoint as `GET /v1/endpoints` shows it.
 struct endpoint_health {
   /// The endpoint key and its normalised URL.

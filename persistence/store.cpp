@@ -19,7 +19,9 @@ constexpr int max_dbs = 24;
 constexpr std::string_view seq_meta_key = "event_seq";
 /// The layout of the records on disk; a store written in another layout is refused.
 constexpr std::string_view format_meta_key = "format";
-constexpr std::string_view format_version = "5";
+constexpr std::string_view format_version = "6";
+/// Format 5 had no endpoint index (persistence/endpoint_index.hpp); it is built at open.
+constexpr std::string_view format_without_endpoint_index = "5";
 /// Format 4 had no list indexes (persistence/list_index.hpp); they are built at open.
 constexpr std::string_view format_without_lists = "4";
 /// Format 3 listed a run's events in an index of their own (`run_events`); format 4 keeps
@@ -127,19 +129,31 @@ boost::system::error_code list_events_in_runs(lmdb::txn& t, MDB_dbi runs, MDB_db
   return {};
 }
 
+/// The indexes an older store lacks, which the caller builds in the open's transaction, in
+/// this order.
+struct missing_indexes {
+  /// The list indexes (format 4 and older).
+  bool lists = false;
+  /// The endpoint index (format 5 and older).
+  bool endpoints = false;
+};
+
 /// Stamps a new store with the current format, moves a format 3 store's event lists over,
-/// and refuses one written in another. `needs_lists` tells the caller that the store is
-/// older than the list indexes, which it then builds in the same transaction.
+/// and refuses one written in another. `missing` tells the caller which indexes an older
+/// store lacks.
 boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs, MDB_dbi run_events,
-                                       const migration_observer& observe, bool& needs_lists) {
-  needs_lists = false;
+                                       const migration_observer& observe,
+                                       missing_indexes& missing) {
+  missing = {};
   auto stamp = t.get(meta, format_meta_key);
   if (!stamp)
     return stamp.error();
   if (*stamp && **stamp == format_listing_events_apart)
     RUNDUN_TRY(list_events_in_runs(t, runs, run_events, observe));
-  if (*stamp && (**stamp == format_listing_events_apart || **stamp == format_without_lists)) {
-    needs_lists = true;
+  if (*stamp && (**stamp == format_listing_events_apart || **stamp == format_without_lists))
+    missing.lists = true;
+  if (*stamp && (missing.lists || **stamp == format_without_endpoint_index)) {
+    missing.endpoints = true;
     return t.put(meta, format_meta_key, format_version);
   }
   if (*stamp)
@@ -226,7 +240,8 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
     RUNDUN_TRY(txn_.del(store_.db_.events, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_data, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_ids, e.record.id.value));
-    RUNDUN_TRY(list_index::change_event(txn_, store_.db_.lists, &e.record, nullptr));
+    RUNDUN_TRY(list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, &e.record,
+                                        nullptr));
   }
   RUNDUN_TRY(list_index::remove_run(txn_, store_.db_.lists, *run));
   for (auto& step : run->steps)
@@ -260,7 +275,9 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.event_ids, x.id.value, key));
   RUNDUN_TRY(txn_.put(store_.db_.events, key, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.event_data, key, data_json));
-  RUNDUN_TRY(list_index::change_event(txn_, store_.db_.lists, nullptr, &x));
+  // A new endpoint's URL row is written with its first event (see endpoint_index::follow).
+  RUNDUN_TRY(list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, nullptr, &x,
+                                      endpoint_url));
   // Listed in its run's state value, which this write's command rewrites anyway (a run that
   // is not stored lists nothing).
   auto state = txn_.get(store_.db_.runs, x.run.value);
@@ -270,11 +287,6 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
     RUNDUN_TRY(txn_.put(store_.db_.runs, x.run.value, with_run_event(**state, x.seq)));
   // The sequence number goes to `meta` once per commit (see store::commit), not per event.
   effects_.max_seq = std::max(effects_.max_seq, x.seq);
-  // An endpoint's URL is written once per process, not with every event.
-  if (!x.endpoint.empty() && !store_.known_endpoints_.count(x.endpoint)) {
-    RUNDUN_TRY(txn_.put(store_.db_.endpoints, x.endpoint, endpoint_url));
-    effects_.new_endpoints.push_back(x.endpoint);
-  }
   if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
     ++effects_.pending_deltas[x.endpoint];
     return txn_.put(store_.db_.pending, pending_key(x.endpoint, *x.delivery.next_attempt_at, x.seq),
@@ -306,7 +318,8 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
   }
   auto before = *rec;
   change(*rec);
-  RUNDUN_TRY(list_index::change_event(txn_, store_.db_.lists, &before, &*rec));
+  RUNDUN_TRY(
+      list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, &before, &*rec));
   auto& now = rec->delivery;
   if (now.status == delivery_status::pending && now.next_attempt_at) {
     RUNDUN_TRY(txn_.put(store_.db_.pending,
@@ -427,11 +440,14 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
   auto seq = t->get(d.meta, seq_meta_key);
   if (!seq)
     return seq.error();
-  bool needs_lists = false;
-  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events, observe, needs_lists))
+  missing_indexes missing;
+  if (auto ec = check_format(*t, d.meta, d.runs, d.run_events, observe, missing))
     return ec;
-  if (needs_lists)
+  if (missing.lists)
     if (auto ec = index_for_lists(*t, d, observe))
+      return ec;
+  if (missing.endpoints)
+    if (auto ec = index_endpoints(*t, d, observe))
       return ec;
   if (auto ec = index_ended_runs(*t, d))
     return ec;
@@ -561,14 +577,11 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
 
 void commit_effects::merge(commit_effects&& other) {
   max_seq = std::max(max_seq, other.max_seq);
-  new_endpoints.insert(new_endpoints.end(), std::make_move_iterator(other.new_endpoints.begin()),
-                       std::make_move_iterator(other.new_endpoints.end()));
   for (auto& [endpoint, delta] : other.pending_deltas)
     pending_deltas[endpoint] += delta;
 }
 
 void store::adopt(commit_effects&& effects) {
-  known_endpoints_.insert(effects.new_endpoints.begin(), effects.new_endpoints.end());
   seq_on_disk_ = std::max(seq_on_disk_, effects.max_seq);
   std::lock_guard guard{counts_mtx_};
   for (auto& [endpoint, delta] : effects.pending_deltas) {

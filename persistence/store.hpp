@@ -17,7 +17,6 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace rundun::persistence {
@@ -52,7 +51,6 @@ struct commit_stats {
 /// once the commit succeeded.
 struct commit_effects {
   std::uint64_t max_seq = 0;
-  std::vector<std::string> new_endpoints;
   /// Pending deliveries added (or, negative, removed) per endpoint key.
   std::unordered_map<std::string, std::int64_t> pending_deltas;
 
@@ -60,13 +58,15 @@ struct commit_effects {
 };
 
 /// How far the move of an older store's data to the current format has got. Reported at
-/// its start, about every 5 % of the runs, and at its end, all inside `store::open`.
+/// its start, about every 5 % of what it moves, and at its end, all inside `store::open`.
 struct migration_progress {
   std::string_view from_format;
   std::string_view to_format;
   std::size_t runs_done = 0;
   std::size_t runs_total = 0;
   bool finished = false;
+  /// What `runs_done` and `runs_total` count: `runs`, or `endpoints` for the endpoint index.
+  std::string_view counted = "runs";
 };
 using migration_observer = std::function<void(const migration_progress&)>;
 
@@ -184,11 +184,13 @@ public:
   result<list_page<run_record>> list_runs(const run_filter& f, const list_request& r) const;
   /// A page of events, newest first, with their delivery state.
   result<list_page<event_record>> list_events(const event_filter& f, const list_request& r) const;
-  /// Every endpoint with events, in key order, with its URL and figures only (no next
-  /// attempt, no recovery job): what ordering and filtering need.
-  result<std::vector<endpoint_health>> endpoints() const;
-  /// Fills in the next attempt and the recovery job of each endpoint of `page`.
-  boost::system::error_code complete(std::vector<endpoint_health>& page) const;
+  /// A page of the endpoints with events, by rank (failing first), then by URL, of rank
+  /// `only` if given: each with its URL, figures, next attempt and recovery job (not its
+  /// attempts in flight, which the engine knows). Read from the endpoint index
+  /// (persistence/endpoint_index.hpp) in one transaction: about `r.limit` entries, whatever
+  /// the number of endpoints. A position is `endpoint_position`; `r.budget` is not used.
+  result<list_page<endpoint_health>> list_endpoints(std::optional<endpoint_rank> only,
+                                                    const list_request& r) const;
   /// One endpoint's figures; none for an endpoint with no events.
   result<std::optional<endpoint_health>> endpoint(std::string_view key) const;
   /// Up to `limit` failed events of `endpoint` created at or after `since_ms`, oldest first,
@@ -254,6 +256,10 @@ private:
   /// Builds the list indexes (persistence/list_index.hpp) of a format 4 store, in `t`.
   static boost::system::error_code index_for_lists(lmdb::txn& t, const dbs& d,
                                                    const migration_observer& observe);
+  /// Builds the endpoint index (persistence/endpoint_index.hpp) of a format 5 store, in `t`,
+  /// and removes the figures that retention left behind at zero.
+  static boost::system::error_code index_endpoints(lmdb::txn& t, const dbs& d,
+                                                   const migration_observer& observe);
   /// Reads one run, in `t`.
   static result<std::optional<run_record>> run_at(const lmdb::txn& t, const dbs& d,
                                                   std::string_view id);
@@ -285,9 +291,7 @@ private:
   lmdb::env env_;
   dbs db_;
   std::atomic<std::uint64_t> seq_{0};
-  /// Endpoint keys whose URL is on disk, and the largest sequence number stored; touched
-  /// only by the writer thread.
-  std::unordered_set<std::string> known_endpoints_;
+  /// The largest sequence number stored; touched only by the writer thread.
   std::uint64_t seq_on_disk_ = 0;
   /// Pending deliveries per endpoint key: written by the writer after each commit, read by
   /// /metrics under the lock.

@@ -1,6 +1,8 @@
-// The store's lists (contract §8): pages over the indexes of persistence/list_index.hpp,
-// endpoint figures, recovery jobs, and the one-time build of the indexes for an older store.
+// The store's lists (contract §8): pages over the indexes of persistence/list_index.hpp and
+// persistence/endpoint_index.hpp, endpoint figures, recovery jobs, and the one-time builds of
+// the indexes for an older store.
 
+#include "persistence/endpoint_index.hpp"
 #include "persistence/list_index.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/run_value.hpp"
@@ -168,16 +170,13 @@ result<list_page<event_record>> store::list_events(const event_filter& f,
 
 namespace {
 
-/// One endpoint's health from its figures, inside `t`: its URL, its recovery job, and the
+/// One endpoint's health from its URL and figures, inside `t`: its recovery job, and the
 /// earliest due time in the pending index (a seek with `pending`, a cursor over that table).
-result<endpoint_health> health_of(const lmdb::txn& t, MDB_dbi endpoints, MDB_dbi lists,
-                                  lmdb::cursor& pending, std::string key, endpoint_stats figures) {
+result<endpoint_health> health_of(const lmdb::txn& t, MDB_dbi lists, lmdb::cursor& pending,
+                                  std::string key, std::string url, endpoint_stats figures) {
   endpoint_health h;
   h.stats = std::move(figures);
-  auto url = t.get(endpoints, key);
-  if (!url)
-    return url.error();
-  h.url = url->value_or("");
+  h.url = std::move(url);
   auto job = list_index::job(t, lists, key);
   if (!job)
     return job.error();
@@ -202,54 +201,48 @@ result<std::optional<endpoint_health>> store::endpoint(std::string_view key) con
     return figures.error();
   if (!*figures)
     return std::optional<endpoint_health>{};
+  auto url = t->get(db_.endpoints, key);
+  if (!url)
+    return url.error();
   auto pending = lmdb::cursor::open(*t, db_.pending);
   if (!pending)
     return pending.error();
   auto h =
-      health_of(*t, db_.endpoints, db_.lists, *pending, std::string(key), std::move(**figures));
+      health_of(*t, db_.lists, *pending, std::string(key), url->value_or(""), std::move(**figures));
   if (!h)
     return h.error();
   return std::optional<endpoint_health>{std::move(*h)};
 }
 
-result<std::vector<endpoint_health>> store::endpoints() const {
-  // One transaction for all, and only what ordering and filtering need: a store with
-  // thousands of endpoints answers in one pass, and `complete` fills in the page.
+result<list_page<endpoint_health>> store::list_endpoints(std::optional<endpoint_rank> only,
+                                                         const list_request& r) const {
+  // One transaction for the walk and the page's figures: each item is as the index ranks it.
   auto t = lmdb::txn::begin_read(env_);
   if (!t)
     return t.error();
-  auto all = list_index::all_stats(*t, db_.lists);
-  if (!all)
-    return all.error();
-  std::vector<endpoint_health> out;
-  out.reserve(all->size());
-  for (auto& [key, figures] : *all) {
-    auto url = t->get(db_.endpoints, key);
-    if (!url)
-      return url.error();
-    endpoint_health h;
-    h.url = url->value_or("");
-    h.key = std::move(key);
-    h.stats = std::move(figures);
-    out.push_back(std::move(h));
-  }
-  return out;
-}
-
-boost::system::error_code store::complete(std::vector<endpoint_health>& page) const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
+  auto walked = endpoint_index::walk(*t, db_.lists, only, r.after, r.limit);
+  if (!walked)
+    return walked.error();
   auto pending = lmdb::cursor::open(*t, db_.pending);
   if (!pending)
     return pending.error();
-  for (auto& e : page) {
-    auto h = health_of(*t, db_.endpoints, db_.lists, *pending, e.key, e.stats);
+  list_page<endpoint_health> page;
+  page.items.reserve(walked->entries.size());
+  for (auto& e : walked->entries) {
+    auto figures = list_index::stats(*t, db_.lists, e.endpoint);
+    if (!figures)
+      return figures.error();
+    if (!*figures)
+      return make_error_code(errc::corrupted); // indexed but absent
+    auto h = health_of(*t, db_.lists, *pending, std::move(e.endpoint), std::move(e.url),
+                       std::move(**figures));
     if (!h)
       return h.error();
-    e = std::move(*h);
+    page.items.push_back(std::move(*h));
   }
-  return {};
+  if (walked->more && !page.items.empty())
+    page.next = endpoint_position(walked->entries.back().rank, page.items.back().url);
+  return page;
 }
 
 result<std::vector<std::pair<list_position, event_record>>>
@@ -337,8 +330,39 @@ boost::system::error_code store::index_for_lists(lmdb::txn& t, const dbs& d,
       if (!e)
         return e.error();
       if (*e)
-        if (auto ec = list_index::change_event(t, d.lists, nullptr, &**e))
+        if (auto ec = list_index::change_event(t, {d.lists, d.endpoints}, nullptr, &**e))
           return ec;
+    }
+    if (++progress.runs_done % step == 0 && progress.runs_done < progress.runs_total)
+      tell();
+  }
+  progress.finished = true;
+  tell();
+  return {};
+}
+
+boost::system::error_code store::index_endpoints(lmdb::txn& t, const dbs& d,
+                                                 const migration_observer& observe) {
+  auto all = list_index::all_stats(t, d.lists);
+  if (!all)
+    return all.error();
+  migration_progress progress{"5", "6", 0, all->size(), false, "endpoints"};
+  auto tell = [&] {
+    if (observe)
+      observe(progress);
+  };
+  tell();
+  const std::size_t step = std::max<std::size_t>(1, all->size() / 20);
+  endpoint_index::tables tables{d.lists, d.endpoints};
+  for (auto& [key, figures] : *all) {
+    // Before format 6, retention left an endpoint's figures at zero once its last event
+    // was removed: its rows go now, as they would today.
+    bool none_left = figures.pending + figures.delivered + figures.failed == 0;
+    if (none_left) {
+      RUNDUN_TRY(endpoint_index::follow(t, tables, key, figures, std::nullopt, {}));
+      RUNDUN_TRY(list_index::remove_stats(t, d.lists, key));
+    } else {
+      RUNDUN_TRY(endpoint_index::follow(t, tables, key, std::nullopt, figures, {}));
     }
     if (++progress.runs_done % step == 0 && progress.runs_done < progress.runs_total)
       tell();

@@ -100,6 +100,47 @@ BOOST_AUTO_TEST_CASE(one_endpoint_on_several_nodes_is_one_item_with_summed_figur
   BOOST_TEST(merge_endpoints(answers, p, cursors).at("endpoints").as_array().empty());
 }
 
+BOOST_AUTO_TEST_CASE(endpoints_of_every_node_page_failing_first_then_by_url) {
+  auto endpoint = [](const std::string& url, bool failing) {
+    return json::object{
+        {"url", url},
+        {"pending", 0},
+        {"failed", failing ? 1 : 0},
+        {"last_attempt", nullptr},
+        {"failing_since", failing ? json::value("2026-05-22T09:00:00Z") : json::value(nullptr)},
+        {"next_attempt_at", nullptr}};
+  };
+  auto node = [](std::string id, std::initializer_list<json::object> items) {
+    json::array a(items.begin(), items.end());
+    return node_answer{std::move(id), json::object{{"endpoints", a}, {"next_cursor", nullptr}},
+                       200};
+  };
+  std::vector<node_answer> answers{
+      node("a", {endpoint("https://c/", true), endpoint("https://b/", false)}),
+      node("b", {endpoint("https://d/", true), endpoint("https://a/", false)})};
+  endpoint_list_params p;
+  p.page.request.limit = 3;
+  auto urls = [](const json::object& body) {
+    std::vector<std::string> out;
+    for (auto& e : body.at("endpoints").as_array())
+      out.emplace_back(e.at("url").as_string());
+    return out;
+  };
+  auto first = merge_endpoints(answers, p, cursors);
+  BOOST_TEST(urls(first) == (std::vector<std::string>{"https://c/", "https://d/", "https://a/"}),
+             boost::test_tools::per_element());
+  // The cursor holds the last item's position as a single node gives it: (rank, URL).
+  auto at =
+      cursors.decode(list_kind::endpoints, p.page.filters, first.at("next_cursor").as_string());
+  BOOST_REQUIRE(at);
+  BOOST_TEST((*at == endpoint_position(endpoint_rank::healthy, "https://a/")));
+  p.page.request.after = at;
+  auto second = merge_endpoints(answers, p, cursors);
+  BOOST_TEST(urls(second) == std::vector<std::string>{"https://b/"},
+             boost::test_tools::per_element());
+  BOOST_TEST(second.at("next_cursor").is_null());
+}
+
 BOOST_AUTO_TEST_CASE(recoveries_are_summed_and_unknown_everywhere_is_not_found) {
   bool found = true;
   std::vector<node_answer> none{{"a", json::object{{"error", json::object{}}}, 404}};

@@ -110,6 +110,14 @@ BOOST_AUTO_TEST_CASE(a_bad_parameter_is_named_in_the_refusal) {
               endpoint_health_filter::failing));
 }
 
+BOOST_AUTO_TEST_CASE(an_endpoint_status_filter_lists_one_rank_and_none_lists_every_rank) {
+  BOOST_TEST((rank_filter(endpoint_health_filter::failing) == endpoint_rank::failing));
+  BOOST_TEST((rank_filter(endpoint_health_filter::healthy) == endpoint_rank::healthy));
+  BOOST_TEST(!rank_filter(endpoint_health_filter::any));
+  BOOST_TEST(
+      (parse_endpoint_list("/v1/endpoints", cursors)->status == endpoint_health_filter::any));
+}
+
 BOOST_AUTO_TEST_CASE(rfc_3339_times_are_read_with_fractions_and_offsets) {
   BOOST_TEST(format_rfc3339(*parse_rfc3339("2026-05-22T08:32:00Z")) == "2026-05-22T08:32:00Z");
   BOOST_TEST(format_rfc3339(*parse_rfc3339("2026-05-22t10:32:00.25+02:00")) ==

@@ -1,11 +1,14 @@
 #include "persistence/store.hpp"
 
+#include "persistence/endpoint_index.hpp"
 #include "tests/support/server_process.hpp"
 
 #define BOOST_TEST_MODULE store_lists
 #include <boost/test/unit_test.hpp>
 
+#include <map>
 #include <set>
+#include <tuple>
 
 using namespace rundun;
 using namespace rundun::persistence;
@@ -318,7 +321,8 @@ BOOST_FIXTURE_TEST_CASE(an_endpoints_figures_follow_its_events_attempts_and_remo
   });
   BOOST_TEST(health().stats.recovering == 0u);
   BOOST_TEST(!*s->recovering("ep1", 2));
-  // Retention removes an ended run's events, and their counts with them.
+  // Retention removes an ended run's events, and, with the endpoint's last one, the
+  // endpoint itself (see the endpoint index's cases below).
   record("evt-1", attempt(2, 3200, 200), delivery_status::delivered);
   auto ended = run_at("r-1", 900);
   ended.status = run_status::completed;
@@ -327,9 +331,7 @@ BOOST_FIXTURE_TEST_CASE(an_endpoints_figures_follow_its_events_attempts_and_remo
   run_removal removal;
   write([&](write_batch& b) { return b.remove_run({"r-1"}, removal); });
   BOOST_TEST(removal.removed);
-  h = health();
-  BOOST_TEST(h.stats.delivered == 0u);
-  BOOST_TEST(h.stats.pending == 0u);
+  BOOST_TEST(!s->endpoint("ep1")->has_value());
   BOOST_TEST(s->list_events({}, {})->items.empty());
   BOOST_TEST(s->list_runs({}, {})->items.empty());
 }
@@ -366,4 +368,248 @@ BOOST_FIXTURE_TEST_CASE(failed_events_are_walked_oldest_first_from_a_time_and_a_
   BOOST_TEST((*s->endpoint("ep1"))->recovery_remaining == 2u);
   write([&](write_batch& b) { return b.put_recovery_job("ep1", std::nullopt); });
   BOOST_TEST(!s->recovery("ep1")->has_value());
+}
+
+// -- the endpoint index (persistence/endpoint_index.hpp) ---------------------------------
+
+namespace {
+
+/// A store that endpoints are added to one run of one event at a time, made failing or
+/// healthy by an attempt.
+struct endpoints_fixture : fixture {
+  std::uint64_t seq = 0;
+
+  /// Adds an event to `url` (endpoint key `key`) in a new run; returns the event id.
+  std::string add(const std::string& url, const std::string& key) {
+    auto n = std::to_string(++seq);
+    write([&](write_batch& b) -> boost::system::error_code {
+      if (auto ec = b.put_run(run_at("r-" + n, 900)))
+        return ec;
+      return b.put_event(event_at("evt-" + n, "r-" + n, seq, 1000 + seq, key), "{}", url);
+    });
+    return "evt-" + n;
+  }
+  /// Records an attempt on `event` that answered `status`, at `at_ms`.
+  void attempt_on(const std::string& event, int status, std::int64_t at_ms) {
+    write([&](write_batch& b) {
+      return b.update_event({event}, [&](event_record& e) {
+        e.delivery.attempts.push_back(attempt(1, at_ms, status));
+        e.delivery.status = status < 300 ? delivery_status::delivered : delivery_status::failed;
+        e.delivery.next_attempt_at.reset();
+      });
+    });
+  }
+  /// Ends run `run` and removes it, as retention does.
+  void remove(const std::string& run) {
+    auto ended = run_at(run, 900);
+    ended.status = run_status::completed;
+    ended.ended_at = from_unix_ms(4000);
+    write([&](write_batch& b) { return b.put_run(ended); });
+    run_removal removal;
+    write([&](write_batch& b) { return b.remove_run({run}, removal); });
+    BOOST_REQUIRE(removal.removed);
+  }
+  /// Every URL of the list, page by page; `between` runs after the first page.
+  std::vector<std::string> urls(std::optional<endpoint_rank> only, std::size_t limit,
+                                const std::function<void()>& between = {}) {
+    std::vector<std::string> out;
+    list_request r;
+    r.limit = limit;
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto page = s->list_endpoints(only, r);
+      BOOST_REQUIRE(page);
+      BOOST_TEST(page->items.size() <= limit);
+      for (auto& e : page->items)
+        out.push_back(e.url);
+      if (!page->next)
+        return out;
+      r.after = page->next;
+      if (pages == 0 && between)
+        between();
+    }
+    BOOST_FAIL("the list did not end");
+    return out;
+  }
+};
+
+using urls_t = std::vector<std::string>;
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(endpoints_are_listed_failing_first_then_by_url_and_by_status,
+                        endpoints_fixture) {
+  for (auto name : {"d", "a", "c", "e", "b"}) {
+    auto event = add("https://" + std::string(name) + "/", std::string("ep-") + name);
+    if (name == std::string("c") || name == std::string("e"))
+      attempt_on(event, 500, 2000);
+    else
+      attempt_on(event, 204, 2000);
+  }
+  BOOST_TEST(urls(std::nullopt, 50) ==
+                 (urls_t{"https://c/", "https://e/", "https://a/", "https://b/", "https://d/"}),
+             boost::test_tools::per_element());
+  for (std::size_t limit : {1u, 2u, 3u, 4u, 5u})
+    BOOST_TEST(urls(std::nullopt, limit) ==
+                   (urls_t{"https://c/", "https://e/", "https://a/", "https://b/", "https://d/"}),
+               boost::test_tools::per_element());
+  BOOST_TEST(urls(endpoint_rank::failing, 1) == (urls_t{"https://c/", "https://e/"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(urls(endpoint_rank::healthy, 2) == (urls_t{"https://a/", "https://b/", "https://d/"}),
+             boost::test_tools::per_element());
+  // A page holds each endpoint whole, and a position is (rank, URL).
+  list_request r;
+  r.limit = 2;
+  auto first = s->list_endpoints(std::nullopt, r);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->items[0].key == "ep-c");
+  BOOST_TEST(first->items[0].stats.failed == 1u);
+  BOOST_TEST(to_unix_ms(*first->items[0].stats.failing_since) == 2000);
+  BOOST_TEST((first->next == endpoint_position(endpoint_rank::failing, "https://e/")));
+  // An exact last page has no next.
+  r.limit = 5;
+  BOOST_TEST(!s->list_endpoints(std::nullopt, r)->next);
+  r.limit = 4;
+  BOOST_TEST(s->list_endpoints(std::nullopt, r)->next.has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(an_endpoint_changing_rank_between_pages_moves_no_other_endpoint,
+                        endpoints_fixture) {
+  std::map<std::string, std::string> events;
+  for (auto name : {"f1", "f2", "f3", "a", "h2", "h3"}) {
+    auto url = "https://" + std::string(name) + "/";
+    events[url] = add(url, std::string("ep-") + name);
+    attempt_on(events[url], name[0] == 'f' ? 503 : 200, 2000);
+  }
+  // Between the first page and the second, the endpoint at the cursor recovers, and one not
+  // listed yet starts failing, before the cursor.
+  auto ranks_change = [&] {
+    attempt_on(add("https://f2/", "ep-f2"), 204, 3000);
+    attempt_on(add("https://a/", "ep-a"), 500, 3000);
+  };
+  auto got = urls(std::nullopt, 2, ranks_change);
+  // The page after the cursor starts where the cursor's (rank, URL) would be, though that
+  // entry moved: the endpoints that kept their rank are each listed once, in order. The two
+  // that changed are where they stand when their part of the list is read: f2 again among
+  // the healthy ones, `a` behind the walk (as a filter applies page by page, contract §8).
+  BOOST_TEST(got == (urls_t{"https://f1/", "https://f2/", "https://f3/", "https://f2/",
+                            "https://h2/", "https://h3/"}),
+             boost::test_tools::per_element());
+  // A fresh listing has the new ranks.
+  BOOST_TEST(urls(endpoint_rank::failing, 50) ==
+                 (urls_t{"https://a/", "https://f1/", "https://f3/"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(urls(endpoint_rank::healthy, 50) ==
+                 (urls_t{"https://f2/", "https://h2/", "https://h3/"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(urls_longer_than_the_key_holds_are_still_listed_in_url_order,
+                        endpoints_fixture) {
+  // Three URLs that agree beyond what a key keeps of them, whose endpoint keys sort the
+  // other way round, between a URL that is a prefix of theirs and one after them all.
+  std::string common = "https://x/" + std::string(endpoint_index::indexed_url_bytes + 20, 'p');
+  add(common + "c", "ep-1");
+  add(common + "b", "ep-2");
+  add(common + "a", "ep-3");
+  add("https://x/ppp", "ep-4");
+  add("https://y/", "ep-0");
+  urls_t expected{"https://x/ppp", common + "a", common + "b", common + "c", "https://y/"};
+  for (std::size_t limit : {1u, 2u, 3u, 50u})
+    BOOST_TEST(urls(std::nullopt, limit) == expected, boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(
+    an_endpoint_leaves_the_store_with_its_last_event_and_comes_back_with_a_new_one,
+    endpoints_fixture) {
+  auto first = add("https://a/", "ep-a");  // run r-1
+  auto second = add("https://a/", "ep-a"); // run r-2
+  add("https://b/", "ep-b");               // run r-3
+  attempt_on(first, 500, 2000);
+  BOOST_TEST(urls(endpoint_rank::failing, 50) == urls_t{"https://a/"},
+             boost::test_tools::per_element());
+  // Its first run goes: it keeps its other event, and its figures count that one.
+  remove("r-1");
+  auto a = s->endpoint("ep-a");
+  BOOST_REQUIRE(a->has_value());
+  BOOST_TEST((*a)->stats.pending == 1u);
+  BOOST_TEST((*a)->stats.failed == 0u);
+  BOOST_TEST(urls(std::nullopt, 50) == (urls_t{"https://a/", "https://b/"}),
+             boost::test_tools::per_element());
+  // Its last run goes, its event failed too: its figures, its index entry (failing) and its
+  // URL go in the same commit.
+  attempt_on(second, 500, 2500);
+  remove("r-2");
+  BOOST_TEST(!s->endpoint("ep-a")->has_value());
+  BOOST_TEST(!s->endpoint_url("ep-a")->has_value());
+  BOOST_TEST(urls(std::nullopt, 50) == urls_t{"https://b/"}, boost::test_tools::per_element());
+  BOOST_TEST(urls(endpoint_rank::failing, 50).empty());
+  // A new event brings it back, from nothing.
+  add("https://a/", "ep-a");
+  a = s->endpoint("ep-a");
+  BOOST_REQUIRE(a->has_value());
+  BOOST_TEST((*a)->url == "https://a/");
+  BOOST_TEST((*a)->stats.pending == 1u);
+  BOOST_TEST(!(*a)->stats.last_attempt);
+  BOOST_TEST(**s->endpoint_url("ep-a") == "https://a/");
+  BOOST_TEST(urls(std::nullopt, 50) == (urls_t{"https://a/", "https://b/"}),
+             boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_format_5_store_gets_its_endpoint_index_once_at_open, endpoints_fixture) {
+  for (auto name : {"d", "a", "c"})
+    attempt_on(add("https://" + std::string(name) + "/", std::string("ep-") + name),
+               name == std::string("c") ? 500 : 204, 2000);
+  // Rewrite it into format 5 by hand: no endpoint index, and an endpoint whose events
+  // retention removed, its figures left at zero and its URL row kept, as format 5 did.
+  s.reset();
+  {
+    auto e = lmdb::env::open(dir.path(), std::size_t{1} << 30, 32);
+    BOOST_REQUIRE(e);
+    auto t = lmdb::txn::begin(*e, 0);
+    BOOST_REQUIRE(t);
+    auto lists = *lmdb::open_db(*t, "lists");
+    auto urls = *lmdb::open_db(*t, "endpoints");
+    auto meta = *lmdb::open_db(*t, "meta");
+    std::vector<std::string> entries;
+    {
+      auto c = lmdb::cursor::open(*t, lists);
+      for (bool ok = c->seek("n"); ok && c->key().starts_with("n"); ok = c->next())
+        entries.emplace_back(c->key());
+    }
+    BOOST_REQUIRE(entries.size() == 3u);
+    for (auto& k : entries)
+      BOOST_REQUIRE(!t->del(lists, k));
+    BOOST_REQUIRE(!t->put(lists, "hep-old", encode(endpoint_stats{})));
+    BOOST_REQUIRE(!t->put(urls, "ep-old", "https://old/"));
+    BOOST_REQUIRE(!t->put(meta, "format", "5"));
+    BOOST_REQUIRE(!t->commit());
+  }
+  using heard_t = std::vector<std::tuple<std::string, std::size_t, std::size_t, bool, std::string>>;
+  heard_t heard;
+  auto observe = [&](const migration_progress& p) {
+    heard.emplace_back(std::string(p.from_format) + ">" + std::string(p.to_format), p.runs_done,
+                       p.runs_total, p.finished, std::string(p.counted));
+  };
+  s = std::move(*store::open(dir.path(), store::default_map_size, observe));
+  // Its start, every 5 % of the endpoints (each one, of 4), and its end.
+  BOOST_TEST((heard == heard_t{{"5>6", 0, 4, false, "endpoints"},
+                               {"5>6", 1, 4, false, "endpoints"},
+                               {"5>6", 2, 4, false, "endpoints"},
+                               {"5>6", 3, 4, false, "endpoints"},
+                               {"5>6", 4, 4, true, "endpoints"}}));
+  BOOST_TEST(**s->meta("format") == "6");
+  BOOST_TEST(urls(std::nullopt, 2) == (urls_t{"https://c/", "https://a/", "https://d/"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(!s->endpoint("ep-old")->has_value());
+  BOOST_TEST(!s->endpoint_url("ep-old")->has_value());
+  // The index is kept from then on, and built only once.
+  attempt_on(add("https://d/", "ep-d"), 503, 3000);
+  BOOST_TEST(urls(endpoint_rank::failing, 50) == (urls_t{"https://c/", "https://d/"}),
+             boost::test_tools::per_element());
+  s.reset();
+  heard.clear();
+  s = std::move(*store::open(dir.path(), store::default_map_size, observe));
+  BOOST_TEST(heard.empty());
+  BOOST_TEST(urls(std::nullopt, 50) == (urls_t{"https://c/", "https://d/", "https://a/"}),
+             boost::test_tools::per_element());
 }

@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_store_in_another_format_is_refused_with_a_clear_error) {
   {
     auto s = store::open(dir.path());
     BOOST_REQUIRE(s);
-    BOOST_TEST(**(*s)->meta("format") == "5"); // a new store is stamped
+    BOOST_TEST(**(*s)->meta("format") == "6"); // a new store is stamped
     BOOST_REQUIRE(!(*s)->write_sync([](write_batch& b) { return b.put_meta("format", "1"); }));
   }
   auto s = store::open(dir.path());
@@ -313,14 +313,18 @@ BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_ope
   BOOST_REQUIRE(listed);
   BOOST_REQUIRE(listed->size() == 3u);
   BOOST_TEST((*listed)[2].id.value == "evt-7");
-  BOOST_TEST(**(*s)->meta("format") == "5");
+  BOOST_TEST(**(*s)->meta("format") == "6");
   BOOST_TEST((*s)->find_run({"r-1"})->has_value());
-  // Both moves reported their start and their end: format 3 to 4 (the event lists), then 4 to
-  // 5 (the list indexes, which now list the run and its events).
+  // Each move reported its start and its end: format 3 to 4 (the event lists), 4 to 5 (the
+  // list indexes, which now list the run and its events), then 5 to 6 (the endpoint index,
+  // over its one endpoint).
   BOOST_TEST((heard == heard_t{{"3>4", 0, 1, false},
                                {"3>4", 1, 1, true},
                                {"4>5", 0, 1, false},
-                               {"4>5", 1, 1, true}}));
+                               {"4>5", 1, 1, true},
+                               {"5>6", 0, 1, false},
+                               {"5>6", 1, 1, true}}));
+  BOOST_TEST((*s)->list_endpoints(std::nullopt, {})->items.size() == 1u);
   auto events = (*s)->list_events({}, {});
   BOOST_REQUIRE(events);
   BOOST_TEST(events->items.size() == 3u);
