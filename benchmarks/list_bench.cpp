@@ -12,6 +12,7 @@
 // Prints p50, p99 and max per shape, in milliseconds, as the client saw them (keep-alive,
 // one request at a time). With --dir and --keep the store is reused on the next run.
 
+#include "bench_ids.hpp"
 #include "bench_process.hpp"
 #include "net/url.hpp"
 #include "persistence/store.hpp"
@@ -91,7 +92,7 @@ std::string url_of(std::size_t endpoint) {
 void fill(const std::filesystem::path& dir, std::size_t events, std::size_t endpoints,
           std::size_t events_per_run) {
   auto s = std::move(*persistence::store::open(dir));
-  template_record t{template_id{"t-01a00000-0000-7000-8000-000000000000"},
+  template_record t{template_id{bench::numbered_id("t-", 0)},
                     "Checkout",
                     {{"a", "Kitchen", false, 0}},
                     now() - span};
@@ -110,13 +111,11 @@ void fill(const std::filesystem::path& dir, std::size_t events, std::size_t endp
   for (std::size_t first = 0; first < runs; first += runs_per_write) {
     auto ec = s->write_sync([&](persistence::write_batch& b) -> boost::system::error_code {
       for (auto i = first; i < std::min(runs, first + runs_per_write); ++i) {
-        char id[64];
-        std::snprintf(id, sizeof id, "%012zx", i);
         run_record r;
-        r.id = run_id{"r-01a00000-0000-7000-8000-" + std::string(id)};
+        r.id = run_id{bench::numbered_id("r-", i)};
         r.source_template = t.id;
         r.template_name = t.name;
-        r.token = "tok" + std::string(id);
+        r.token = "tok" + r.id.value.substr(r.id.value.size() - 12); // the number, in hex
         r.created_at = start + step * static_cast<long>(i);
         r.expires_at = r.created_at + std::chrono::hours{24};
         r.status = run_status::completed;
@@ -130,9 +129,7 @@ void fill(const std::filesystem::path& dir, std::size_t events, std::size_t endp
           return ec;
         for (std::size_t k = 0; k < events_per_run; ++k) {
           event_record e;
-          char eid[64];
-          std::snprintf(eid, sizeof eid, "%012llx", static_cast<unsigned long long>(++seq));
-          e.id = event_id{"evt-01a00000-0000-7000-8000-" + std::string(eid)};
+          e.id = event_id{bench::numbered_id("evt-", ++seq)};
           e.run = r.id;
           e.type = all_event_types[k % all_event_types.size()];
           e.created_at = r.created_at + std::chrono::seconds{static_cast<long>(k)};
@@ -188,9 +185,7 @@ int main(int argc, char** argv) try {
   bench::child_server server;
   bench::start_rundund(server, opt.rundund, dir.string(), key, {"--retention-days", "0"});
   bench::http_client client{server.port};
-  char middle[64];
-  std::snprintf(middle, sizeof middle, "%012zx", opt.events / opt.events_per_run / 2);
-  auto some_run = "r-01a00000-0000-7000-8000-" + std::string(middle);
+  auto some_run = bench::numbered_id("r-", opt.events / opt.events_per_run / 2);
   auto shop = url_of(3);
   std::vector<shape> shapes{
       {"events", "/v1/events?limit=50"},

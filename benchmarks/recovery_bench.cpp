@@ -18,6 +18,7 @@
 // run expires at most 1 s late (the suite runs it with a smaller --events).
 
 #include "actors/engine.hpp"
+#include "bench_ids.hpp"
 #include "bench_receiver.hpp"
 #include "net/log.hpp"
 #include "net/url.hpp"
@@ -101,10 +102,8 @@ void fill(const std::filesystem::path& dir, std::size_t per_endpoint,
     throw std::runtime_error("cannot open the store: " + opened.error().message());
   auto s = std::move(*opened);
   auto began = now() - std::chrono::hours{24};
-  template_record t{template_id{"t-01a00000-0000-7000-8000-000000000000"},
-                    "Checkout",
-                    {{"a", "Kitchen", false, 0}},
-                    began};
+  template_record t{
+      template_id{bench::numbered_id("t-", 0)}, "Checkout", {{"a", "Kitchen", false, 0}}, began};
   if (s->write_sync([&](persistence::write_batch& b) { return b.put_template(t); }))
     throw std::runtime_error("the template could not be written");
   auto runs = per_endpoint / events_per_run * eps.size();
@@ -113,14 +112,12 @@ void fill(const std::filesystem::path& dir, std::size_t per_endpoint,
   for (std::size_t first = 0; first < runs; first += runs_per_write) {
     auto ec = s->write_sync([&](persistence::write_batch& b) -> boost::system::error_code {
       for (auto i = first; i < std::min(runs, first + runs_per_write); ++i) {
-        char id[64];
-        std::snprintf(id, sizeof id, "%012zx", i);
         auto& ep = eps[i % eps.size()];
         run_record r;
-        r.id = run_id{"r-01a00000-0000-7000-8000-" + std::string(id)};
+        r.id = run_id{bench::numbered_id("r-", i)};
         r.source_template = t.id;
         r.template_name = t.name;
-        r.token = "tok" + std::string(id);
+        r.token = "tok" + r.id.value.substr(r.id.value.size() - 12); // the number, in hex
         r.created_at = began + std::chrono::milliseconds{static_cast<long>(i)};
         r.expires_at = r.created_at + std::chrono::hours{48};
         r.status = run_status::completed;
@@ -136,9 +133,7 @@ void fill(const std::filesystem::path& dir, std::size_t per_endpoint,
             return ec;
         for (std::size_t k = 0; k < events_per_run; ++k) {
           event_record e;
-          char eid[64];
-          std::snprintf(eid, sizeof eid, "%012llx", static_cast<unsigned long long>(++seq));
-          e.id = event_id{"evt-01a00000-0000-7000-8000-" + std::string(eid)};
+          e.id = event_id{bench::numbered_id("evt-", ++seq)};
           e.run = r.id;
           e.type = all_event_types[k % all_event_types.size()];
           e.created_at = r.created_at;
