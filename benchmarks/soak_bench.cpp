@@ -222,6 +222,14 @@ bool drive_run(bench::http_client& c, const std::string& tid, const std::string&
          c.call(http::verb::post, path + "/submit", "").first == 200;
 }
 
+/// How many of the `expected` events reached the live receiver, and how many came twice.
+void print_deliveries(const bench::bench_receiver& live, std::uint64_t expected) {
+  std::printf("events to live URLs: %llu of %llu delivered (%llu duplicates)\n",
+              static_cast<unsigned long long>(live.unique_events()),
+              static_cast<unsigned long long>(expected),
+              static_cast<unsigned long long>(live.figures().duplicates));
+}
+
 void print_busy(const sample& s) {
   std::printf("%10zu %12.1f %9zu %16.0f %11.0f %10.0f %15.0f %16.0f\n", s.runs, s.heap_mib,
               s.sockets, s.endpoint_actors, s.run_actors, s.pending, s.signers_cached,
@@ -303,10 +311,7 @@ int busy_soak(const options& opt) {
               static_cast<double>(done.load()) / took, failed.load());
   std::printf("after the last delivery, with every endpoint still busy (none has left):\n");
   print_busy(end);
-  std::printf("events to live URLs: %llu of %llu delivered (%llu duplicates)\n",
-              static_cast<unsigned long long>(live.unique_events()),
-              static_cast<unsigned long long>(expected),
-              static_cast<unsigned long long>(live.figures().duplicates));
+  print_deliveries(live, expected);
 
   // The first mark is the warm-up: every endpoint has its actor and connections by then.
   bool busy_throughout = true, signers_bounded = true;
@@ -462,10 +467,7 @@ int main(int argc, char** argv) try {
   auto expected = expected_events(opt.runs);
   std::printf("after settling and idle timeouts:\n");
   print(end);
-  std::printf("events to live URLs: %llu of %llu delivered (%llu duplicates)\n",
-              static_cast<unsigned long long>(live.unique_events()),
-              static_cast<unsigned long long>(expected),
-              static_cast<unsigned long long>(live.figures().duplicates));
+  print_deliveries(live, expected);
   std::printf("back at baseline: live actors %.0f (baseline %.0f), sockets %zu (baseline %zu)\n",
               end.live_actors, baseline.live_actors, end.sockets, baseline.sockets);
   if (samples.size() >= 2) {
