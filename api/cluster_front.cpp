@@ -2,6 +2,7 @@
 
 #include "api/cluster_placement.hpp"
 #include "api/forwarded_request.hpp"
+#include "api/router_responses.hpp"
 #include "net/log.hpp"
 #include "persistence/record_codec.hpp"
 
@@ -218,14 +219,6 @@ struct gathering {
     done(std::move(answers));
   }
 };
-
-net::http_response json_response(unsigned status, const json::object& body) {
-  net::http_response res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = json::serialize(body);
-  return res;
-}
 
 } // namespace
 

@@ -80,13 +80,21 @@ public:
 
 private:
   struct call;
+  /// The handlers of the /v1 routes (v1_routes.cpp) and of the executor's links
+  /// (link_routes.cpp), one function a route; nested, so that they reach the engine.
+  struct v1_routes;
+  struct link_routes;
   void route(call& c);
+  /// The templates, runs, events and photos of contract §2–§7 (v1_routes.cpp).
   void route_v1(call& c);
   /// The lists, endpoints and recovery of contract §8 (list_routes.cpp); false when `c` is
   /// none of them.
   bool route_lists(call& c);
+  /// The executor's page and its actions, under /r/{token} (link_routes.cpp).
   void route_link(call& c);
+  /// The executor's and the console's scripts and styles (page_routes.cpp).
   void route_asset(call& c);
+  /// The console's page (page_routes.cpp).
   void route_console(call& c);
   std::string metrics_text();
 

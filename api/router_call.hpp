@@ -1,16 +1,20 @@
 #pragma once
 
 // One request in progress through the router, shared by the files that hold its routes
-// (router.cpp, list_routes.cpp). Internal to api/.
+// (router.cpp, v1_routes.cpp, link_routes.cpp, page_routes.cpp, list_routes.cpp). Internal
+// to api/.
 
 #include "api/request_parsing.hpp"
 #include "api/router.hpp"
+#include "api/router_responses.hpp"
 #include "api/views.hpp"
 
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/beast/http.hpp>
@@ -37,13 +41,7 @@ struct router::call : std::enable_shared_from_this<call> {
     respond(std::move(res));
   }
 
-  void reply(unsigned status, const json::value& body) {
-    net::http_response res{static_cast<http::status>(status), 11};
-    res.set(http::field::content_type, "application/json");
-    res.set(http::field::cache_control, "no-store");
-    res.body() = json::serialize(body);
-    send(std::move(res));
-  }
+  void reply(unsigned status, const json::value& body) { send(json_response(status, body)); }
 
   void error(unsigned status, std::string_view code, std::string_view message,
              const std::vector<std::string>& steps = {}) {
@@ -68,6 +66,46 @@ struct router::call : std::enable_shared_from_this<call> {
     return false;
   }
 
+  /// One route of a table (v1_routes.cpp, link_routes.cpp).
+  struct route {
+    /// What the path must be, segment by segment, where `{name}` stands for any one segment;
+    /// also the name the request is counted under in the metrics.
+    std::string_view pattern;
+    http::verb method;
+    /// A second method the path takes, handled elsewhere (route_lists): named in a 405.
+    std::optional<http::verb> also;
+    void (*handle)(call&);
+  };
+
+  /// Hands the request to the first of `routes` whose pattern its path matches, once its
+  /// method is checked (405 otherwise); answers 404 when none matches.
+  void dispatch(std::span<const route> routes) {
+    for (auto& r : routes) {
+      if (!path_is(r.pattern))
+        continue;
+      pattern = r.pattern;
+      if (method_is(r.method, r.also))
+        r.handle(*this);
+      return;
+    }
+    not_found_route();
+  }
+
+  /// True when the path has the segments of `p` ("/r/{token}/state"): as many, each the
+  /// same, or any one for a `{name}`.
+  bool path_is(std::string_view p) const {
+    std::size_t i = 0;
+    while (p.starts_with('/')) {
+      p.remove_prefix(1);
+      auto part = p.substr(0, p.find('/'));
+      p.remove_prefix(part.size());
+      if (i == seg.size() || (!part.starts_with('{') && part != seg[i]))
+        return false;
+      ++i;
+    }
+    return i == seg.size();
+  }
+
   void not_found_route() {
     pattern = "unknown";
     error(404, "not_found", "no route matches " + std::string(req.target().substr(0, 200)));
@@ -81,6 +119,21 @@ struct router::call : std::enable_shared_from_this<call> {
       return std::nullopt;
     }
     return std::move(*o);
+  }
+
+  /// Parses the body as a JSON object, then that object with `parse` (request_parsing.hpp);
+  /// answers 400 and returns none when either fails.
+  template <class T>
+  std::optional<T> parsed_body(outcome<T> (*parse)(const json::object&), bool empty_ok = false) {
+    auto body = body_object(empty_ok);
+    if (!body)
+      return std::nullopt;
+    auto parsed = parse(*body);
+    if (!parsed) {
+      fail(parsed.error());
+      return std::nullopt;
+    }
+    return std::move(*parsed);
   }
 };
 

@@ -6,6 +6,7 @@
 #include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
 #include "persistence/model.hpp"
+#include "persistence/write_batch.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -28,15 +29,6 @@ struct pending_entry {
   std::uint64_t seq = 0;
 };
 
-/// What removing one ended run did (see write_batch::remove_run).
-struct run_removal {
-  /// The run has an event still waiting for delivery: nothing was removed.
-  bool kept = false;
-  bool removed = false;
-  std::size_t events = 0;
-  std::size_t photos = 0;
-};
-
 /// Counters of the group-commit writer, read by /metrics.
 struct commit_stats {
   std::atomic<std::uint64_t> batches{0};
@@ -45,16 +37,6 @@ struct commit_stats {
   std::atomic<std::uint64_t> commit_micros_total{0};
   /// Time per group commit, fsync included.
   latency_histogram commit_latency{fast_latency_bounds};
-};
-
-/// What the writes of one commit change in the store's in-memory bookkeeping, taken over
-/// once the commit succeeded.
-struct commit_effects {
-  std::uint64_t max_seq = 0;
-  /// Pending deliveries added (or, negative, removed) per endpoint key.
-  std::unordered_map<std::string, std::int64_t> pending_deltas;
-
-  void merge(commit_effects&& other);
 };
 
 /// How far the move of an older store's data to the current format has got. Reported at
@@ -70,59 +52,16 @@ struct migration_progress {
 };
 using migration_observer = std::function<void(const migration_progress&)>;
 
-class store;
-
-/// The typed write operations, valid inside one write transaction on the writer thread.
-/// Every operation keeps the secondary indexes (tokens, run events, pending, expiries) in step
-/// with the records. Each returns a non-empty error code on failure.
-class write_batch {
-public:
-  boost::system::error_code put_template(const template_record& x);
-  /// Stores a run. A new run also gets its token; an active run is kept in the expiry index.
-  boost::system::error_code put_run(const run_record& x);
-  /// Stores a new event, its data, and, while its delivery is pending, its pending-index entry.
-  /// `endpoint_url` is the normalised URL behind `x.endpoint` (empty when not subscribed).
-  boost::system::error_code put_event(const event_record& x, std::string_view data_json,
-                                      std::string_view endpoint_url);
-  /// Reads an event, lets `change` edit its delivery, and writes it back with its pending-index
-  /// entry moved to the new due time. An absent event is left alone.
-  boost::system::error_code update_event(const event_id& id,
-                                         const std::function<void(event_record&)>& change);
-  /// Stores a photo: its record, its original bytes and its thumbnail.
-  boost::system::error_code put_photo(const photo_record& x, std::string_view bytes,
-                                      std::string_view thumbnail_jpeg);
-  /// Removes an ended run: its spec and state, token, events with their data and attempts,
-  /// photos, and every index entry of them. A run with an event still pending delivery is
-  /// kept whole (`out.kept`), to be removed once its deliveries have ended; an active or
-  /// absent run is left alone.
-  boost::system::error_code remove_run(const run_id& id, run_removal& out);
-  /// Sends a failed event again for a recovery: makes it pending, due at `due`, with a fresh
-  /// schedule (as a redelivery does), and marks it as recovering. `marked` tells whether it
-  /// was still failed and so was marked.
-  boost::system::error_code recover_event(const event_id& id, time_point due, bool& marked);
-  /// Keeps (or, with none, ends) the recovery job of `endpoint`.
-  boost::system::error_code put_recovery_job(std::string_view endpoint,
-                                             const std::optional<recovery_job>& job);
-  /// Marks a run's webhook as turned off (after a `410 Gone`).
-  boost::system::error_code disable_webhook(const run_id& run);
-  boost::system::error_code put_meta(std::string_view key, std::string_view value);
-
-private:
-  friend class store;
-  write_batch(const store& s, lmdb::txn& t) : store_(s), txn_(t) {}
-  boost::system::error_code put_if_absent(MDB_dbi db, std::string_view key, std::string_view value);
-  const store& store_;
-  lmdb::txn& txn_;
-  /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
-  commit_effects effects_;
-};
-
 /// The LMDB store: records, indexes and a group-commit writer.
 ///
 /// Reads run on the caller's thread in their own read transaction. Writes are queued with
 /// `write()` and applied by one writer thread, which commits whatever is queued in one
 /// transaction, so concurrent writers share one fsync. Each write runs in its own nested
 /// transaction: a failing write is rolled back alone and the others still commit.
+///
+/// Its members are defined by what they do: opening (store_open.cpp), the writer
+/// (store_writer.cpp), single-record reads (store_reads.cpp), index scans (store_scans.cpp),
+/// lists (store_lists.cpp) and the moves of an older format (store_migrations.cpp).
 class store {
 public:
   /// Default map size: it only reserves address space, the file grows as needed.
@@ -236,6 +175,11 @@ public:
   /// and cleared by the next one whose writes were stored. Any thread.
   std::optional<boost::system::error_code> write_failure() const;
 
+  /// The number of the last commit begun: raised just before each commit. A write's `done`
+  /// callback (on the writer, right after its commit) reads its own commit's number here;
+  /// a read transaction begun before reading this mark sees no commit above it. Any thread.
+  std::uint64_t commit_mark() const { return commit_mark_.load(std::memory_order_acquire); }
+
   /// Writes queued and not yet taken by the writer. Any thread; approximate.
   std::size_t queue_depth() const { return queued_.load(std::memory_order_relaxed); }
 
@@ -251,8 +195,16 @@ private:
   };
 
   store(lmdb::env e, dbs d) : env_(std::move(e)), db_(d) {}
-  /// Puts the ended runs of a store written before the `ended` index into it, once.
-  static boost::system::error_code index_ended_runs(lmdb::txn& t, const dbs& d);
+  /// Opens (and creates) every table of the store, in the open's transaction
+  /// (store_open.cpp).
+  static result<dbs> open_tables(lmdb::txn& t);
+
+  // -- moving an older store over, in the open's transaction (store_migrations.cpp) --------
+
+  /// Moves a format 3 store's event lists from the `run_events` index into its runs' state
+  /// values (persistence/run_value.hpp), and empties the index.
+  static boost::system::error_code list_events_in_runs(lmdb::txn& t, const dbs& d,
+                                                       const migration_observer& observe);
   /// Builds the list indexes (persistence/list_index.hpp) of a format 4 store, in `t`.
   static boost::system::error_code index_for_lists(lmdb::txn& t, const dbs& d,
                                                    const migration_observer& observe);
@@ -260,33 +212,53 @@ private:
   /// and removes the figures that retention left behind at zero.
   static boost::system::error_code index_endpoints(lmdb::txn& t, const dbs& d,
                                                    const migration_observer& observe);
+  /// Puts the ended runs of a store written before the `ended` index into it, once.
+  static boost::system::error_code index_ended_runs(lmdb::txn& t, const dbs& d);
+
+  // -- reads inside a transaction, shared by reads, writes and migrations (store_reads.cpp) --
+
   /// Reads one run, in `t`.
   static result<std::optional<run_record>> run_at(const lmdb::txn& t, const dbs& d,
                                                   std::string_view id);
   /// Reads one event by its sequence number, in `t`.
   static result<std::optional<event_record>> event_at(const lmdb::txn& t, const dbs& d,
                                                       std::uint64_t seq);
+  /// Called with an event's key in the `events` table and its record; returns false to stop.
+  using event_visitor = std::function<bool(std::string_view seq_key, event_record& event)>;
+  /// Calls `visit` for each event of `run`, in creation order, inside `t`. A run that is not
+  /// stored has none.
+  static boost::system::error_code for_each_run_event(const lmdb::txn& t, const dbs& d,
+                                                      const run_id& run,
+                                                      const event_visitor& visit);
+  /// Reads one record of `db` in its own read transaction.
   template <class T, class Decode>
   result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
-  /// Runs `body(txn, cursor)` over `db` in a read transaction.
   /// Reads an event's value in `db` (its record or its data), found by id.
   template <class T, class Decode>
   result<std::optional<T>> read_event_table(MDB_dbi db, const event_id& id, Decode decode) const;
+
+  // -- scans (store_scans.cpp) ------------------------------------------------------------
+
+  /// Runs `body(txn, cursor)` over `db` in a read transaction.
   template <class T, class Body>
   result<T> scan(MDB_dbi db, Body&& body) const;
+  /// Counts the pending index's entries per endpoint: once, at open.
+  result<std::unordered_map<std::string, std::uint64_t>> count_pending() const;
+
+  // -- the group-commit writer (store_writer.cpp) -------------------------------------------
+
   struct batch_outcome;
   void run_writer();
+  void commit(std::vector<queued>& batch);
+  /// Runs the batch in one transaction; with `isolate_writes`, each write in a nested one.
+  batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
   /// Takes over a successful commit's effects (writer thread).
   void adopt(commit_effects&& effects);
-  result<std::unordered_map<std::string, std::uint64_t>> count_pending() const;
-  void commit(std::vector<queued>& batch);
   /// A failed commit's error, made specific where the cause can be told (a full disk).
   boost::system::error_code explain(boost::system::error_code ec) const;
   /// Keeps write_failure() in step with a commit: its first failure, and how many of its
   /// writes were stored (writer thread).
   void note_write_health(boost::system::error_code first_failure, std::size_t stored);
-  /// Runs the batch in one transaction; with `isolate_writes`, each write in a nested one.
-  batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
 
   lmdb::env env_;
   dbs db_;
@@ -304,6 +276,7 @@ private:
   std::condition_variable cv_;
   std::deque<queued> queue_;
   std::atomic<std::size_t> queued_{0};
+  std::atomic<std::uint64_t> commit_mark_{0};
   std::atomic<bool> panicked_{false};
   /// The errc of write_failure(), 0 for none.
   std::atomic<int> write_failure_{0};

@@ -1,6 +1,6 @@
 // The store's lists (contract §8): pages over the indexes of persistence/list_index.hpp and
-// persistence/endpoint_index.hpp, endpoint figures, recovery jobs, and the one-time builds of
-// the indexes for an older store.
+// persistence/endpoint_index.hpp, endpoint figures and recovery jobs. An older store's
+// indexes are built once, at open (store_migrations.cpp).
 
 #include "persistence/endpoint_index.hpp"
 #include "persistence/list_index.hpp"
@@ -78,19 +78,6 @@ result<list_page<T>> page_over(lmdb::cursor& c, const std::string& prefix,
 }
 
 } // namespace
-
-result<std::optional<event_record>> store::event_at(const lmdb::txn& t, const dbs& d,
-                                                    std::uint64_t seq) {
-  auto text = t.get(d.events, big_endian(seq));
-  if (!text)
-    return text.error();
-  if (!*text)
-    return std::optional<event_record>{};
-  auto e = decode_event(**text);
-  if (!e)
-    return make_error_code(errc::corrupted);
-  return std::optional<event_record>{std::move(*e)};
-}
 
 result<list_page<run_record>> store::list_runs(const run_filter& f, const list_request& r) const {
   auto t = lmdb::txn::begin_read(env_);
@@ -293,83 +280,6 @@ result<bool> store::recovering(std::string_view endpoint, std::uint64_t seq) con
   if (!t)
     return {boost::system::in_place_error, t.error()};
   return list_index::is_recovering(*t, db_.lists, endpoint, seq);
-}
-
-boost::system::error_code store::index_for_lists(lmdb::txn& t, const dbs& d,
-                                                 const migration_observer& observe) {
-  std::vector<std::string> ids;
-  {
-    auto c = lmdb::cursor::open(t, d.run_specs);
-    if (!c)
-      return c.error();
-    for (bool ok = c->first(); ok; ok = c->next())
-      ids.emplace_back(c->key());
-  }
-  migration_progress progress{"4", "5", 0, ids.size()};
-  auto tell = [&] {
-    if (observe)
-      observe(progress);
-  };
-  tell();
-  const std::size_t step = std::max<std::size_t>(1, ids.size() / 20);
-  for (auto& id : ids) {
-    auto run = run_at(t, d, id);
-    if (!run)
-      return run.error();
-    if (!*run)
-      continue;
-    if (auto ec = list_index::put_run(t, d.lists, **run))
-      return ec;
-    auto state = t.get(d.runs, id);
-    if (!state)
-      return state.error();
-    auto seqs = run_event_seqs(state->value_or(""));
-    std::sort(seqs.begin(), seqs.end());
-    for (auto seq : seqs) {
-      auto e = event_at(t, d, seq);
-      if (!e)
-        return e.error();
-      if (*e)
-        if (auto ec = list_index::change_event(t, {d.lists, d.endpoints}, nullptr, &**e))
-          return ec;
-    }
-    if (++progress.runs_done % step == 0 && progress.runs_done < progress.runs_total)
-      tell();
-  }
-  progress.finished = true;
-  tell();
-  return {};
-}
-
-boost::system::error_code store::index_endpoints(lmdb::txn& t, const dbs& d,
-                                                 const migration_observer& observe) {
-  auto all = list_index::all_stats(t, d.lists);
-  if (!all)
-    return all.error();
-  migration_progress progress{"5", "6", 0, all->size(), false, "endpoints"};
-  auto tell = [&] {
-    if (observe)
-      observe(progress);
-  };
-  tell();
-  const std::size_t step = std::max<std::size_t>(1, all->size() / 20);
-  endpoint_index::tables tables{d.lists, d.endpoints};
-  for (auto& [key, figures] : *all) {
-    // Before format 6, retention left an endpoint's figures at zero once its last event
-    // was removed: its rows go now, as they would today.
-    bool none_left = figures.pending + figures.delivered + figures.failed == 0;
-    if (none_left) {
-      RUNDUN_TRY(endpoint_index::follow(t, tables, key, figures, std::nullopt, {}));
-      RUNDUN_TRY(list_index::remove_stats(t, d.lists, key));
-    } else {
-      RUNDUN_TRY(endpoint_index::follow(t, tables, key, std::nullopt, figures, {}));
-    }
-    if (++progress.runs_done % step == 0 && progress.runs_done < progress.runs_total)
-      tell();
-  }
-  progress.finished = true;
-  tell();
-  return {};
 }
 
 } // namespace rundun::persistence

@@ -1,0 +1,130 @@
+// The store's index scans, each in one read transaction on the caller's thread: active runs
+// by expiry, ended runs by end, and pending deliveries by endpoint and due time; with the
+// pending counts that one scan takes at open and the writer keeps from then on. The keys they
+// read are laid out in table_keys.hpp and by `pending_key` (store.hpp).
+
+#include "persistence/store.hpp"
+
+namespace rundun::persistence {
+
+template <class T, class Body>
+result<T> store::scan(MDB_dbi db, Body&& body) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto c = lmdb::cursor::open(*t, db);
+  if (!c)
+    return c.error();
+  return body(*t, *c);
+}
+
+result<std::vector<std::pair<run_id, time_point>>> store::active_runs() const {
+  using runs = std::vector<std::pair<run_id, time_point>>;
+  return scan<runs>(db_.expiries, [](lmdb::txn&, lmdb::cursor& c) -> result<runs> {
+    runs out;
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      auto k = c.key();
+      auto ms = static_cast<std::int64_t>(read_big_endian(k));
+      out.emplace_back(run_id{std::string(k.substr(8))}, from_unix_ms(ms));
+    }
+    return out;
+  });
+}
+
+result<std::vector<std::pair<run_id, time_point>>>
+store::runs_expiring_by(time_point until, std::size_t limit) const {
+  using runs = std::vector<std::pair<run_id, time_point>>;
+  return scan<runs>(db_.expiries, [&](lmdb::txn&, lmdb::cursor& c) -> result<runs> {
+    runs out;
+    for (bool ok = c.first(); ok && out.size() < limit; ok = c.next()) {
+      auto k = c.key();
+      auto at = from_unix_ms(static_cast<std::int64_t>(read_big_endian(k)));
+      if (at > until)
+        break;
+      out.emplace_back(run_id{std::string(k.substr(8))}, at);
+    }
+    return out;
+  });
+}
+
+result<std::vector<run_id>> store::runs_ended_by(time_point until, std::size_t limit) const {
+  using ids = std::vector<run_id>;
+  return scan<ids>(db_.ended, [&](lmdb::txn&, lmdb::cursor& c) -> result<ids> {
+    ids out;
+    for (bool ok = c.first(); ok && out.size() < limit; ok = c.next()) {
+      auto k = c.key();
+      if (from_unix_ms(static_cast<std::int64_t>(read_big_endian(k))) > until)
+        break;
+      out.push_back(run_id{std::string(k.substr(8))});
+    }
+    return out;
+  });
+}
+
+result<std::size_t> store::active_run_count() const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  return t->count(db_.expiries);
+}
+
+result<std::optional<time_point>> store::next_expiry() const {
+  using next = std::optional<time_point>;
+  return scan<next>(db_.expiries, [](lmdb::txn&, lmdb::cursor& c) -> result<next> {
+    if (!c.first())
+      return next{};
+    return next{from_unix_ms(static_cast<std::int64_t>(read_big_endian(c.key())))};
+  });
+}
+
+result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
+                                                  std::size_t limit) const {
+  using entries = std::vector<pending_entry>;
+  return scan<entries>(db_.pending, [&](lmdb::txn&, lmdb::cursor& c) -> result<entries> {
+    entries out;
+    auto prefix = std::string(endpoint) + '/';
+    for (bool ok = c.seek(prefix); ok && out.size() < limit && c.key().starts_with(prefix);
+         ok = c.next()) {
+      auto rest = c.key().substr(prefix.size());
+      out.push_back({event_id{std::string(c.value())},
+                     from_unix_ms(static_cast<std::int64_t>(read_big_endian(rest))),
+                     read_big_endian(rest.substr(8))});
+    }
+    return out;
+  });
+}
+
+result<std::unordered_map<std::string, std::uint64_t>> store::count_pending() const {
+  using counts = std::unordered_map<std::string, std::uint64_t>;
+  return scan<counts>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<counts> {
+    counts out;
+    for (bool ok = c.first(); ok; ok = c.next()) {
+      auto k = c.key();
+      ++out[std::string(k.substr(0, k.find('/')))];
+    }
+    return out;
+  });
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> store::pending_counts() const {
+  std::lock_guard guard{counts_mtx_};
+  return {pending_counts_.begin(), pending_counts_.end()};
+}
+
+result<std::vector<std::string>> store::endpoints_with_pending() const {
+  using keys = std::vector<std::string>;
+  return scan<keys>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<keys> {
+    keys out;
+    // Skip from one endpoint's entries to the next: seek past "<endpoint>/" by seeking to
+    // "<endpoint>0" ('0' follows '/').
+    for (bool ok = c.first(); ok;) {
+      auto k = c.key();
+      std::string endpoint{k.substr(0, k.find('/'))};
+      ok = c.seek(endpoint + char('/' + 1));
+      out.push_back(std::move(endpoint));
+    }
+    return out;
+  });
+}
+
+} // namespace rundun::persistence

@@ -1,0 +1,86 @@
+#pragma once
+
+// The typed writes of one group commit (see store::write): what a write may change, and the
+// bookkeeping a successful commit hands back to the store. Included by store.hpp.
+
+#include "persistence/error.hpp"
+#include "persistence/listing.hpp"
+#include "persistence/lmdb.hpp"
+#include "persistence/model.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace rundun::persistence {
+
+/// What removing one ended run did (see write_batch::remove_run).
+struct run_removal {
+  /// The run has an event still waiting for delivery: nothing was removed.
+  bool kept = false;
+  bool removed = false;
+  std::size_t events = 0;
+  std::size_t photos = 0;
+};
+
+/// What the writes of one commit change in the store's in-memory bookkeeping, taken over
+/// once the commit succeeded.
+struct commit_effects {
+  std::uint64_t max_seq = 0;
+  /// Pending deliveries added (or, negative, removed) per endpoint key.
+  std::unordered_map<std::string, std::int64_t> pending_deltas;
+
+  void merge(commit_effects&& other);
+};
+
+class store;
+
+/// The typed write operations, valid inside one write transaction on the writer thread.
+/// Every operation keeps the secondary indexes (tokens, run events, pending, expiries) in step
+/// with the records. Each returns a non-empty error code on failure.
+class write_batch {
+public:
+  boost::system::error_code put_template(const template_record& x);
+  /// Stores a run. A new run also gets its token; an active run is kept in the expiry index.
+  boost::system::error_code put_run(const run_record& x);
+  /// Stores a new event, its data, and, while its delivery is pending, its pending-index entry.
+  /// `endpoint_url` is the normalised URL behind `x.endpoint` (empty when not subscribed).
+  boost::system::error_code put_event(const event_record& x, std::string_view data_json,
+                                      std::string_view endpoint_url);
+  /// Reads an event, lets `change` edit its delivery, and writes it back with its pending-index
+  /// entry moved to the new due time. An absent event is left alone.
+  boost::system::error_code update_event(const event_id& id,
+                                         const std::function<void(event_record&)>& change);
+  /// Stores a photo: its record, its original bytes and its thumbnail.
+  boost::system::error_code put_photo(const photo_record& x, std::string_view bytes,
+                                      std::string_view thumbnail_jpeg);
+  /// Removes an ended run: its spec and state, token, events with their data and attempts,
+  /// photos, and every index entry of them. A run with an event still pending delivery is
+  /// kept whole (`out.kept`), to be removed once its deliveries have ended; an active or
+  /// absent run is left alone.
+  boost::system::error_code remove_run(const run_id& id, run_removal& out);
+  /// Sends a failed event again for a recovery: makes it pending, due at `due`, with a fresh
+  /// schedule (as a redelivery does), and marks it as recovering. `marked` tells whether it
+  /// was still failed and so was marked.
+  boost::system::error_code recover_event(const event_id& id, time_point due, bool& marked);
+  /// Keeps (or, with none, ends) the recovery job of `endpoint`.
+  boost::system::error_code put_recovery_job(std::string_view endpoint,
+                                             const std::optional<recovery_job>& job);
+  /// Marks a run's webhook as turned off (after a `410 Gone`).
+  boost::system::error_code disable_webhook(const run_id& run);
+  boost::system::error_code put_meta(std::string_view key, std::string_view value);
+
+private:
+  friend class store;
+  write_batch(const store& s, lmdb::txn& t) : store_(s), txn_(t) {}
+  boost::system::error_code put_if_absent(MDB_dbi db, std::string_view key, std::string_view value);
+  const store& store_;
+  lmdb::txn& txn_;
+  /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
+  commit_effects effects_;
+};
+
+} // namespace rundun::persistence
