@@ -66,10 +66,6 @@ std::string event_value(const event_record& e) {
   return big_endian(e.seq) + static_cast<char>(e.type) + std::string(endpoint_mark(e.endpoint));
 }
 
-std::string figures_key(std::string_view endpoint) {
-  return endpoint_figures + std::string(endpoint);
-}
-
 std::string mark_key(std::string_view endpoint, std::uint64_t seq) {
   return recovering_mark + std::string(endpoint) + endpoint_end + big_endian(seq);
 }
@@ -160,6 +156,10 @@ result<std::optional<T>> read(const lmdb::txn& t, MDB_dbi db, const std::string&
 
 } // namespace
 
+std::string figures_key(std::string_view endpoint) {
+  return endpoint_figures + std::string(endpoint);
+}
+
 std::string runs_prefix(std::optional<run_status> status) {
   return status ? std::string{runs_by_status, byte_of(*status)} : std::string{all_runs};
 }
@@ -211,8 +211,8 @@ boost::system::error_code remove_run(lmdb::txn& t, MDB_dbi db, const run_record&
 }
 
 boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::tables& tables,
-                                       const event_record* before, const event_record* after,
-                                       std::string_view endpoint_url) {
+                                       figures_cache& figures, const event_record* before,
+                                       const event_record* after, std::string_view endpoint_url) {
   if (!before && !after)
     return {};
   auto db = tables.lists;
@@ -230,19 +230,22 @@ boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::table
   auto& e = after ? *after : *before;
   if (e.endpoint.empty())
     return {};
-  auto key = figures_key(e.endpoint);
-  auto figures = read<endpoint_stats>(t, db, key, decode_endpoint_stats);
-  if (!figures)
-    return figures.error();
-  auto s = figures->value_or(endpoint_stats{});
+  auto cached = figures.at(t, db, e.endpoint);
+  if (!cached)
+    return cached.error();
+  if (!endpoint_url.empty())
+    figures.note_url(e.endpoint, endpoint_url);
+  auto s = (*cached)->value_or(endpoint_stats{});
   account(s, before, after);
   // A new attempt, or the event's removal, ends a recovery's mark on it; so does its leaving
   // `pending` without an attempt (failed because its run's webhook answered 410 meanwhile):
   // a mark left behind would count as a recovery still running (409 recovery_in_progress).
+  // Only an endpoint with a recovery running has marks to look for.
   bool mark_ends =
-      before && (!after || after->delivery.attempts.size() > before->delivery.attempts.size() ||
-                 (before->delivery.status == delivery_status::pending &&
-                  after->delivery.status != delivery_status::pending));
+      s.recovering > 0 && before &&
+      (!after || after->delivery.attempts.size() > before->delivery.attempts.size() ||
+       (before->delivery.status == delivery_status::pending &&
+        after->delivery.status != delivery_status::pending));
   if (mark_ends) {
     auto mark = mark_key(e.endpoint, e.seq);
     auto marked = t.get(db, mark);
@@ -256,17 +259,15 @@ boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::table
   // Every event with an endpoint is counted as pending, delivered or failed: none counted
   // after a removal is none left (retention removed the last run that had one).
   bool none_left = !after && s.pending + s.delivered + s.failed == 0;
-  std::optional<endpoint_stats> now;
-  if (!none_left)
-    now = s;
-  RUNDUN_TRY(endpoint_index::follow(t, tables, e.endpoint, *figures, now, endpoint_url));
   if (none_left)
-    return t.del(db, key);
-  return t.put(db, key, encode(s));
+    (*cached)->reset();
+  else
+    **cached = s;
+  return {};
 }
 
-boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
-                                          std::uint64_t seq) {
+boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, figures_cache& figures,
+                                          std::string_view endpoint, std::uint64_t seq) {
   auto mark = mark_key(endpoint, seq);
   auto marked = t.get(db, mark);
   if (!marked)
@@ -274,13 +275,13 @@ boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, std::string_
   if (*marked)
     return {};
   RUNDUN_TRY(t.put(db, mark, {}));
-  auto key = figures_key(endpoint);
-  auto figures = read<endpoint_stats>(t, db, key, decode_endpoint_stats);
-  if (!figures)
-    return figures.error();
-  auto s = figures->value_or(endpoint_stats{});
+  auto cached = figures.at(t, db, endpoint);
+  if (!cached)
+    return cached.error();
+  auto s = (*cached)->value_or(endpoint_stats{});
   ++s.recovering;
-  return t.put(db, key, encode(s));
+  **cached = s;
+  return {};
 }
 
 boost::system::error_code remove_stats(lmdb::txn& t, MDB_dbi db, std::string_view endpoint) {

@@ -35,10 +35,41 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace rundun::persistence::list_index {
 
 // -- keeping the indexes (inside a write transaction) -----------------------------
+
+/// The key of an endpoint's figures (`h`).
+std::string figures_key(std::string_view endpoint);
+
+/// The endpoints' figures as one write transaction changes them: each endpoint's are read
+/// once, changed in memory by every event of the transaction, and written once, with the
+/// endpoint's index entry moved (endpoint_index::follow), at `flush`. A group commit of
+/// hundreds of attempts to a few endpoints so writes a few figures, not one per event.
+/// Used on the writer thread only; one per transaction (per nested one, when writes are
+/// isolated), flushed before it commits.
+class figures_cache {
+public:
+  /// The endpoint's figures as this transaction has them so far: none while it has no
+  /// events. The pointer stays valid until `flush`.
+  result<std::optional<endpoint_stats>*> at(const lmdb::txn& t, MDB_dbi lists,
+                                            std::string_view endpoint);
+  /// The normalised URL of `endpoint`, for its URL row if this transaction gives it its first
+  /// event.
+  void note_url(std::string_view endpoint, std::string_view url);
+  /// Writes every changed endpoint's figures and index entry; empties the cache.
+  boost::system::error_code flush(lmdb::txn& t, const endpoint_index::tables& db);
+
+private:
+  struct entry {
+    std::optional<endpoint_stats> stored;
+    std::optional<endpoint_stats> now;
+    std::string url;
+  };
+  std::unordered_map<std::string, entry> entries_;
+};
 
 /// Indexes a run as `r` now stands: a new run, or one whose status changed.
 boost::system::error_code put_run(lmdb::txn& t, MDB_dbi db, const run_record& r);
@@ -50,12 +81,14 @@ boost::system::error_code remove_run(lmdb::txn& t, MDB_dbi db, const run_record&
 /// and the removal of its last one removes its figures and rows. An attempt recorded on an
 /// event a recovery marked ends its mark, as does the event's leaving `pending` without
 /// one, or its removal.
+/// The figures change in `figures`, which the caller flushes before its commit.
 boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::tables& db,
-                                       const event_record* before, const event_record* after,
+                                       figures_cache& figures, const event_record* before,
+                                       const event_record* after,
                                        std::string_view endpoint_url = {});
 /// Marks an event as sent again by a recovery, counted in its endpoint's `recovering`.
-boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, std::string_view endpoint,
-                                          std::uint64_t seq);
+boost::system::error_code mark_recovering(lmdb::txn& t, MDB_dbi db, figures_cache& figures,
+                                          std::string_view endpoint, std::uint64_t seq);
 
 /// Removes an endpoint's figures: for the move to the endpoint index, once.
 boost::system::error_code remove_stats(lmdb::txn& t, MDB_dbi db, std::string_view endpoint);

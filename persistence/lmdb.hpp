@@ -10,10 +10,13 @@
 #include <lmdb.h>
 
 /// Fails the enclosing function with the error of a step that returns an error code: for
-/// the sequences of LMDB writes in the store and its indexes.
+/// the sequences of LMDB writes in the store and its indexes. One statement (do-while), so
+/// that an `else` after it binds to the caller's `if`, not to the macro's.
 #define RUNDUN_TRY(expr)                                                                           \
-  if (auto ec_ = (expr))                                                                           \
-  return ec_
+  do {                                                                                             \
+    if (auto ec_ = (expr))                                                                         \
+      return ec_;                                                                                  \
+  } while (false)
 
 namespace rundun::persistence::lmdb {
 

@@ -162,7 +162,7 @@ public:
   boost::system::error_code write_sync(write_fn work);
 
   /// The next event sequence number. Thread-safe; survives restarts.
-  std::uint64_t next_seq() { return seq_.fetch_add(1) + 1; }
+  std::uint64_t next_seq() const { return seq_.fetch_add(1) + 1; }
 
   const commit_stats& stats() const { return stats_; }
 
@@ -187,7 +187,8 @@ private:
   friend class write_batch;
   struct dbs {
     MDB_dbi templates, runs, run_specs, tokens, events, event_ids, event_data, run_events, pending,
-        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended, lists;
+        endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended, lists,
+        deliveries;
   };
   struct queued {
     write_fn work;
@@ -212,6 +213,10 @@ private:
   /// and removes the figures that retention left behind at zero.
   static boost::system::error_code index_endpoints(lmdb::txn& t, const dbs& d,
                                                    const migration_observer& observe);
+  /// Starts the delivery log (persistence/delivery_log.hpp) of a format 6 store: its event
+  /// records are each event's state so far, so nothing moves; the move is reported.
+  static boost::system::error_code start_delivery_log(lmdb::txn& t, const dbs& d,
+                                                      const migration_observer& observe);
   /// Puts the ended runs of a store written before the `ended` index into it, once.
   static boost::system::error_code index_ended_runs(lmdb::txn& t, const dbs& d);
 
@@ -220,7 +225,8 @@ private:
   /// Reads one run, in `t`.
   static result<std::optional<run_record>> run_at(const lmdb::txn& t, const dbs& d,
                                                   std::string_view id);
-  /// Reads one event by its sequence number, in `t`.
+  /// Reads one event by its sequence number, in `t`: its record with its delivery log folded
+  /// over it.
   static result<std::optional<event_record>> event_at(const lmdb::txn& t, const dbs& d,
                                                       std::uint64_t seq);
   /// Called with an event's key in the `events` table and its record; returns false to stop.
@@ -262,7 +268,7 @@ private:
 
   lmdb::env env_;
   dbs db_;
-  std::atomic<std::uint64_t> seq_{0};
+  mutable std::atomic<std::uint64_t> seq_{0};
   /// The largest sequence number stored; touched only by the writer thread.
   std::uint64_t seq_on_disk_ = 0;
   /// Pending deliveries per endpoint key: written by the writer after each commit, read by

@@ -12,7 +12,10 @@ namespace rundun::persistence {
 /// The `meta` key of the format stamp.
 inline constexpr std::string_view format_meta_key = "format";
 /// The layout of the records on disk; a store written in another layout is refused.
-inline constexpr std::string_view format_version = "6";
+inline constexpr std::string_view format_version = "7";
+/// Format 6 rewrote an event's record for each change of its delivery; format 7 appends the
+/// changes to the `deliveries` log (persistence/delivery_log.hpp). Nothing is moved.
+inline constexpr std::string_view format_without_delivery_log = "6";
 /// Format 5 had no endpoint index (persistence/endpoint_index.hpp); it is built at open.
 inline constexpr std::string_view format_without_endpoint_index = "5";
 /// Format 4 had no list indexes (persistence/list_index.hpp); they are built at open.

@@ -117,11 +117,13 @@ boost::system::error_code store::index_for_lists(lmdb::txn& t, const dbs& d,
       continue;
     RUNDUN_TRY(list_index::put_run(t, d.lists, **run));
     boost::system::error_code indexed;
+    list_index::figures_cache figures;
     RUNDUN_TRY(for_each_run_event(t, d, (*run)->id, [&](std::string_view, event_record& e) {
-      indexed = list_index::change_event(t, {d.lists, d.endpoints}, nullptr, &e);
+      indexed = list_index::change_event(t, {d.lists, d.endpoints}, figures, nullptr, &e);
       return !indexed;
     }));
     RUNDUN_TRY(indexed);
+    RUNDUN_TRY(figures.flush(t, {d.lists, d.endpoints}));
     report.one_done();
   }
   report.finish();
@@ -134,7 +136,8 @@ boost::system::error_code store::index_endpoints(lmdb::txn& t, const dbs& d,
   if (!all)
     return all.error();
   progress_report report{
-      observe, {format_without_endpoint_index, format_version, 0, all->size(), false, "endpoints"}};
+      observe, {format_without_endpoint_index, format_without_delivery_log, 0, all->size(), false,
+                "endpoints"}};
   endpoint_index::tables tables{d.lists, d.endpoints};
   for (auto& [key, figures] : *all) {
     // Before format 6, retention left an endpoint's figures at zero once its last event
@@ -180,6 +183,20 @@ boost::system::error_code store::index_ended_runs(lmdb::txn& t, const dbs& d) {
     if (auto ec = t.put(d.ended, k, {}))
       return ec;
   return t.put(d.meta, ended_index_meta_key, "1");
+}
+
+boost::system::error_code store::start_delivery_log(lmdb::txn& t, const dbs& d,
+                                                    const migration_observer& observe) {
+  // Format 6 kept each event's whole delivery state in its record; format 7 appends the
+  // changes to a log (delivery_log.hpp) and folds them over the record. An older record is
+  // its event's state so far, with an empty log: nothing is rewritten.
+  auto events = t.count(d.events);
+  if (!events)
+    return events.error();
+  progress_report report{
+      observe, {format_without_delivery_log, format_version, *events, *events, false, "events"}};
+  report.finish();
+  return {};
 }
 
 } // namespace rundun::persistence

@@ -24,6 +24,8 @@ struct missing_parts {
   bool lists = false;
   /// The endpoint index (format 5 and older).
   bool endpoints = false;
+  /// The delivery log (format 6 and older).
+  bool delivery_log = false;
 };
 
 /// Stamps a new store, or an older one that the open moves over, with the current format, and
@@ -38,8 +40,10 @@ boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs,
     missing.event_lists = true;
   if (*stamp && (missing.event_lists || **stamp == format_without_lists))
     missing.lists = true;
-  if (*stamp && (missing.lists || **stamp == format_without_endpoint_index)) {
+  if (*stamp && (missing.lists || **stamp == format_without_endpoint_index))
     missing.endpoints = true;
+  if (*stamp && (missing.endpoints || **stamp == format_without_delivery_log)) {
+    missing.delivery_log = true;
     return t.put(meta, format_meta_key, format_version);
   }
   if (*stamp)
@@ -75,7 +79,8 @@ result<store::dbs> store::open_tables(lmdb::txn& t) {
                                               {&d.photo_bytes, "photo_bytes"},
                                               {&d.photo_thumbs, "photo_thumbs"},
                                               {&d.ended, "ended"},
-                                              {&d.lists, "lists"}};
+                                              {&d.lists, "lists"},
+                                              {&d.deliveries, "deliveries"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(t, name);
     if (!db)
@@ -108,6 +113,8 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
     RUNDUN_TRY(index_for_lists(*t, d, observe));
   if (missing.endpoints)
     RUNDUN_TRY(index_endpoints(*t, d, observe));
+  if (missing.delivery_log)
+    RUNDUN_TRY(start_delivery_log(*t, d, observe));
   RUNDUN_TRY(index_ended_runs(*t, d));
   RUNDUN_TRY(t->commit());
   std::unique_ptr<store> s{new store(std::move(*e), d)};

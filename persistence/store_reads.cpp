@@ -4,6 +4,7 @@
 
 #include "persistence/store.hpp"
 
+#include "persistence/delivery_log.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/run_value.hpp"
 #include "persistence/table_keys.hpp"
@@ -58,7 +59,22 @@ result<std::optional<event_record>> store::event_at(const lmdb::txn& t, const db
   auto text = t.get(d.events, big_endian(seq));
   if (!text)
     return text.error();
-  return decoded<event_record>(*text, decode_event);
+  auto ev = decoded<event_record>(*text, decode_event);
+  if (!ev || !*ev)
+    return ev;
+  // The record is the event as it was made (or as format 6 last wrote it); its log holds
+  // every change since, in order.
+  auto c = lmdb::cursor::open(t, d.deliveries);
+  if (!c)
+    return c.error();
+  auto prefix = step_prefix(seq);
+  for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next()) {
+    auto step = decode_step(c->value());
+    if (!step)
+      return make_error_code(errc::corrupted);
+    fold((*ev)->delivery, std::move(*step));
+  }
+  return ev;
 }
 
 boost::system::error_code store::for_each_run_event(const lmdb::txn& t, const dbs& d,
@@ -135,7 +151,18 @@ result<std::optional<run_id>> store::find_run_by_token(std::string_view token) c
 }
 
 result<std::optional<event_record>> store::find_event(const event_id& id) const {
-  return read_event_table<event_record>(db_.events, id, decode_event);
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto key = event_key(*t, db_.event_ids, id);
+  if (!key)
+    return key.error();
+  if (!*key)
+    return std::optional<event_record>{};
+  auto ev = event_at(*t, db_, read_big_endian(**key));
+  if (ev && !*ev)
+    return make_error_code(errc::corrupted); // indexed but absent
+  return ev;
 }
 
 result<std::optional<std::string>> store::event_data(const event_id& id) const {

@@ -85,7 +85,12 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
     return out;
   }
   commit_effects effects;
+  // The endpoints' figures, written once per transaction (see list_index::figures_cache):
+  // the batch's, or each isolated write's, flushed before that transaction commits.
+  list_index::figures_cache batch_figures;
+  endpoint_index::tables figure_tables{db_.lists, db_.endpoints};
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    list_index::figures_cache own_figures;
     std::optional<lmdb::txn> child;
     if (isolate_writes) {
       // A nested transaction per write: one failing write is undone alone.
@@ -96,8 +101,11 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
       }
       child.emplace(std::move(*c));
     }
-    write_batch wb{*this, child ? *child : *parent};
-    if (auto ec = batch[i].work(wb)) {
+    write_batch wb{*this, child ? *child : *parent, child ? own_figures : batch_figures};
+    auto ec = batch[i].work(wb);
+    if (!ec && child)
+      ec = own_figures.flush(*child, figure_tables);
+    if (ec) {
       if (!isolate_writes) {
         out.batch_error = ec; // the whole transaction aborts; the caller retries isolated
         return out;
@@ -110,6 +118,9 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
         continue;
     effects.merge(std::move(wb.effects_));
   }
+  if (!isolate_writes)
+    if ((out.batch_error = batch_figures.flush(*parent, figure_tables)))
+      return out;
   // Batches may commit sequence numbers out of order: only ever raise the stored one.
   if (effects.max_seq > seq_on_disk_)
     out.batch_error = parent->put(db_.meta, seq_meta_key, big_endian(effects.max_seq));

@@ -98,8 +98,9 @@ boost::system::error_code write_batch::remove_run(const run_id& id, run_removal&
     RUNDUN_TRY(txn_.del(store_.db_.events, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_data, e.seq_key));
     RUNDUN_TRY(txn_.del(store_.db_.event_ids, e.record.id.value));
-    RUNDUN_TRY(list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, &e.record,
-                                        nullptr));
+    RUNDUN_TRY(list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
+                                        &e.record, nullptr));
+    RUNDUN_TRY(remove_log(e.record.seq));
   }
   RUNDUN_TRY(list_index::remove_run(txn_, store_.db_.lists, *run));
   for (auto& step : run->steps)
@@ -134,8 +135,8 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   RUNDUN_TRY(txn_.put(store_.db_.events, key, encode(x)));
   RUNDUN_TRY(txn_.put(store_.db_.event_data, key, data_json));
   // A new endpoint's URL row is written with its first event (see endpoint_index::follow).
-  RUNDUN_TRY(list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, nullptr, &x,
-                                      endpoint_url));
+  RUNDUN_TRY(list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
+                                      nullptr, &x, endpoint_url));
   // Listed in its run's state value, which this write's command rewrites anyway (a run that
   // is not stored lists nothing).
   auto state = txn_.get(store_.db_.runs, x.run.value);
@@ -153,6 +154,74 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
   return {};
 }
 
+boost::system::error_code write_batch::append_step(std::uint64_t seq, const delivery_step& step) {
+  // A fresh sequence number orders the event's steps; it is kept in `meta` with the others.
+  auto step_seq = store_.next_seq();
+  effects_.max_seq = std::max(effects_.max_seq, step_seq);
+  return txn_.put(store_.db_.deliveries, step_key(seq, step_seq), encode(step));
+}
+
+boost::system::error_code write_batch::remove_log(std::uint64_t seq) {
+  std::vector<std::string> keys;
+  {
+    auto c = lmdb::cursor::open(txn_, store_.db_.deliveries);
+    if (!c)
+      return c.error();
+    auto prefix = step_prefix(seq);
+    for (bool ok = c->seek(prefix); ok && c->key().starts_with(prefix); ok = c->next())
+      keys.emplace_back(c->key());
+  }
+  for (auto& k : keys)
+    RUNDUN_TRY(txn_.del(store_.db_.deliveries, k));
+  return {};
+}
+
+boost::system::error_code write_batch::move_pending(const event_record& e,
+                                                    std::optional<time_point> before,
+                                                    std::optional<time_point> after) {
+  if (before == after)
+    return {};
+  if (before) {
+    RUNDUN_TRY(txn_.del(store_.db_.pending, pending_key(e.endpoint, *before, e.seq)));
+    --effects_.pending_deltas[e.endpoint];
+  }
+  if (after) {
+    RUNDUN_TRY(txn_.put(store_.db_.pending, pending_key(e.endpoint, *after, e.seq), e.id.value));
+    ++effects_.pending_deltas[e.endpoint];
+  }
+  return {};
+}
+
+namespace {
+
+/// Where an event waits in the pending index: its due time while pending, else nowhere.
+std::optional<time_point> pending_due(const delivery_state& d) {
+  if (d.status != delivery_status::pending)
+    return std::nullopt;
+  return d.next_attempt_at;
+}
+
+} // namespace
+
+boost::system::error_code write_batch::append_delivery(const delivery_change& c) {
+  // The event as the endpoint had it: pending, due at its entry's time, no attempt counted
+  // yet in this change; `after` adds the step's attempt, if any.
+  event_record before;
+  before.id = c.id;
+  before.run = c.run;
+  before.type = c.type;
+  before.created_at = c.created_at;
+  before.seq = c.seq;
+  before.endpoint = c.endpoint;
+  before.delivery.next_attempt_at = c.stored_due;
+  auto after = before;
+  fold(after.delivery, c.step);
+  RUNDUN_TRY(append_step(c.seq, c.step));
+  RUNDUN_TRY(move_pending(before, c.stored_due, pending_due(after.delivery)));
+  return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
+                                  &before, &after);
+}
+
 boost::system::error_code
 write_batch::update_event(const event_id& id, const std::function<void(event_record&)>& change) {
   auto key = event_key(txn_, store_.db_.event_ids, id);
@@ -160,31 +229,18 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
     return key.error();
   if (!*key)
     return {};
-  auto text = txn_.get(store_.db_.events, **key);
-  if (!text)
-    return text.error();
-  if (!*text)
-    return errc::corrupted; // indexed but absent
-  auto rec = decode_event(**text);
+  auto rec = store::event_at(txn_, store_.db_, read_big_endian(**key));
   if (!rec)
-    return errc::corrupted;
-  auto& old = rec->delivery;
-  if (old.status == delivery_status::pending && old.next_attempt_at) {
-    RUNDUN_TRY(
-        txn_.del(store_.db_.pending, pending_key(rec->endpoint, *old.next_attempt_at, rec->seq)));
-    --effects_.pending_deltas[rec->endpoint];
-  }
-  auto before = *rec;
-  change(*rec);
-  RUNDUN_TRY(
-      list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, &before, &*rec));
-  auto& now = rec->delivery;
-  if (now.status == delivery_status::pending && now.next_attempt_at) {
-    RUNDUN_TRY(txn_.put(store_.db_.pending,
-                        pending_key(rec->endpoint, *now.next_attempt_at, rec->seq), rec->id.value));
-    ++effects_.pending_deltas[rec->endpoint];
-  }
-  return txn_.put(store_.db_.events, **key, encode(*rec));
+    return rec.error();
+  if (!*rec)
+    return errc::corrupted; // indexed but absent
+  auto before = **rec;
+  auto& after = **rec;
+  change(after);
+  RUNDUN_TRY(append_step(before.seq, step_between(before.delivery, after.delivery)));
+  RUNDUN_TRY(move_pending(before, pending_due(before.delivery), pending_due(after.delivery)));
+  return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
+                                  &before, &after);
 }
 
 boost::system::error_code write_batch::put_photo(const photo_record& x, std::string_view bytes,
@@ -212,7 +268,7 @@ boost::system::error_code write_batch::recover_event(const event_id& id, time_po
   }));
   if (!marked)
     return {};
-  return list_index::mark_recovering(txn_, store_.db_.lists, endpoint, seq);
+  return list_index::mark_recovering(txn_, store_.db_.lists, figures_, endpoint, seq);
 }
 
 boost::system::error_code write_batch::put_recovery_job(std::string_view endpoint,

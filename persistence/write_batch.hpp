@@ -3,7 +3,9 @@
 // The typed writes of one group commit (see store::write): what a write may change, and the
 // bookkeeping a successful commit hands back to the store. Included by store.hpp.
 
+#include "persistence/delivery_log.hpp"
 #include "persistence/error.hpp"
+#include "persistence/list_index.hpp"
 #include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
 #include "persistence/model.hpp"
@@ -36,6 +38,20 @@ struct commit_effects {
   void merge(commit_effects&& other);
 };
 
+/// An attempt's result as the endpoint's actor knows it: enough to store it without
+/// reading the event (see write_batch::append_delivery). The event is pending, due at
+/// `stored_due` in the pending index.
+struct delivery_change {
+  event_id id;
+  run_id run;
+  event_type type = event_type::step_completed;
+  time_point created_at;
+  std::uint64_t seq = 0;
+  std::string endpoint;
+  time_point stored_due;
+  delivery_step step;
+};
+
 class store;
 
 /// The typed write operations, valid inside one write transaction on the writer thread.
@@ -50,8 +66,13 @@ public:
   /// `endpoint_url` is the normalised URL behind `x.endpoint` (empty when not subscribed).
   boost::system::error_code put_event(const event_record& x, std::string_view data_json,
                                       std::string_view endpoint_url);
-  /// Reads an event, lets `change` edit its delivery, and writes it back with its pending-index
-  /// entry moved to the new due time. An absent event is left alone.
+  /// Appends an attempt's result to a pending event's delivery log, and moves its pending
+  /// entry, list entries and endpoint figures with it: no read of the event, no rewrite.
+  boost::system::error_code append_delivery(const delivery_change& c);
+  /// Reads an event, lets `change` edit its delivery, and appends the change to its log,
+  /// with its pending-index entry moved to the new due time. An absent event is left alone.
+  /// For the rarer changes (redelivery, recovery, failing unsent); attempts use
+  /// `append_delivery`.
   boost::system::error_code update_event(const event_id& id,
                                          const std::function<void(event_record&)>& change);
   /// Stores a photo: its record, its original bytes and its thumbnail.
@@ -75,10 +96,20 @@ public:
 
 private:
   friend class store;
-  write_batch(const store& s, lmdb::txn& t) : store_(s), txn_(t) {}
+  write_batch(const store& s, lmdb::txn& t, list_index::figures_cache& figures)
+      : store_(s), txn_(t), figures_(figures) {}
+  /// Appends `step` to the log of the event `seq`.
+  boost::system::error_code append_step(std::uint64_t seq, const delivery_step& step);
+  /// Removes the log of the event `seq` (retention).
+  boost::system::error_code remove_log(std::uint64_t seq);
+  /// Moves a pending event's entry in the pending index from `before` to `after` (either
+  /// may be none: not pending).
+  boost::system::error_code move_pending(const event_record& e, std::optional<time_point> before,
+                                         std::optional<time_point> after);
   boost::system::error_code put_if_absent(MDB_dbi db, std::string_view key, std::string_view value);
   const store& store_;
   lmdb::txn& txn_;
+  list_index::figures_cache& figures_;
   /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
   commit_effects effects_;
 };

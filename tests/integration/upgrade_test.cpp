@@ -1,10 +1,10 @@
-// A data dir written by an older rundund (store format 3) opened by this one: moved over in
-// place at start, step by step to format 6, with its progress logged, and nothing in it lost
-// or changed.
+// Data dirs written by older rundunds opened by this one: moved over in place at start, step
+// by step to format 7, with their progress logged, and nothing in them lost or changed.
 //
-// The data dir is tests/data/format3: made by make_fixture.py with a real format 3 rundund
-// (commit 41936e5). It holds runs in every state, events waiting for their second attempt,
-// and photos; expected.json is what that server answered for them.
+// tests/data/format3 was made by tests/data/format3/make_fixture.py with a real format 3
+// rundund (commit 41936e5), and tests/data/format6 by the same script with a real format 6
+// rundund (commit 4be1727). Each holds runs in every state, events waiting for their second
+// attempt, and photos; expected.json is what that server answered for them.
 
 #include "net/signature.hpp"
 #include "tests/support/scripted_receiver.hpp"
@@ -25,23 +25,24 @@ namespace json = boost::json;
 
 namespace {
 
-const std::string fixture = std::string(RUNDUN_TEST_DATA) + "/format3";
 // Where the fixture's webhooks point (make_fixture.py), and their secret.
 constexpr std::uint16_t receiver_port = 47913;
 const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-// The servers here start their clock just after the fixture was written (its events' second
-// attempts were due by 09:13:28), so that its active runs (expiring 2026-12-01) are still
-// active and its ended ones are within retention, whatever today's date is.
-const std::map<std::string, std::string> fixture_clock{
-    {"RUNDUN_CLOCK_START", "2026-11-30T09:14:00Z"}};
+// The servers here start their clock just after each fixture was written (format 3's events'
+// second attempts were due by 2026-11-30T09:13:28, format 6's by 2026-12-05T17:44:57), so
+// that their active runs (expiring a day later) are still active and their ended ones are
+// within retention, whatever today's date is.
+using environment = std::map<std::string, std::string>;
+const environment format3_clock{{"RUNDUN_CLOCK_START", "2026-11-30T09:14:00Z"}};
+const environment format6_clock{{"RUNDUN_CLOCK_START", "2026-12-05T17:46:00Z"}};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-/// Unpacks the fixture's gzipped LMDB file into `dir`.
-void unpack_data_dir(const std::filesystem::path& dir) {
+/// Unpacks the gzipped LMDB file of the fixture at `fixture` into `dir`.
+void unpack_data_dir(const std::string& fixture, const std::filesystem::path& dir) {
   auto* in = gzopen((fixture + "/data.mdb.gz").c_str(), "rb");
   BOOST_REQUIRE(in != nullptr);
   std::ofstream out(dir / "data.mdb", std::ios::binary);
@@ -61,11 +62,16 @@ json::value without_host(json::value run) {
 }
 
 struct upgrade_fixture {
+  std::string fixture;
+  environment fixture_clock;
   json::object expected = json::parse(read_file(fixture + "/expected.json")).as_object();
   temp_dir dir;
   scripted_receiver rx{{}, {}, "127.0.0.1", receiver_port};
 
-  upgrade_fixture() { unpack_data_dir(dir.path()); }
+  upgrade_fixture(const char* name, environment clock)
+      : fixture(std::string(RUNDUN_TEST_DATA) + "/" + name), fixture_clock(std::move(clock)) {
+    unpack_data_dir(fixture, dir.path());
+  }
 
   json::object& expected_run(const char* name) { return expected.at("runs").at(name).as_object(); }
   std::string run_id(const char* name) {
@@ -84,11 +90,19 @@ struct upgrade_fixture {
 
 } // namespace
 
-BOOST_FIXTURE_TEST_SUITE(upgrade, upgrade_fixture)
+struct format3 : upgrade_fixture {
+  format3() : upgrade_fixture("format3", format3_clock) {}
+};
+struct format6 : upgrade_fixture {
+  format6() : upgrade_fixture("format6", format6_clock) {}
+};
 
-BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everything) {
+/// What every moved-over data dir must show: everything the old server answered, the same,
+/// and each waiting event's second attempt sent promptly.
+void keeps_everything(upgrade_fixture& f, server_process& server);
+
+BOOST_FIXTURE_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everything, format3) {
   server_process server(dir.str(), {}, true, fixture_clock);
-  auto api = server.api();
 
   // The move was logged, with its progress: start and end, and how many runs.
   auto log = server.stderr_text();
@@ -106,6 +120,27 @@ BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everyt
   BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"5",)"
                       R"("to_format":"6","endpoints_done":"1","endpoints_total":"1")") !=
              std::string::npos);
+  // Then the delivery log (format 7): every event record kept as it is.
+  BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"6",)"
+                      R"("to_format":"7")") != std::string::npos);
+  keeps_everything(*this, server);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_format_6_data_dir_is_moved_over_at_start_and_keeps_everything, format6) {
+  server_process server(dir.str(), {}, true, fixture_clock);
+  auto log = server.stderr_text();
+  BOOST_TEST(log.find(R"("message":"moving the store to a new format","from_format":"6",)"
+                      R"("to_format":"7")") != std::string::npos);
+  BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"6",)"
+                      R"("to_format":"7")") != std::string::npos);
+  BOOST_TEST(log.find(R"("from_format":"5")") == std::string::npos);
+  keeps_everything(*this, server);
+}
+
+void keeps_everything(upgrade_fixture& f, server_process& server) {
+  auto& expected = f.expected;
+  auto& rx = f.rx;
+  auto api = server.api();
   auto runs = api.get("/v1/runs?limit=500").json().at("runs").as_array();
   BOOST_TEST(runs.size() == expected.at("runs").as_object().size());
   std::size_t events = 0;
@@ -137,7 +172,7 @@ BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everyt
   // The photos' bytes are there.
   auto photo = read_file(std::string(RUNDUN_TEST_DATA) + "/photo.jpg");
   for (auto name : {"active", "completed", "no_webhook"}) {
-    auto& ids = expected_run(name).at("run").at("steps").at(0).at("photos").as_array();
+    auto& ids = f.expected_run(name).at("run").at("steps").at(0).at("photos").as_array();
     BOOST_REQUIRE(ids.size() == 1u);
     auto got = api.get("/v1/photos/" + std::string(ids[0].as_string()));
     BOOST_TEST(got.status == 200);
@@ -146,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everyt
 
   // Each event waiting for its retry gets its second attempt, signed, promptly: it was due
   // long ago.
-  auto waiting = waiting_events();
+  auto waiting = f.waiting_events();
   BOOST_REQUIRE(waiting.size() == 6u);
   BOOST_REQUIRE(rx.wait_for(waiting.size(), 10s));
   net::webhook_signer signer{*net::parse_secret(secret)};
@@ -194,7 +229,8 @@ BOOST_AUTO_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everyt
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a_move) {
+BOOST_FIXTURE_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a_move,
+                        format3) {
   auto link = std::string(expected_run("active").at("link").as_string());
   auto id = run_id("active");
   {
@@ -218,4 +254,3 @@ BOOST_AUTO_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a
   BOOST_TEST(again.api().get("/v1/runs/" + id).json().at("status") == "completed");
 }
 
-BOOST_AUTO_TEST_SUITE_END()
