@@ -62,38 +62,101 @@ void send_work(self_ptr self, entry& e, Ts&&... xs) {
   self->send(e.actor, std::forward<Ts>(xs)...);
 }
 
+/// An exit of a recovery actor: one that failed resumes from its stored job a moment later.
+/// False for an exit that is not a recovery actor's.
+bool on_recovery_exit(self_ptr self, const caf::exit_msg& msg) {
+  auto& recoveries = self->state.recoveries;
+  for (auto it = recoveries.begin(); it != recoveries.end(); ++it)
+    if (it->second.actor.address() == msg.source) {
+      if (msg.reason) {
+        log::error("a recovery actor failed; it starts again", {{"endpoint", it->first}});
+        self->delayed_send(self, restart_delay, recover_atom::value, it->first, it->second.url);
+      }
+      recoveries.erase(it);
+      return true;
+    }
+  return false;
+}
+
+/// An endpoint actor that ended with an error (it answered its waiters and logged why) is
+/// counted, forgotten, and started again a moment later from the store; the others never
+/// notice. The exit the engine sends the directory itself (shutdown) stops it and, through
+/// the links, every endpoint actor.
+void on_exit(self_ptr self, const engine_context& ctx, caf::exit_msg& msg) {
+  if (msg.source == self->address())
+    return self->quit(msg.reason);
+  if (on_recovery_exit(self, msg))
+    return;
+  if (!msg.reason)
+    return; // an idle endpoint or a finished recovery that left; already forgotten
+  ctx.counters->endpoint_actor_failures.fetch_add(1, std::memory_order_relaxed);
+  auto& eps = self->state.endpoints;
+  for (auto it = eps.begin(); it != eps.end(); ++it)
+    if (it->second.actor.address() == msg.source) {
+      self->delayed_send(self, restart_delay, wake_atom::value, it->first, it->second.url);
+      eps.erase(it);
+      return;
+    }
+}
+
+/// A recovery actor with no job left, after `taken` requests: it leaves unless more are on
+/// their way to it (then it stays, and asks again when done).
+void on_recovery_done(self_ptr self, const std::string& key, std::uint64_t taken) {
+  auto& all = self->state.recoveries;
+  auto it = all.find(key);
+  if (it == all.end() || it->second.sent != taken)
+    return;
+  auto a = it->second.actor;
+  all.erase(it);
+  self->send(a, leave_atom::value);
+}
+
+/// An idle endpoint actor that took `work_taken` messages of work asks to leave: it may
+/// when nothing more is on its way to it.
+void on_endpoint_idle(self_ptr self, std::uint64_t work_taken) {
+  auto& sender = self->current_sender();
+  if (!sender)
+    return;
+  auto& eps = self->state.endpoints;
+  for (auto it = eps.begin(); it != eps.end(); ++it) {
+    if (it->second.actor.address() != sender->address())
+      continue;
+    if (it->second.work_sent != work_taken)
+      return self->send(it->second.actor, idle_atom::value, true); // stay
+    // Nothing is on its way to it: forget it first, so that new work spawns a fresh
+    // actor, then let it go.
+    auto a = it->second.actor;
+    eps.erase(it);
+    return self->send(a, leave_atom::value);
+  }
+}
+
+/// Answers `true` once every endpoint actor has answered its own drain (or is gone).
+caf::result<bool> drain(self_ptr self) {
+  auto& eps = self->state.endpoints;
+  if (eps.empty())
+    return true;
+  auto g = std::make_shared<drain_wait>();
+  g->promise = self->make_response_promise();
+  g->outstanding = eps.size();
+  for (auto& [key, e] : eps)
+    self->request(e.actor, caf::infinite, drain_atom::value)
+        .then(
+            [g](bool) {
+              if (--g->outstanding == 0)
+                g->promise.deliver(true);
+            },
+            [g](caf::error&) {
+              if (--g->outstanding == 0)
+                g->promise.deliver(true);
+            });
+  return g->promise;
+}
+
 } // namespace
 
 caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
-  // An endpoint actor that ended with an error (it answered its waiters and logged why) is
-  // counted, forgotten, and started again a moment later from the store; the others never
-  // notice. The exit the engine sends the directory itself (shutdown) stops it and, through
-  // the links, every endpoint actor.
-  self->set_exit_handler([self, ctx](caf::exit_msg& msg) {
-    if (msg.source == self->address())
-      return self->quit(msg.reason);
-    auto& recoveries = self->state.recoveries;
-    for (auto it = recoveries.begin(); it != recoveries.end(); ++it)
-      if (it->second.actor.address() == msg.source) {
-        // A recovery that failed resumes from its stored job a moment later.
-        if (msg.reason) {
-          log::error("a recovery actor failed; it starts again", {{"endpoint", it->first}});
-          self->delayed_send(self, restart_delay, recover_atom::value, it->first, it->second.url);
-        }
-        recoveries.erase(it);
-        return;
-      }
-    if (!msg.reason)
-      return; // an idle endpoint or a finished recovery that left; already forgotten
-    ctx->counters->endpoint_actor_failures.fetch_add(1, std::memory_order_relaxed);
-    auto& eps = self->state.endpoints;
-    for (auto it = eps.begin(); it != eps.end(); ++it)
-      if (it->second.actor.address() == msg.source) {
-        self->delayed_send(self, restart_delay, wake_atom::value, it->first, it->second.url);
-        eps.erase(it);
-        return;
-      }
-  });
+  self->set_exit_handler([self, ctx](caf::exit_msg& msg) { on_exit(self, *ctx, msg); });
   // One timer for all endpoint actors: each sweep lets the idle ones ask to leave.
   auto sweep_every = std::max<std::chrono::milliseconds>(ctx->endpoint_idle_timeout / 2,
                                                          std::chrono::milliseconds{10});
@@ -132,52 +195,10 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
         self->send(recovery_for(self, ctx, key, url).actor, recover_atom::value);
       },
       [=](recover_atom, const std::string& key, std::uint64_t taken) {
-        auto& all = self->state.recoveries;
-        auto it = all.find(key);
-        // More requests are on their way to it: it stays, and asks again when done.
-        if (it == all.end() || it->second.sent != taken)
-          return;
-        auto a = it->second.actor;
-        all.erase(it);
-        self->send(a, leave_atom::value);
+        on_recovery_done(self, key, taken);
       },
-      [=](idle_atom, std::uint64_t work_taken) {
-        auto& sender = self->current_sender();
-        if (!sender)
-          return;
-        auto& eps = self->state.endpoints;
-        for (auto it = eps.begin(); it != eps.end(); ++it) {
-          if (it->second.actor.address() != sender->address())
-            continue;
-          if (it->second.work_sent != work_taken)
-            return self->send(it->second.actor, idle_atom::value, true); // stay
-          // Nothing is on its way to it: forget it first, so that new work spawns a fresh
-          // actor, then let it go.
-          auto a = it->second.actor;
-          eps.erase(it);
-          return self->send(a, leave_atom::value);
-        }
-      },
-      [=](drain_atom) -> caf::result<bool> {
-        auto& eps = self->state.endpoints;
-        if (eps.empty())
-          return true;
-        auto g = std::make_shared<drain_wait>();
-        g->promise = self->make_response_promise();
-        g->outstanding = eps.size();
-        for (auto& [key, e] : eps)
-          self->request(e.actor, caf::infinite, drain_atom::value)
-              .then(
-                  [g](bool) {
-                    if (--g->outstanding == 0)
-                      g->promise.deliver(true);
-                  },
-                  [g](caf::error&) {
-                    if (--g->outstanding == 0)
-                      g->promise.deliver(true);
-                  });
-        return g->promise;
-      },
+      [=](idle_atom, std::uint64_t work_taken) { on_endpoint_idle(self, work_taken); },
+      [=](drain_atom) -> caf::result<bool> { return drain(self); },
   };
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 
+#include "net/envelope.hpp"
 #include "persistence/model.hpp"
 
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,7 +24,11 @@ struct delivery_job {
   std::uint64_t seq = 0;
   event_type type = event_type::step_completed;
   time_point created_at;
-  std::string data_json;
+  /// The event's `data` JSON, shared with its order: never copied or parsed again. Dropped
+  /// once `envelope` is built from it.
+  std::shared_ptr<const std::string> data;
+  /// The event's envelope, built at its first attempt here; each attempt's body comes from it.
+  std::shared_ptr<const net::envelope_template> envelope;
   std::string secret;
   /// Attempts made so far (the next one is `attempts + 1`).
   int attempts = 0;
@@ -30,6 +36,9 @@ struct delivery_job {
   int round_failures = 0;
   /// When the next attempt is due.
   time_point due;
+  /// The due time of the event's entry in the store's pending index: where the result of
+  /// its next attempt finds it (`due` may be later, while a result is being stored).
+  time_point stored_due;
   /// A redelivery: its attempt does not wait for the run's first-attempt order.
   bool redelivery = false;
   /// Sent again by a recovery: its next attempt keeps its run's creation order, as a first

@@ -1,6 +1,7 @@
 #include "actors/endpoint_actor.hpp"
 
 #include "actors/actor_failure.hpp"
+#include "actors/attempt_verdict.hpp"
 #include "actors/messages.hpp"
 #include "net/envelope.hpp"
 #include "net/log.hpp"
@@ -30,14 +31,15 @@ constexpr std::chrono::milliseconds max_rewrite_backoff{5'000};
 
 delivery_job job_from(delivery_order&& o) {
   delivery_job j;
-  j.id = event_id{std::move(o.event)};
-  j.run = run_id{std::move(o.run)};
+  j.id = std::move(o.event);
+  j.run = std::move(o.run);
   j.seq = o.seq;
-  j.type = static_cast<event_type>(o.type);
+  j.type = o.type;
   j.created_at = from_unix_ms(o.created_at_ms);
-  j.data_json = std::move(o.data_json);
+  j.data = std::move(o.data);
   j.secret = std::move(o.secret);
   j.due = j.created_at;
+  j.stored_due = j.due;
   return j;
 }
 
@@ -85,24 +87,36 @@ void write_change(self_ptr self, const engine_context& ctx, const event_id& id) 
   auto handle = caf::actor_cast<caf::actor>(self);
   auto fail = u.retry_until_stored ? ctx.faults.fail_result_write : nullptr;
   ctx.store->write(
-      [id, change = u.change,
+      [id, write = u.write,
        fail = std::move(fail)](persistence::write_batch& b) -> boost::system::error_code {
         if (fail && fail(id.value))
           return make_error_code(persistence::errc::disk_full);
-        return b.update_event(id, change);
+        return write(b);
       },
       [handle, id](boost::system::error_code ec) {
-        caf::anon_send(handle, committed_atom::value, id.value, !ec);
+        caf::anon_send(handle, stored_atom::value, id, !ec);
       });
 }
 
-/// Queues a change of an event's delivery state; it is durable when `committed` comes back.
+/// Queues a write of an event's delivery state; it is durable when `stored` comes back.
 /// An attempt's outcome (`retry_until_stored`) is written again until it is stored.
+void store_change(self_ptr self, const engine_context& ctx, const event_id& id,
+                  std::function<boost::system::error_code(persistence::write_batch&)> write,
+                  bool retry_until_stored = true) {
+  self->state.settling.insert_or_assign(
+      id.value, unsettled_change{std::move(write), retry_until_stored, {}});
+  write_change(self, ctx, id);
+}
+
+/// Queues a change that reads the event in the store and edits it (the rarer changes).
 void record(self_ptr self, const engine_context& ctx, const event_id& id,
             std::function<void(event_record&)> change, bool retry_until_stored = true) {
-  self->state.settling.insert_or_assign(
-      id.value, unsettled_change{std::move(change), retry_until_stored, {}});
-  write_change(self, ctx, id);
+  store_change(
+      self, ctx, id,
+      [id, change = std::move(change)](persistence::write_batch& b) {
+        return b.update_event(id, change);
+      },
+      retry_until_stored);
 }
 
 void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
@@ -117,10 +131,15 @@ void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
 void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) {
   auto& st = self->state;
   int attempt = job.attempts + 1;
-  auto created = format_rfc3339(job.created_at);
+  if (!job.envelope) {
+    // Built at the first attempt this actor makes, and reused by every retry.
+    auto created = format_rfc3339(job.created_at);
+    job.envelope = std::make_shared<const net::envelope_template>(net::envelope_fields{
+        to_string(job.type), job.id.value, 0, job.run.value, created, *job.data});
+    job.data.reset();
+  }
   net::outgoing_request req;
-  req.body = net::encode_envelope(
-      {to_string(job.type), job.id.value, attempt, job.run.value, created, job.data_json});
+  req.body = std::make_shared<const std::string>(job.envelope->body(attempt));
   auto at = now();
   auto ts = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
   auto signer = ctx.signers->get(job.secret);
@@ -137,16 +156,15 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
       e.delivery.error = "invalid_secret";
     });
   }
-  req.headers = {{"webhook-id", job.id.value},
-                 {"webhook-timestamp", std::to_string(ts)},
-                 {"webhook-signature", signer->sign(job.id.value, ts, req.body)},
-                 {"content-type", "application/json"},
-                 {"user-agent", net::user_agent()}};
+  // content-type and user-agent are the client's (the same on every request).
+  req.id = job.id.value;
+  req.timestamp = ts;
+  req.signature = signer->sign(job.id.value, ts, *req.body);
   ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   ctx.in_flight->add(st.key, 1);
   auto handle = caf::actor_cast<caf::actor>(self);
   st.client->post(std::move(req),
-                  [handle, id = job.id.value, attempt, at](net::attempt_response r) {
+                  [handle, id = job.id, attempt, at](net::attempt_response r) {
                     attempt_report rep;
                     rep.event = id;
                     rep.attempt = attempt;
@@ -235,11 +253,12 @@ std::optional<delivery_job> load_job(const engine_context& ctx, const persistenc
   j.seq = e.seq;
   j.type = e.type;
   j.created_at = e.created_at;
-  j.data_json = std::move(**data);
+  j.data = std::make_shared<const std::string>(std::move(**data));
   j.secret = secret->second;
   j.attempts = static_cast<int>(e.delivery.attempts.size());
   j.round_failures = e.delivery.round_failures;
   j.due = p.due;
+  j.stored_due = e.delivery.next_attempt_at.value_or(p.due);
   // An event redelivered before a crash has attempts but a fresh round: no order to keep,
   // unless a recovery sent it, which keeps its run's order.
   j.redelivery = j.attempts > 0;
@@ -275,6 +294,8 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
     return;
   auto& q = *st.queue;
   auto page = ctx.store->pending(st.key, q.window());
+  // Every commit up to here is in the page's snapshot (or later than the page read).
+  st.paged_through_commit = ctx.store->commit_mark();
   if (!page) {
     // The store could not be read: look again later rather than spin.
     st.backlog = true;
@@ -308,54 +329,17 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
   pump(self, ctx);
 }
 
-void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
-  auto& st = self->state;
-  st.last_activity = std::chrono::steady_clock::now();
-  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
-  ctx.in_flight->add(st.key, -1);
-  count_attempt(*ctx.counters, rep);
-  event_id id{rep.event};
-  auto* job = st.queue->find(id);
-  if (!job)
-    return;
-  net::attempt_outcome outcome;
-  if (rep.status != 0)
-    outcome.status = rep.status;
-  if (rep.has_retry_after)
-    outcome.retry_after = net::parse_retry_after(rep.retry_after, std::chrono::system_clock::now());
-  bool success = rep.status >= 200 && rep.status < 300;
-  int failures = job->round_failures + (success ? 0 : 1);
-  std::uniform_real_distribution<double> unit{0.0, 1.0};
-  auto decision = net::decide_retry(ctx.schedule, failures, outcome, unit(st.rng));
-  auto run = job->run;
-  auto created_at = job->created_at;
-  bool webhook_off = st.disabled_runs.count(run.value) > 0;
-  if (decision.what == net::verdict::retry && webhook_off)
-    decision.what = net::verdict::gone;
-
-  attempt_record a;
-  a.attempt = rep.attempt;
-  a.at = from_unix_ms(rep.at_ms);
-  if (rep.status != 0)
-    a.status_code = rep.status;
-  if (!rep.error.empty())
-    a.error = rep.error;
-  else if (!success)
-    a.error = "http status " + std::to_string(rep.status);
-  a.duration_ms = rep.duration_ms;
-
-  std::optional<time_point> retry_at;
-  if (decision.what == net::verdict::retry) {
-    retry_at = now() + decision.delay;
-    job->round_failures = failures;
-  }
-  st.queue->finish(id, retry_at);
-  switch (decision.what) {
+/// Counts a judged attempt's outcome, and logs a failed one: ids only, never the secret or
+/// the body.
+void note_outcome(self_ptr self, const engine_context& ctx, const delivery_job& job,
+                  const attempt_verdict& v) {
+  auto& a = *v.step.attempt;
+  switch (v.what) {
   case net::verdict::delivered:
     ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
     ctx.counters->delivery_latency.record(
-        std::chrono::duration_cast<std::chrono::microseconds>(now() - created_at));
-    break;
+        std::chrono::duration_cast<std::chrono::microseconds>(now() - job.created_at));
+    return;
   case net::verdict::failed:
   case net::verdict::gone:
     ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
@@ -363,58 +347,69 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   case net::verdict::retry:
     break;
   }
-  auto what = decision.what;
-  if (!success) {
-    // One line per failed attempt, with its reason; ids only, never the secret or the body.
-    auto n = std::to_string(rep.attempt);
-    log::info("delivery attempt failed", {{"event_id", id.value},
-                                          {"run_id", run.value},
-                                          {"endpoint", st.target.host},
-                                          {"attempt", n},
-                                          {"reason", *a.error}});
-    if (what == net::verdict::failed || what == net::verdict::gone)
-      log::warn("delivery failed",
-                {{"event_id", id.value},
-                 {"run_id", run.value},
-                 {"endpoint", st.target.host},
-                 {"reason", what == net::verdict::gone ? "endpoint_gone" : "retries exhausted"}});
+  auto& host = self->state.target.host;
+  log::info("delivery attempt failed", {{"event_id", job.id.value},
+                                        {"run_id", job.run.value},
+                                        {"endpoint", host},
+                                        {"attempt", std::to_string(a.attempt)},
+                                        {"reason", a.error.value_or("")}});
+  if (v.what != net::verdict::retry)
+    log::warn("delivery failed",
+              {{"event_id", job.id.value},
+               {"run_id", job.run.value},
+               {"endpoint", host},
+               {"reason", v.what == net::verdict::gone ? "endpoint_gone" : "retries exhausted"}});
+}
+
+/// A 410: the run's webhook is off. Its other waiting events fail now, unsent, and its
+/// actor hears of it (through the run directory), so that its new events fail at once.
+void turn_webhook_off(self_ptr self, const engine_context& ctx, const run_id& run) {
+  auto& st = self->state;
+  st.disabled_runs.insert_or_assign(run.value, std::chrono::steady_clock::now());
+  ctx.store->write([run](persistence::write_batch& b) { return b.disable_webhook(run); }, {});
+  self->send(ctx.run_directory, webhook_off_atom::value, run);
+  for (auto& other : st.queue->remove_run(run))
+    fail_gone(self, ctx, other.id);
+}
+
+void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
+  auto& st = self->state;
+  st.last_activity = std::chrono::steady_clock::now();
+  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  ctx.in_flight->add(st.key, -1);
+  count_attempt(*ctx.counters, rep);
+  auto id = rep.event;
+  auto* job = st.queue->find(id);
+  if (!job)
+    return;
+  attempt_result r{rep.attempt, from_unix_ms(rep.at_ms), rep.status, std::nullopt, rep.error,
+                   rep.duration_ms};
+  if (rep.has_retry_after)
+    r.retry_after = net::parse_retry_after(rep.retry_after, std::chrono::system_clock::now());
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  bool webhook_off = st.disabled_runs.count(job->run.value) > 0;
+  auto v = judge_attempt(r, job->round_failures, webhook_off, ctx.schedule, unit(st.rng), now());
+  note_outcome(self, ctx, *job, v);
+  // The result goes to the event's log as the endpoint knows the event: no read of it.
+  persistence::delivery_change change{job->id,  job->run,        job->type, job->created_at,
+                                      job->seq, st.key,          job->stored_due, v.step};
+  auto run = job->run;
+  if (v.retry_at) {
+    job->round_failures = v.step.round_failures;
+    job->stored_due = *v.retry_at;
   }
-  record(self, ctx, id, [a, what, retry_at, failures](event_record& e) {
-    e.delivery.attempts.push_back(a);
-    switch (what) {
-    case net::verdict::delivered:
-      e.delivery.status = delivery_status::delivered;
-      e.delivery.next_attempt_at.reset();
-      e.delivery.error.reset();
-      break;
-    case net::verdict::retry:
-      e.delivery.round_failures = failures;
-      e.delivery.next_attempt_at = retry_at;
-      break;
-    case net::verdict::failed:
-      e.delivery.status = delivery_status::failed;
-      e.delivery.next_attempt_at.reset();
-      break;
-    case net::verdict::gone:
-      e.delivery.status = delivery_status::failed;
-      e.delivery.next_attempt_at.reset();
-      e.delivery.error = "endpoint_gone";
-      break;
-    }
+  st.queue->finish(id, v.retry_at);
+  store_change(self, ctx, id, [change = std::move(change)](persistence::write_batch& b) {
+    return b.append_delivery(change);
   });
   // With a backlog on disk, a job whose retry is far off leaves the window: the store has it,
-  // with its new due time once `record` commits, and until then the page-in skips it as
+  // with its new due time once the change commits, and until then the page-in skips it as
   // settling. So due work pages in at once; before, a dead endpoint's window filled with
   // hour-away retries and its backlog's first attempts went at one window a second.
-  if (st.backlog && retry_at && *retry_at > now() + refill_interval)
+  if (st.backlog && v.retry_at && *v.retry_at > now() + refill_interval)
     st.queue->evict_later_than(now() + refill_interval, std::numeric_limits<std::uint64_t>::max());
-  if (what == net::verdict::gone && !webhook_off) {
-    // 410: the run's webhook is off. Its other waiting events fail now, unsent.
-    st.disabled_runs.insert_or_assign(run.value, std::chrono::steady_clock::now());
-    ctx.store->write([run](persistence::write_batch& b) { return b.disable_webhook(run); }, {});
-    for (auto& other : st.queue->remove_run(run))
-      fail_gone(self, ctx, other.id);
-  }
+  if (v.what == net::verdict::gone && !webhook_off)
+    turn_webhook_off(self, ctx, run);
   pump(self, ctx);
 }
 
@@ -494,7 +489,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
                                        std::memory_order_relaxed);
     ctx->in_flight->add(st.key, -static_cast<std::int64_t>(st.queue->in_flight()));
     for (auto& [id, rp] : st.redeliver_waiters)
-      rp.deliver(redeliver_reply{"engine_error", "the endpoint failed; try again"});
+      rp.deliver(redeliver_reply{refusal_kind::engine_error, "the endpoint failed; try again"});
     st.redeliver_waiters.clear();
     for (auto& rp : st.drain_waiters)
       rp.deliver(true);
@@ -514,13 +509,17 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         // intake cheap, so its mailbox does not grow with its backlog.
         if (st.backlog)
           return schedule_refill(self);
+        auto commit = order.commit;
         auto job = job_from(std::move(order));
         // A page-in from disk may have taken this event already (the order was on its way
-        // while the event was durable): in the window, just sent, or even delivered.
+        // while the event was durable): in the window, just sent, or even delivered. Only a
+        // page-in that read a snapshot with the event's commit in it can have, so only then
+        // is the store asked.
         if (st.queue->contains(job.id) || st.settling.count(job.id.value) ||
-            !still_pending(*ctx, job.id))
+            (commit <= st.paged_through_commit && !still_pending(*ctx, job.id)))
           return;
-        if (run_disabled(self, *ctx, job.run))
+        // The run actor made the order with its webhook on; a 410 since is known here.
+        if (st.disabled_runs.count(job.run.value))
           return fail_gone(self, *ctx, job.id);
         if (!st.queue->add(std::move(job)))
           st.backlog = true;
@@ -532,8 +531,9 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         pump(self, *ctx);
       },
       [=](refill_atom, bool periodic) { refill(self, *ctx, periodic); },
-      [=](committed_atom, const std::string& id, bool ok) {
+      [=](stored_atom, const event_id& eid, bool ok) {
         auto& st = self->state;
+        auto& id = eid.value;
         auto unsettled = st.settling.find(id);
         if (!ok && unsettled != st.settling.end() && unsettled->second.retry_until_stored) {
           // The outcome stays here, and is written again with backoff: while the store
@@ -558,7 +558,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         auto rp = std::move(waiter->second);
         st.redeliver_waiters.erase(waiter);
         if (!ok) {
-          rp.deliver(redeliver_reply{"storage_error", "the redelivery could not be stored"});
+          rp.deliver(redeliver_reply{refusal_kind::storage_error, "the redelivery could not be stored"});
           return;
         }
         rp.deliver(redeliver_reply{});
@@ -580,15 +580,15 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         took_work(self);
         event_id eid{id};
         if (st.queue->contains(eid) || st.settling.count(id))
-          return redeliver_reply{"delivery_in_progress", "the event is being delivered right now"};
+          return redeliver_reply{refusal_kind::delivery_in_progress, "the event is being delivered right now"};
         auto ev = ctx->store->find_event(eid);
         if (!ev || !*ev)
-          return redeliver_reply{"event_not_found", "no event has this id"};
+          return redeliver_reply{refusal_kind::event_not_found, "no event has this id"};
         if (run_disabled(self, *ctx, (*ev)->run))
-          return redeliver_reply{"webhook_disabled",
+          return redeliver_reply{refusal_kind::webhook_disabled,
                                  "the run's webhook was turned off after a 410 Gone"};
         if ((*ev)->delivery.status == delivery_status::pending)
-          return redeliver_reply{"delivery_in_progress", "the event is waiting for delivery"};
+          return redeliver_reply{refusal_kind::delivery_in_progress, "the event is waiting for delivery"};
         auto rp = self->make_response_promise();
         st.redeliver_waiters.emplace(id, rp);
         auto at = now();

@@ -9,7 +9,7 @@
 //   (attempt_atom, attempt_report)           an HTTP attempt ended (sent by the io thread)
 //   (tick_atom)                              its retry timer
 //   (refill_atom, bool periodic)             page the on-disk backlog into the window
-//   (committed_atom, std::string event_id, bool ok)  a delivery-state change is durable
+//   (stored_atom, event_id, bool ok)         a delivery-state change is durable
 //   (rewrite_atom, std::string event_id)     write an attempt's result again: its write failed
 //   (redeliver_atom, std::string event_id)   -> redeliver_reply
 //   (wake_atom)                              look at the disk for pending deliveries again
@@ -47,7 +47,8 @@ namespace rundun {
 
 /// A delivery-state change on its way to the store.
 struct unsettled_change {
-  std::function<void(event_record&)> change;
+  /// The write: an attempt's result appended to the event's log, or another change.
+  std::function<boost::system::error_code(persistence::write_batch&)> write;
   /// An attempt's outcome: kept and written again until stored. A redelivery's change is
   /// not: its caller hears that it failed, and nothing changed.
   bool retry_until_stored = false;
@@ -70,6 +71,9 @@ struct endpoint_actor_state {
   /// same flag; this copy covers the attempts in flight and the flag's write, and its stale
   /// entries go at the idle sweep, so a busy endpoint does not keep every such run.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> disabled_runs;
+  /// The store's commit mark when the last page-in had read its page: an order whose event
+  /// was committed later cannot have been paged in, so it needs no look at the store.
+  std::uint64_t paged_through_commit = 0;
   /// More pending deliveries on disk than in the window.
   bool backlog = true;
   /// A refill message is on its way: one at once (room in the window), one periodic.

@@ -10,11 +10,20 @@ namespace rundun {
 
 namespace {
 
-json::object base(const run_record& run) {
-  json::object o;
-  o["template_id"] = run.source_template.value;
-  o["metadata"] = json::parse(run.metadata_json);
-  return o;
+/// An event's `data`: `template_id` and the run's metadata first, then the event's own
+/// fields. The metadata is spliced in as the run stores it (checked and made compact once,
+/// when the run was made), not parsed again for every event.
+std::string with_base(const run_record& run, const json::object& own) {
+  auto rest = json::serialize(own); // `{…}`, never empty here
+  std::string out;
+  out.reserve(run.metadata_json.size() + rest.size() + 64);
+  out += "{\"template_id\":";
+  out += json::serialize(json::string(run.source_template.value));
+  out += ",\"metadata\":";
+  out += run.metadata_json;
+  out += ',';
+  out.append(rest, 1);
+  return out;
 }
 
 json::object step_ref(const step_state& s) {
@@ -32,7 +41,7 @@ json::array step_statuses(const run_record& run) {
 
 std::string step_completed_data(const run_record& run, const step_state& step,
                                 const std::vector<photo_with_thumbnail>& photos) {
-  auto o = base(run);
+  json::object o;
   o["step"] = step_ref(step);
   json::object answer{{"value", nullptr}, {"note", nullptr}};
   if (!step.answer_json.empty()) {
@@ -56,36 +65,36 @@ std::string step_completed_data(const run_record& run, const step_state& step,
                                                 {"height", p.record.thumbnail_height},
                                                 {"data", net::base64_encode(p.thumbnail_jpeg)}}}});
   o["photos"] = std::move(list);
-  return json::serialize(o);
+  return with_base(run, o);
 }
 
 std::string step_skipped_data(const run_record& run, const step_state& step) {
-  auto o = base(run);
+  json::object o;
   o["step"] = step_ref(step);
   o["skipped_at"] = format_rfc3339(*step.skipped_at);
-  return json::serialize(o);
+  return with_base(run, o);
 }
 
 std::string run_completed_data(const run_record& run) {
-  auto o = base(run);
+  json::object o;
   o["completed_at"] = format_rfc3339(*run.ended_at);
   o["steps"] = step_statuses(run);
-  return json::serialize(o);
+  return with_base(run, o);
 }
 
 std::string run_cancelled_data(const run_record& run) {
-  auto o = base(run);
+  json::object o;
   o["reason"] = to_string(run.cancelled_by.value_or(cancel_reason::api));
   o["cancelled_at"] = format_rfc3339(*run.ended_at);
   o["steps"] = step_statuses(run);
-  return json::serialize(o);
+  return with_base(run, o);
 }
 
 std::string run_expired_data(const run_record& run) {
-  auto o = base(run);
+  json::object o;
   o["expired_at"] = format_rfc3339(run.expires_at);
   o["steps"] = step_statuses(run);
-  return json::serialize(o);
+  return with_base(run, o);
 }
 
 } // namespace rundun

@@ -9,7 +9,29 @@
 
 namespace rundun {
 
+std::string_view to_code(refusal_kind k) {
+  switch (k) {
+  case refusal_kind::none:
+    return "";
+  case refusal_kind::event_not_found:
+    return "event_not_found";
+  case refusal_kind::webhook_disabled:
+    return "webhook_disabled";
+  case refusal_kind::delivery_in_progress:
+    return "delivery_in_progress";
+  case refusal_kind::recovery_in_progress:
+    return "recovery_in_progress";
+  case refusal_kind::storage_error:
+    return "storage_error";
+  case refusal_kind::engine_error:
+    return "engine_error";
+  }
+  return "engine_error";
+}
+
 void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<run_id>("rundun.run_id");
+  cfg.add_message_type<event_id>("rundun.event_id");
   cfg.add_message_type<run_command>("rundun.run_command");
   cfg.add_message_type<command_reply>("rundun.command_reply");
   cfg.add_message_type<delivery_order>("rundun.delivery_order");

@@ -3,11 +3,14 @@
 // The vocabulary between the engine's actors. Every type here is serialisable (an inspect()
 // overload, registered in message_types.cpp), so any actor can later live on another node.
 
+#include "actors/command_reply.hpp"
+#include "actors/command_reply_to.hpp"
 #include "actors/run_logic.hpp"
 #include "persistence/domain_error.hpp"
 #include "persistence/record_codec.hpp"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,7 +27,10 @@ namespace rundun {
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using ended_atom = caf::atom_constant<caf::atom("ended")>;
+/// A run's change is durable (or failed): the store's writer to the run actor.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
+/// An event's delivery-state change is durable (or failed): the writer to the endpoint actor.
+using stored_atom = caf::atom_constant<caf::atom("stored")>;
 /// An endpoint actor's own: write an attempt's result again, after its write failed.
 using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
@@ -39,92 +45,97 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
 using pruned_atom = caf::atom_constant<caf::atom("pruned")>;
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
+/// A 410 turned a run's webhook off: sent by its endpoint's actor to the run directory,
+/// which tells the run's actor if it is resident.
+using webhook_off_atom = caf::atom_constant<caf::atom("hookoff")>;
 
 // -- run commands ---------------------------------------------------------------
 
+/// A photo on its way to the store with the command that attaches it: shared and immutable,
+/// so that its bytes (up to 10 MiB) are not copied between the media thread and the write.
+struct photo_upload {
+  photo_record record;
+  std::string bytes;
+  std::string thumbnail_jpeg;
+};
+
 /// A command for one run, sent by the engine to the run directory, which forwards it to
-/// the run's actor.
+/// the run's actor. The actor that settles it answers `reply_to`.
 struct run_command {
-  std::string run;
+  run_id run;
   run_action action = run_action::submit;
   std::string step_id;
   /// For `answer`: `{"value":…,"note":…}`.
   std::string answer_json;
-  /// For `add_photo`: the photo's record (storage JSON), original bytes and thumbnail.
-  std::string photo_json;
-  std::string photo_bytes;
-  std::string thumbnail_jpeg;
+  /// For `add_photo`: the photo, its original bytes and thumbnail.
+  std::shared_ptr<const photo_upload> photo;
+  command_reply_to reply_to;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_command& x) {
-  return f(caf::meta::type_name("run_command"), x.run, x.action, x.step_id, x.answer_json,
-           x.photo_json, x.photo_bytes, x.thumbnail_jpeg);
-}
-
-/// A command's answer: the run after the command (storage JSON), or the refusal.
-struct command_reply {
-  bool ok = false;
-  /// The run after the change. Between actors of one node it travels as it is; only a
-  /// message that leaves the node encodes it (see inspect below).
-  run_record run;
-  error_kind kind = error_kind::invalid_input;
-  std::string code;
-  std::string message;
-  std::vector<std::string> steps;
-
-  static command_reply success(run_record run) { return {true, std::move(run), {}, {}, {}, {}}; }
-  static command_reply refusal(const domain_error& e) {
-    return {false, {}, e.kind, e.code, e.message, e.steps};
-  }
-  domain_error error() const { return {kind, code, message, steps}; }
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, command_reply& x) {
-  // The run crosses a node as the store's encoding of it.
-  std::string run_text;
+  // The photo crosses a node as the store's encoding of its record, with its bytes.
+  bool has_photo = false;
+  std::string record, bytes, thumbnail;
   if constexpr (Inspector::reads_state)
-    if (x.ok)
-      run_text = encode(x.run);
+    if (x.photo) {
+      has_photo = true;
+      record = encode(x.photo->record);
+      bytes = x.photo->bytes;
+      thumbnail = x.photo->thumbnail_jpeg;
+    }
   auto load = [&]() -> caf::error {
-    if (!x.ok)
+    if (!has_photo)
       return caf::none;
-    auto run = decode_run(run_text);
-    if (!run)
+    auto rec = decode_photo(record);
+    if (!rec)
       return caf::sec::invalid_argument;
-    x.run = std::move(*run);
+    x.photo = std::make_shared<const photo_upload>(
+        photo_upload{std::move(*rec), std::move(bytes), std::move(thumbnail)});
     return caf::none;
   };
-  return f(caf::meta::type_name("command_reply"), x.ok, run_text, x.kind, x.code, x.message,
-           x.steps, caf::meta::load_callback(load));
+  return f(caf::meta::type_name("run_command"), x.run, x.action, x.step_id, x.answer_json,
+           has_photo, record, bytes, thumbnail, x.reply_to, caf::meta::load_callback(load));
 }
 
 // -- deliveries -----------------------------------------------------------------
 
 /// One event handed to its endpoint: sent by a run actor (after the event is durable) to the
-/// delivery directory, which forwards it to the endpoint's actor.
+/// delivery directory, which forwards it to the endpoint's actor. The endpoint trusts it:
+/// the event is stored, pending, and its run's webhook was on when the run actor made it.
 struct delivery_order {
   std::string endpoint; ///< endpoint key
   std::string url;      ///< the webhook URL as given
-  std::string event;    ///< event id
-  std::string run;      ///< run id
+  event_id event;
+  run_id run;
   std::uint64_t seq = 0;
-  std::uint8_t type = 0; ///< event_type
+  event_type type = event_type::step_completed;
   std::int64_t created_at_ms = 0;
-  std::string data_json;
+  /// The event's `data` JSON, built once when the event was made; shared, never copied.
+  std::shared_ptr<const std::string> data;
   std::string secret;
+  /// The store's commit that made the event durable (store::committed()): an endpoint that
+  /// paged in from a later snapshot has seen the event already.
+  std::uint64_t commit = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, delivery_order& x) {
+  std::string data;
+  if constexpr (Inspector::reads_state)
+    if (x.data)
+      data = *x.data;
+  auto load = [&]() -> caf::error {
+    x.data = std::make_shared<const std::string>(std::move(data));
+    return caf::none;
+  };
   return f(caf::meta::type_name("delivery_order"), x.endpoint, x.url, x.event, x.run, x.seq, x.type,
-           x.created_at_ms, x.data_json, x.secret);
+           x.created_at_ms, data, x.secret, x.commit, caf::meta::load_callback(load));
 }
 
 /// The outcome of one HTTP attempt, sent by the io thread's completion to the endpoint actor.
 struct attempt_report {
-  std::string event;
+  event_id event;
   int attempt = 0;
   std::int64_t at_ms = 0;
   int status = 0; ///< 0: no response
@@ -141,24 +152,34 @@ typename Inspector::result_type inspect(Inspector& f, attempt_report& x) {
            x.retry_after, x.has_retry_after, x.error, x.failure, x.duration_ms);
 }
 
-/// A redeliver request's answer: empty `code` means accepted.
+/// Why a redelivery or a recovery was not taken; `none` when it was.
+enum class refusal_kind : std::uint8_t {
+  none,
+  event_not_found,      ///< 404
+  webhook_disabled,     ///< 409: a 410 turned the run's webhook off
+  delivery_in_progress, ///< 409: the event is pending or in flight
+  recovery_in_progress, ///< 409: a recovery of the endpoint still runs
+  storage_error,        ///< 500: the store failed
+  engine_error,         ///< 500: the actor failed
+};
+
+/// The API's error code of `k` (§3), e.g. `webhook_disabled`; empty for `none`.
+std::string_view to_code(refusal_kind k);
+
+/// A redeliver request's answer.
 struct redeliver_reply {
-  std::string code;
+  refusal_kind refused = refusal_kind::none;
   std::string message;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, redeliver_reply& x) {
-  return f(caf::meta::type_name("redeliver_reply"), x.code, x.message);
+  return f(caf::meta::type_name("redeliver_reply"), x.refused, x.message);
 }
 
-/// A recovery's answer (`POST /v1/endpoints/recover`): empty `code` means started.
+/// A recovery's answer (`POST /v1/endpoints/recover`).
 struct recover_reply {
-  /// The `code` of a start refused because a recovery of the endpoint still runs; the
-  /// engine answers it as `409`.
-  static constexpr std::string_view in_progress = "recovery_in_progress";
-
-  std::string code;
+  refusal_kind refused = refusal_kind::none;
   std::string message;
   /// Failed events it will send, and those it leaves out because their run's webhook is off.
   std::uint64_t recovering = 0;
@@ -167,7 +188,7 @@ struct recover_reply {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, recover_reply& x) {
-  return f(caf::meta::type_name("recover_reply"), x.code, x.message, x.recovering,
+  return f(caf::meta::type_name("recover_reply"), x.refused, x.message, x.recovering,
            x.skipped_webhook_disabled);
 }
 

@@ -23,7 +23,7 @@ constexpr auto in_progress_message =
     "once it has finished";
 
 recover_reply in_progress() {
-  return {std::string(recover_reply::in_progress), in_progress_message, 0, 0};
+  return {refusal_kind::recovery_in_progress, in_progress_message, 0, 0};
 }
 
 /// With no job and no start on its way, asks the directory to let it go.
@@ -140,7 +140,7 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
     auto* self = static_cast<self_ptr>(p);
     auto reason = describe_exception(e);
     if (auto& start = self->state.starting)
-      start->promise.deliver(recover_reply{"engine_error", "the recovery failed; try again", 0, 0});
+      start->promise.deliver(recover_reply{refusal_kind::engine_error, "the recovery failed; try again", 0, 0});
     self->state.starting.reset();
     return caf::make_error(caf::sec::runtime_error, std::move(reason));
   });
@@ -165,7 +165,7 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
           log::error("a recovery could not read the store",
                      {{"endpoint", st.key}, {"reason", m.failure}});
           return finish_start(self, ctx,
-                              {"storage_error", "the store could not be read: " + m.failure, 0, 0});
+                              {refusal_kind::storage_error, "the store could not be read: " + m.failure, 0, 0});
         }
         if (m.running)
           return finish_start(self, ctx, in_progress());
@@ -188,7 +188,7 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
           return;
         auto reply = st.starting->counted;
         if (!ok)
-          reply = recover_reply{"storage_error", "the recovery could not be stored", 0, 0};
+          reply = recover_reply{refusal_kind::storage_error, "the recovery could not be stored", 0, 0};
         finish_start(self, ctx, reply);
       },
       [=](recover_atom) {

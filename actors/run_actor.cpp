@@ -31,11 +31,10 @@ transition apply(const engine_context& ctx, run_record& run, const run_command& 
   case run_action::answer:
     return answer_step(run, cmd.step_id, cmd.answer_json, now, step_photos(ctx, run, cmd.step_id));
   case run_action::add_photo: {
-    auto photo = decode_photo(cmd.photo_json);
-    if (!photo)
+    if (!cmd.photo)
       return domain_error{
           error_kind::invalid_input, "invalid_image", "the photo is unreadable", {}};
-    return add_photo(run, cmd.step_id, photo->id);
+    return add_photo(run, cmd.step_id, cmd.photo->record.id);
   }
   case run_action::skip:
     return skip_step(run, cmd.step_id, now);
@@ -49,16 +48,22 @@ transition apply(const engine_context& ctx, run_record& run, const run_command& 
   return domain_error{error_kind::invalid_input, "invalid_action", "unknown action", {}};
 }
 
+/// A new event as it goes to the store: its record, and its `data` shared with its order.
+struct made_event {
+  event_record record;
+  std::shared_ptr<const std::string> data;
+};
+
 /// Turns the logic's new events into records, and the subscribed ones into delivery orders.
-std::vector<event_record> make_records(self_ptr self, const engine_context& ctx,
-                                       const std::vector<new_event>& events,
-                                       std::vector<delivery_order>& orders) {
+std::vector<made_event> make_records(self_ptr self, const engine_context& ctx,
+                                     std::vector<new_event>& events,
+                                     std::vector<delivery_order>& orders) {
   auto& st = self->state;
-  auto disabled = ctx.store->webhook_disabled(st.run.id);
-  bool webhook_off = disabled && *disabled;
-  std::vector<event_record> out;
+  std::vector<made_event> out;
+  out.reserve(events.size());
   for (auto& e : events) {
-    event_record rec;
+    made_event made{{}, std::make_shared<const std::string>(std::move(e.data_json))};
+    auto& rec = made.record;
     rec.id = ctx.ids.event();
     rec.run = st.run.id;
     rec.type = e.type;
@@ -67,48 +72,37 @@ std::vector<event_record> make_records(self_ptr self, const engine_context& ctx,
     bool subscribed = st.run.webhook && st.run.webhook->subscribes_to(e.type);
     if (!subscribed) {
       rec.delivery.status = delivery_status::not_subscribed;
-    } else if (webhook_off) {
+    } else if (st.webhook_off) {
       rec.endpoint = st.endpoint;
       rec.delivery.status = delivery_status::failed;
       rec.delivery.error = "endpoint_gone";
     } else {
       rec.endpoint = st.endpoint;
       rec.delivery.next_attempt_at = e.at;
-      orders.push_back({st.endpoint, st.run.webhook->url, rec.id.value, st.run.id.value, rec.seq,
-                        static_cast<std::uint8_t>(e.type), to_unix_ms(e.at), e.data_json,
-                        st.run.webhook->secret});
+      orders.push_back({st.endpoint, st.run.webhook->url, rec.id, st.run.id, rec.seq, e.type,
+                        to_unix_ms(e.at), made.data, st.run.webhook->secret, 0});
     }
     ctx.counters->events_created[static_cast<int>(e.type)].fetch_add(1, std::memory_order_relaxed);
-    out.push_back(std::move(rec));
+    out.push_back(std::move(made));
   }
   return out;
 }
 
-/// Persists the run with the events of one change; its answer (if it has a promise) and its
+/// Persists the run with the events of one change; its answer (if it has a caller) and its
 /// delivery orders go out once it is durable. Only one write of a run is in flight.
-void persist(self_ptr self, const engine_context& ctx, const std::vector<new_event>& events,
-             std::optional<caf::response_promise> promise, run_command* cmd = nullptr) {
+void persist(self_ptr self, const engine_context& ctx, std::vector<new_event>& events,
+             command_reply_to reply, const run_command* cmd = nullptr) {
   auto& st = self->state;
   auto ticket = ++st.next_ticket;
   st.writing.emplace();
   st.writing->ticket = ticket;
-  st.writing->promise = std::move(promise);
+  st.writing->reply = std::move(reply);
   auto records = make_records(self, ctx, events, st.writing->orders);
-  std::vector<std::string> data;
-  for (auto& e : events)
-    data.push_back(e.data_json);
   const std::string& url = st.endpoint_url;
-  // An upload's bytes (up to 10 MiB) move on to the write: the command is done with them.
-  struct photo_payload {
-    photo_record record;
-    std::string bytes;
-    std::string thumbnail;
-  };
-  std::shared_ptr<photo_payload> upload;
+  // An upload's bytes (up to 10 MiB) go to the write as they are: shared, never copied.
+  std::shared_ptr<const photo_upload> upload;
   if (cmd && cmd->action == run_action::add_photo)
-    upload = std::make_shared<photo_payload>(photo_payload{*decode_photo(cmd->photo_json),
-                                                           std::move(cmd->photo_bytes),
-                                                           std::move(cmd->thumbnail_jpeg)});
+    upload = cmd->photo;
   std::function<bool()> injected_failure;
   if (cmd && ctx.faults.fail_run_write)
     injected_failure = [f = ctx.faults.fail_run_write, id = st.run.id.value,
@@ -116,22 +110,24 @@ void persist(self_ptr self, const engine_context& ctx, const std::vector<new_eve
                         step = cmd->step_id] { return f(id, action, step); };
   auto handle = caf::actor_cast<caf::actor>(self);
   ctx.store->write(
-      [run = st.run, records = std::move(records), data = std::move(data), url, upload,
+      [run = st.run, records = std::move(records), url, upload,
        injected_failure](persistence::write_batch& b) -> boost::system::error_code {
         if (injected_failure && injected_failure())
           return make_error_code(boost::system::errc::io_error);
         if (auto ec = b.put_run(run))
           return ec;
         if (upload)
-          if (auto ec = b.put_photo(upload->record, upload->bytes, upload->thumbnail))
+          if (auto ec = b.put_photo(upload->record, upload->bytes, upload->thumbnail_jpeg))
             return ec;
-        for (std::size_t i = 0; i < records.size(); ++i)
-          if (auto ec = b.put_event(records[i], data[i], records[i].endpoint.empty() ? "" : url))
+        for (auto& e : records)
+          if (auto ec = b.put_event(e.record, *e.data, e.record.endpoint.empty() ? "" : url))
             return ec;
         return {};
       },
-      [handle, ticket](boost::system::error_code ec) {
-        caf::anon_send(handle, committed_atom::value, ticket, ec ? ec.message() : std::string{});
+      [handle, ticket, store = ctx.store](boost::system::error_code ec) {
+        // On the writer, right after this commit: the mark is this commit's own.
+        caf::anon_send(handle, committed_atom::value, ticket, ec ? ec.message() : std::string{},
+                       store->commit_mark());
       });
 }
 
@@ -164,7 +160,7 @@ void process(self_ptr self, const engine_context& ctx, run_actor_state::waiting_
   // fired yet; a command waits for the expiry's write and is then refused.
   if (expiry_due(st.run, at)) {
     auto expired = expire_run(st.run);
-    persist(self, ctx, *expired, std::nullopt);
+    persist(self, ctx, *expired, {});
     if (work.command)
       st.waiting.push_front(std::move(work));
     return;
@@ -176,12 +172,12 @@ void process(self_ptr self, const engine_context& ctx, run_actor_state::waiting_
   }
   auto& cmd = *work.command;
   if (auto refusal = refuse_on_ended(st.run, cmd.action))
-    return work.promise.deliver(command_reply::refusal(*refusal));
+    return cmd.reply_to.deliver(command_reply::refusal(*refusal));
   // The logic leaves the run untouched when it refuses: no copy to roll back to.
   auto result = apply(ctx, st.run, cmd, at);
   if (!result)
-    return work.promise.deliver(command_reply::refusal(result.error()));
-  persist(self, ctx, *result, std::move(work.promise), &cmd);
+    return cmd.reply_to.deliver(command_reply::refusal(result.error()));
+  persist(self, ctx, *result, std::move(cmd.reply_to), &cmd);
 }
 
 /// Works through what waited for the last write, then leaves if the run has ended.
@@ -208,7 +204,7 @@ void submit(self_ptr self, const engine_context& ctx, run_actor_state::waiting_w
 }
 
 void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket,
-                  const std::string& failure) {
+                  const std::string& failure, std::uint64_t commit) {
   bool ok = failure.empty();
   auto& st = self->state;
   if (!st.writing || st.writing->ticket != ticket)
@@ -216,25 +212,25 @@ void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket
   auto done = std::move(*st.writing);
   st.writing.reset();
   if (ok) {
-    for (auto& order : done.orders)
+    for (auto& order : done.orders) {
+      order.commit = commit;
       self->send(ctx.delivery_directory, deliver_atom::value, std::move(order));
-    if (done.promise)
-      done.promise->deliver(command_reply::success(st.run));
+    }
+    done.reply.deliver(command_reply::success(st.run));
     return resume(self, ctx);
   }
   // The store refused the write, and nothing of it is on disk: the run in memory is ahead
   // of the store. Answer with the failure, and go on from the run as the store has it.
   log::error("a run's change could not be stored",
              {{"run_id", st.run.id.value}, {"reason", failure}});
-  if (done.promise)
-    done.promise->deliver(command_reply::refusal(
-        {error_kind::storage, "storage_error", "the change could not be stored: " + failure, {}}));
+  done.reply.deliver(command_reply::refusal(
+      {error_kind::storage, "storage_error", "the change could not be stored: " + failure, {}}));
   auto stored = ctx.store->find_run(st.run.id);
   if (!stored || !*stored) {
     // Not even readable: refuse what waits and leave; the next command tries the store again.
     for (auto& w : st.waiting)
       if (w.command)
-        w.promise.deliver(command_reply::refusal(
+        w.command->reply_to.deliver(command_reply::refusal(
             {error_kind::storage, "storage_error", "the run could not be read back", {}}));
     st.waiting.clear();
     return leave(self, ctx);
@@ -252,6 +248,12 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
       self->state.endpoint = net::endpoint_key(*u);
       self->state.endpoint_url = u->normalized();
     }
+  // Whether a 410 turned the run's webhook off: read once here, then kept by the endpoint's
+  // (webhook_off_atom), so that no event reads the store for it.
+  if (self->state.run.webhook) {
+    auto off = ctx->store->webhook_disabled(self->state.run.id);
+    self->state.webhook_off = off && *off;
+  }
   ctx->counters->run_actors.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
       [c = ctx->counters] { c->run_actors.fetch_sub(1, std::memory_order_relaxed); });
@@ -268,11 +270,12 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
          "engine_error",
          "the run failed while taking the command; read the run to see its state",
          {}});
-    if (st.writing && st.writing->promise)
-      st.writing->promise->deliver(failure);
+    st.in_hand.deliver(failure);
+    if (st.writing)
+      st.writing->reply.deliver(failure);
     for (auto& w : st.waiting)
       if (w.command)
-        w.promise.deliver(failure);
+        w.command->reply_to.deliver(failure);
     st.waiting.clear();
     if (st.writing && !st.endpoint.empty()) {
       // The write in flight may still commit, and its events' delivery orders die with this
@@ -294,14 +297,16 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
   // The run directory's one sweep asks resident actors instead.
   self->state.last_activity = std::chrono::steady_clock::now();
   return {
-      [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
+      [=](command_atom, run_command& cmd) {
         auto& st = self->state;
+        // Answered by the exception handler if this handler throws: the command would
+        // otherwise be dropped with the actor, and sent again as if it never arrived.
+        st.in_hand = cmd.reply_to;
         if (ctx->faults.on_message)
           ctx->faults.on_message("run", st.run.id.value);
         st.last_activity = std::chrono::steady_clock::now();
-        auto promise = self->make_response_promise();
-        submit(self, *ctx, {std::move(cmd), promise});
-        return promise;
+        submit(self, *ctx, {std::move(cmd)});
+        st.in_hand = {};
       },
       [=](idle_atom) {
         auto& st = self->state;
@@ -314,11 +319,11 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
       },
       [=](expire_atom) {
         if (self->state.run.active())
-          submit(self, *ctx, {std::nullopt, {}});
+          submit(self, *ctx, {std::nullopt});
       },
-      [=](committed_atom, std::uint64_t ticket, const std::string& failure) {
-        on_committed(self, *ctx, ticket, failure);
-      },
+      [=](committed_atom, std::uint64_t ticket, const std::string& failure,
+          std::uint64_t commit) { on_committed(self, *ctx, ticket, failure, commit); },
+      [=](webhook_off_atom) { self->state.webhook_off = true; },
   };
 }
 

@@ -8,12 +8,16 @@
 // was told `500` is never on disk, and every command gets an answer.
 //
 // Receives:
-//   (command_atom, run_command)              -> command_reply, once the change is durable
+//   (command_atom, run_command)              answers the command's `reply_to` once the
+//                                            change is durable (or at once when refused)
 //   (expire_atom)                            its own expiry timer, or the expiry scheduler's
+//   (webhook_off_atom)                       a 410 from its endpoint turned the webhook off
+//                                            (from the endpoint actor, through the directory)
 //   (idle_atom)                              the directory's sweep: leave if idle for
 //                                            run_idle_timeout
-//   (committed_atom, uint64_t ticket, std::string failure)  the store's answer to its write
-//                                            (empty: durable; else why it failed)
+//   (committed_atom, uint64_t ticket, std::string failure, uint64_t commit)  the store's
+//                                            answer to its write (empty: durable; else why
+//                                            it failed), with the commit's mark
 // Sends:
 //   (deliver_atom, delivery_order)           to the delivery directory, per subscribed event,
 //                                            after the event is on disk
@@ -33,7 +37,6 @@
 #include <memory>
 #include <optional>
 
-#include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
 namespace rundun {
@@ -44,23 +47,27 @@ struct run_actor_state {
   /// The write in flight: its answer and its events' delivery orders wait for the commit.
   struct pending_write {
     std::uint64_t ticket = 0;
-    std::optional<caf::response_promise> promise;
+    /// The command's caller (empty for the expiry).
+    command_reply_to reply;
     std::vector<delivery_order> orders;
   };
 
-  /// Work that waits for the write in flight: a command with its promise, or (no command)
-  /// the expiry.
+  /// Work that waits for the write in flight: a command (it carries its caller), or (no
+  /// command) the expiry.
   struct waiting_work {
     std::optional<run_command> command;
-    caf::response_promise promise;
   };
 
   run_record run;
   std::string endpoint;     ///< endpoint key of the run's webhook, empty without one
   std::string endpoint_url; ///< the webhook URL, normalised
+  /// A 410 turned the run's webhook off: its new events fail at once, unsent.
+  bool webhook_off = false;
   std::uint64_t next_ticket = 0;
   std::optional<pending_write> writing;
   std::deque<waiting_work> waiting;
+  /// The caller of the command being handled right now, while its handler runs.
+  command_reply_to in_hand;
   bool ended = false;
   std::chrono::steady_clock::time_point last_activity;
 };

@@ -62,29 +62,27 @@ caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context>
           self->send(a, idle_atom::value);
         self->delayed_send(self, sweep_every, idle_atom::value);
       },
-      [=](command_atom, run_command& cmd) -> caf::result<command_reply> {
+      [=](command_atom, run_command& cmd) {
         auto& runs = self->state.runs;
-        auto it = runs.find(cmd.run);
-        caf::actor target;
-        if (it != runs.end()) {
-          target = it->second;
-        } else {
-          // No actor: the run is unknown, ended, or active without an actor yet (a command
-          // that raced its activation). The store decides which.
-          auto stored = ctx->store->find_run(run_id{cmd.run});
-          if (!stored)
-            return command_reply::refusal(
-                {error_kind::storage, "storage_error", stored.error().message(), {}});
-          if (!*stored)
-            return command_reply::refusal(not_found("run_not_found", "no run has this id"));
-          auto& run = **stored;
-          if (auto refusal = refuse_on_ended(run, cmd.action))
-            return command_reply::refusal(*refusal);
-          target = spawn_run(self, ctx, std::move(run));
-        }
-        auto rp = self->make_response_promise();
-        rp.delegate(target, command_atom::value, std::move(cmd));
-        return rp;
+        if (auto it = runs.find(cmd.run.value); it != runs.end())
+          return self->send(it->second, command_atom::value, std::move(cmd));
+        // No actor: the run is unknown, ended, or active without an actor yet (a command
+        // that raced its activation). The store decides which.
+        auto stored = ctx->store->find_run(cmd.run);
+        if (!stored)
+          return cmd.reply_to.deliver(command_reply::refusal(
+              {error_kind::storage, "storage_error", stored.error().message(), {}}));
+        if (!*stored)
+          return cmd.reply_to.deliver(
+              command_reply::refusal(not_found("run_not_found", "no run has this id")));
+        auto& run = **stored;
+        if (auto refusal = refuse_on_ended(run, cmd.action))
+          return cmd.reply_to.deliver(command_reply::refusal(*refusal));
+        self->send(spawn_run(self, ctx, std::move(run)), command_atom::value, std::move(cmd));
+      },
+      [=](webhook_off_atom, const run_id& run) {
+        if (auto it = self->state.runs.find(run.value); it != self->state.runs.end())
+          self->send(it->second, webhook_off_atom::value);
       },
       [=](ended_atom, const std::string& run) {
         if (auto& sender = self->current_sender())

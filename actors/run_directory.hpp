@@ -6,14 +6,16 @@
 // costs memory only while someone works on it.
 //
 // Receives:
-//   (command_atom, run_command)              -> command_reply, forwarded to the run's actor;
-//                                            answered here for unknown or ended runs
+//   (command_atom, run_command)              forwarded to the run's actor; its `reply_to`
+//                                            is answered here for unknown or ended runs
 //   (ended_atom, std::string run_id)         a run actor is leaving (its run ended, or idle)
 //   (expire_atom, std::string run_id)        from the expiry scheduler: expire a due run,
 //                                            activating its actor if it has none
+//   (webhook_off_atom, run_id)               an endpoint's 410 turned the run's webhook off:
+//                                            told to the run's actor if it is resident
 //   (idle_atom)                              its sweep timer (every run_idle_timeout / 2)
 // Sends:
-//   (command_atom, run_command)              to run actors, delegating the response
+//   (command_atom, run_command)              to run actors, which answer its `reply_to`
 //   (idle_atom)                              to each resident run actor per sweep
 
 #include "actors/engine_context.hpp"

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <set>
 
+#include <boost/json.hpp>
+
 namespace rundun {
 
 namespace {
@@ -128,7 +130,12 @@ outcome<run_record> make_run(const run_spec& spec, const template_record& tmpl, 
   run.created_at = now;
   auto lifetime = std::chrono::duration<double, std::ratio<3600>>(spec.expires_in_hours);
   run.expires_at = now + std::chrono::duration_cast<std::chrono::milliseconds>(lifetime);
-  run.metadata_json = spec.metadata_json;
+  // Checked and made compact once, here: every event of the run splices it in as it is.
+  boost::system::error_code ec;
+  auto metadata = boost::json::parse(spec.metadata_json, ec);
+  if (ec || !metadata.is_object())
+    return invalid_field("metadata must be a JSON object");
+  run.metadata_json = boost::json::serialize(metadata);
   for (auto& def : tmpl.steps)
     run.steps.push_back(step_state{def, step_status::pending, {}, {}, {}, {}});
   return run;

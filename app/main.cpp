@@ -128,7 +128,19 @@ std::variant<std::uint64_t, std::string> held_body_bytes_cap() {
   return bytes;
 }
 
-int main(int argc, char** argv) {
+namespace {
+
+/// The flags, and the test settings of the environment.
+struct settings {
+  app::flags flags;
+  /// The HTTP server's cap on the request bodies held at once (see held_body_bytes_cap).
+  std::uint64_t held_body_bytes = 0;
+};
+
+/// Reads the flags and the environment's test settings, and sets the log level. Or the
+/// exit code when rundund stops at once: after `--help`, or on a bad flag or setting
+/// (said on stderr).
+std::variant<settings, int> read_settings(int argc, char** argv) {
   auto parsed = app::parse_flags(argc, argv);
   if (std::holds_alternative<app::help_requested>(parsed)) {
     std::cout << app::usage();
@@ -149,16 +161,23 @@ int main(int argc, char** argv) {
     std::cerr << "rundund: " << *err << "\n";
     return exit_bad_flags;
   }
+  return settings{std::move(f), std::get<std::uint64_t>(body_cap)};
+}
 
-  // Signals are taken by sigwait() below: block them before any thread starts, so that no
-  // other thread receives them.
+/// Blocks SIGTERM and SIGINT, which main() takes with sigwait(), and ignores SIGPIPE.
+/// Called before any thread starts, so that no other thread receives them.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
 
+/// The engine's options from the flags; the rest keep the engine's defaults.
+engine_options engine_options_from(const app::flags& f) {
   engine_options opts;
   opts.data_dir = f.data_dir;
   opts.retry = f.retry;
@@ -172,7 +191,110 @@ int main(int argc, char** argv) {
   opts.retention =
       std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
   opts.node_id = f.node_id;
-  auto eng = engine::open(opts);
+  return opts;
+}
+
+/// What serves the API: its io_context and threads, the HTTP server, the router, and in a
+/// cluster the front and this node. The server's handlers refer to `router` and `front`,
+/// so it stays where main() made it. Its members go in the reverse order of their
+/// declaration: the threads, the node and the server before what they call.
+struct api_service {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work =
+      boost::asio::make_work_guard(io);
+  // The router needs the public URL, which needs the bound port: it is made after the bind,
+  // before the io threads start serving.
+  std::unique_ptr<api::router> router;
+  std::unique_ptr<api::cluster_front> front; // only in a cluster
+  std::unique_ptr<net::http_server> server;
+  std::unique_ptr<cluster::node> node;
+  /// The API's threads: routing, JSON and the engine's synchronous reads run on them; each
+  /// connection is on its own strand.
+  std::vector<std::thread> threads;
+};
+
+/// Binds the HTTP server, whose requests go to the cluster front in a cluster, else to the
+/// router. An error text when it cannot listen.
+std::optional<std::string> listen(api_service& s, const app::flags& f,
+                                  std::uint64_t held_body_bytes) {
+  net::server_options sopts;
+  sopts.host = f.host;
+  sopts.port = f.port;
+  sopts.body_limit = &api::router::body_limit;
+  sopts.error_response = &api::router::error_response;
+  sopts.max_held_body_bytes = held_body_bytes;
+  // A request's key or link is checked once its headers are in, before its body is read.
+  sopts.screen = [&router = s.router, &front = s.front](const net::request_header& h) {
+    return front ? front->screen(h) : router->screen(h);
+  };
+  auto server = net::http_server::start(
+      s.io, sopts,
+      [&router = s.router, &front = s.front](net::http_request&& req, net::responder respond) {
+        if (front)
+          return front->handle(std::move(req), std::move(respond));
+        router->handle(std::move(req), std::move(respond));
+      });
+  if (!server)
+    return "cannot listen on " + f.host + ":" + std::to_string(f.port) + ": " +
+           server.error().message();
+  s.server = std::move(*server);
+  return std::nullopt;
+}
+
+/// Makes the router, which answers at `public_url`, with the server's gauges.
+void make_router(api_service& s, engine& eng, const std::string& key_hash, std::string public_url) {
+  s.router = std::make_unique<api::router>(eng, api::router_config{key_hash, public_url});
+  s.router->set_connection_gauge([server = s.server.get()] { return server->open_connections(); });
+  s.router->set_held_body_bytes_gauge(
+      [server = s.server.get()] { return server->held_body_bytes(); });
+}
+
+/// Makes the cluster front and starts this node. An error text when the node cannot start.
+std::optional<std::string> join_cluster(api_service& s, const app::flags& f, engine& eng,
+                                        const std::string& key_hash) {
+  s.front = std::make_unique<api::cluster_front>(
+      *s.router, eng, key_hash,
+      [&io = s.io](std::function<void()> work) { boost::asio::post(io, std::move(work)); });
+  auto started = start_cluster(f, *s.front, eng, s.io);
+  if (!started)
+    return started.error().message;
+  s.node = std::move(*started);
+  s.front->attach(*s.node);
+  s.router->set_cluster_figures([&front = s.front] { return front->figures(); });
+  return std::nullopt;
+}
+
+/// Starts `count` threads that serve the API, once the router (and front) are ready.
+void start_api_threads(api_service& s, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i)
+    s.threads.emplace_back([&io = s.io] {
+      pthread_setname_np(pthread_self(), "rundun-api");
+      io.run();
+    });
+}
+
+/// Stops taking requests, lets the engine finish what is in flight, then stops the API's
+/// threads.
+void stop_serving(api_service& s, engine& eng) {
+  s.server->stop();
+  if (s.node)
+    s.node->stop();
+  eng.shutdown();
+  s.work.reset();
+  s.io.stop();
+  for (auto& t : s.threads)
+    t.join();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto read = read_settings(argc, argv);
+  if (auto* code = std::get_if<int>(&read))
+    return *code;
+  auto& [f, held_body_bytes] = std::get<settings>(read);
+  auto stop_signals = block_stop_signals();
+  auto eng = engine::open(engine_options_from(f));
   if (!eng) {
     std::cerr << "rundund: " << eng.error().message << "\n";
     return exit_failure;
@@ -182,63 +304,21 @@ int main(int argc, char** argv) {
     std::cerr << "rundund: cannot write the API key file in " << f.data_dir << "\n";
     return exit_failure;
   }
-
-  boost::asio::io_context io;
-  auto work = boost::asio::make_work_guard(io);
-  // The router needs the public URL, which needs the bound port: it is made after the bind,
-  // before the io thread starts serving.
-  std::unique_ptr<api::router> router;
-  std::unique_ptr<api::cluster_front> front; // only in a cluster
-  net::server_options sopts;
-  sopts.host = f.host;
-  sopts.port = f.port;
-  sopts.body_limit = &api::router::body_limit;
-  sopts.error_response = &api::router::error_response;
-  sopts.max_held_body_bytes = std::get<std::uint64_t>(body_cap);
-  // A request's key or link is checked once its headers are in, before its body is read.
-  sopts.screen = [&router, &front](const net::request_header& h) {
-    return front ? front->screen(h) : router->screen(h);
-  };
-  auto server = net::http_server::start(
-      io, sopts, [&router, &front](net::http_request&& req, net::responder respond) {
-        if (front)
-          return front->handle(std::move(req), std::move(respond));
-        router->handle(std::move(req), std::move(respond));
-      });
-  if (!server) {
-    std::cerr << "rundund: cannot listen on " << f.host << ":" << f.port << ": "
-              << server.error().message() << "\n";
+  api_service s;
+  if (auto err = listen(s, f, held_body_bytes)) {
+    std::cerr << "rundund: " << *err << "\n";
     return exit_failure;
   }
-  auto bound = (*server)->local_endpoint();
+  auto bound = s.server->local_endpoint();
   auto base = "http://" + host_for_url(f.host) + ":" + std::to_string(bound.port());
-  router = std::make_unique<api::router>(
-      **eng, api::router_config{*key_hash, f.public_url.value_or(base)});
-  router->set_connection_gauge([s = server->get()] { return s->open_connections(); });
-  router->set_held_body_bytes_gauge([s = server->get()] { return s->held_body_bytes(); });
-  std::unique_ptr<cluster::node> node;
-  if (f.node_id) {
-    front = std::make_unique<api::cluster_front>(
-        *router, **eng, *key_hash,
-        [&io](std::function<void()> work) { boost::asio::post(io, std::move(work)); });
-    auto started = start_cluster(f, *front, **eng, io);
-    if (!started) {
-      std::cerr << "rundund: " << started.error().message << "\n";
+  make_router(s, **eng, *key_hash, f.public_url.value_or(base));
+  if (f.node_id)
+    if (auto err = join_cluster(s, f, **eng, *key_hash)) {
+      std::cerr << "rundund: " << *err << "\n";
       return exit_failure;
     }
-    node = std::move(*started);
-    front->attach(*node);
-    router->set_cluster_figures([&front] { return front->figures(); });
-  }
-  router->set_ready(true);
-  // The API's threads: routing, JSON and the engine's synchronous reads run on them; each
-  // connection is on its own strand.
-  std::vector<std::thread> io_threads;
-  for (std::size_t i = 0; i < f.http_threads; ++i)
-    io_threads.emplace_back([&io] {
-      pthread_setname_np(pthread_self(), "rundun-api");
-      io.run();
-    });
+  s.router->set_ready(true);
+  start_api_threads(s, f.http_threads);
   log::info("listening", {{"address", base},
                           {"data_dir", f.data_dir},
                           {"http_threads", std::to_string(f.http_threads)}});
@@ -250,14 +330,7 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  (*server)->stop();
-  if (node)
-    node->stop();
-  (*eng)->shutdown();
-  work.reset();
-  io.stop();
-  for (auto& t : io_threads)
-    t.join();
+  stop_serving(s, **eng);
   eng->reset();
   log::info("stopped");
   log::flush();

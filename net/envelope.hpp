@@ -16,6 +16,22 @@ struct envelope_fields {
   std::string_view data_json;  ///< the `data` object, already serialised
 };
 
+/// An event's envelope, built once per event: every attempt's body is the same bytes but
+/// for `delivery_attempt`, which `body` writes between the two parts. A retry copies these
+/// bytes once; it never encodes the event or its data again.
+class envelope_template {
+public:
+  /// `f.delivery_attempt` is ignored.
+  explicit envelope_template(const envelope_fields& f);
+
+  /// The body of attempt `attempt` (1 on the first), the same as `encode_envelope` makes.
+  std::string body(int attempt) const;
+
+private:
+  std::string text_;      ///< the envelope without the attempt's digits
+  std::size_t split_ = 0; ///< where the digits go
+};
+
 /// The JSON body of one delivery attempt:
 /// `{"event","event_id","delivery_attempt","run_id","created_at","data"}`.
 /// `data_json` is spliced in as is, so an attempt costs no re-serialisation of the data.

@@ -1,18 +1,26 @@
 #include "net/http_client.hpp"
 
 #include "net/destination_guard.hpp"
+#include "net/envelope.hpp"
 #include "net/error.hpp"
 
+#include <array>
 #include <atomic>
-#include <deque>
+#include <charconv>
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
@@ -28,31 +36,169 @@ using boost::system::error_code;
 namespace {
 
 using steady = std::chrono::steady_clock;
+using strand_type = asio::strand<asio::io_context::executor_type>;
+// Sockets and timers name the strand's type rather than any_io_executor: every completion
+// would go through the type-erased executor otherwise.
+using socket_type = asio::basic_stream_socket<tcp, strand_type>;
+using tls_stream_type = ssl::stream<socket_type>;
+using timer_type = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, strand_type>;
 
-/// The most of a receiver's response body that is read; receivers answer with little.
+/// The most of a receiver's response body that is read (and dropped); receivers answer with
+/// little, and a longer body fails the attempt.
 constexpr std::uint64_t max_response_body = 1 << 20;
+/// The most a response's status line and headers may take (Beast's default, named here).
+constexpr std::uint32_t max_response_head = 8 << 10;
+/// A connection's receive buffer never grows past this: room for the largest head and the
+/// start of its body. A body streams through it.
+constexpr std::size_t receive_buffer_limit = 2 * max_response_head;
+/// What a connection's buffers hold from the start: a usual response head fits, and so do a
+/// request's head, or its head and a usual body over TLS. Either grows only for a larger one,
+/// and keeps its size for the connection's next requests.
+constexpr std::size_t initial_receive_buffer = 1 << 10;
+constexpr std::size_t initial_send_buffer = 2 << 10;
 
 struct session_deleter {
   void operator()(SSL_SESSION* s) const { SSL_SESSION_free(s); }
 };
 using session_ptr = std::unique_ptr<SSL_SESSION, session_deleter>;
 
-/// A keep-alive connection, plain or TLS, with its read buffer.
-struct connection {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<ssl::stream<beast::tcp_stream>> tls;
-  beast::flat_buffer buffer;
+/// `n` in decimal at the end of `out`, with no string of its own.
+template <class Integer>
+void append_decimal(std::string& out, Integer n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
 
-  beast::tcp_stream& lowest() { return tls ? tls->next_layer() : *plain; }
+/// Beast's HTTP/1 response parser, keeping only what an attempt reports: the status and
+/// Retry-After. Beast's `response_parser` would store every header field in a node of its
+/// own and the body in a string; here the fields are looked at as they pass and the body is
+/// dropped as it is read. Beast still checks the syntax, the framing (Content-Length,
+/// chunked, or up to the end of the stream) and keep-alive, within `max_response_head` and
+/// `max_response_body`. One per response: a Beast parser is not reused.
+class response_head_parser final : public http::basic_parser<false> {
+public:
+  response_head_parser() {
+    header_limit(max_response_head);
+    body_limit(max_response_body);
+  }
+
+  int status() const { return status_; }
+  /// The first Retry-After, if any.
+  std::optional<std::string>& retry_after() { return retry_after_; }
+
+private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override {
+    status_ = code;
+  }
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                     error_code&) override {
+    if (name == http::field::retry_after && !retry_after_)
+      retry_after_.emplace(value);
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  int status_ = 0;
+  std::optional<std::string> retry_after_;
+};
+
+/// A keep-alive connection, plain or TLS, with its buffers and the deadline of the attempt
+/// that uses it. Lives on the client's strand; held by the pool or by one exchange at a time.
+///
+/// The deadline is one timer per connection that is not re-armed per request. An attempt
+/// only moves `deadline` forward (the attempts of one client have the same timeout, so a
+/// later attempt's deadline is never earlier). The timer waits for the deadline it was armed
+/// with; when it fires, it waits again for the current deadline if that is later, and it
+/// closes the socket if that has passed while an attempt is on. Keep-alive traffic therefore
+/// costs about one timer wait per `client_options::timeout` per connection, instead of
+/// arming and cancelling a read and a write timer on every request as Beast's tcp_stream does.
+class connection : public std::enable_shared_from_this<connection> {
+public:
+  connection(strand_type& strand, ssl::context* tls) : timer_(strand) {
+    if (tls)
+      tls_.emplace(strand, *tls);
+    else
+      plain_.emplace(strand);
+    received.reserve(initial_receive_buffer);
+    sent.reserve(initial_send_buffer);
+  }
+
+  socket_type& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
+  /// Null for plain HTTP.
+  tls_stream_type* tls() { return tls_ ? &*tls_ : nullptr; }
 
   /// Calls `f` with the stream that carries HTTP.
   template <class F>
   void visit(F&& f) {
-    if (tls)
-      f(*tls);
+    if (tls_)
+      f(*tls_);
     else
-      f(*plain);
+      f(*plain_);
   }
+
+  /// An attempt starts on this connection and must end by `until`.
+  void begin_attempt(steady::time_point until) {
+    deadline_ = until;
+    busy_ = true;
+    // A wait that is already on ends no later than `until` (see above), and then waits on.
+    if (!timer_waiting_ || timer_.expiry() > until)
+      arm(until);
+  }
+
+  /// The attempt is over; the timer, if it is waiting, then finds nothing to bound.
+  void end_attempt() { busy_ = false; }
+
+  /// The attempt's deadline passed, and the socket was closed for it.
+  bool timed_out() const { return timed_out_; }
+
+  /// Responses are read into this; what a response leaves behind stays for the next.
+  beast::flat_buffer received{receive_buffer_limit};
+  /// The request's bytes (see `exchange::do_write`), rewritten for every request.
+  std::string sent;
+  /// The receiver's TLS session has been kept for new connections (see `give_back`).
+  bool session_kept = false;
+
+private:
+  void arm(steady::time_point at) {
+    timer_waiting_ = true;
+    timer_.expires_at(at); // ends a wait that is on: its handler gets operation_aborted
+    // Only a weak reference: a connection that is dropped takes its timer with it.
+    timer_.async_wait([weak = weak_from_this()](error_code ec) {
+      auto self = weak.lock();
+      if (self && ec != asio::error::operation_aborted)
+        self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    timer_waiting_ = false;
+    if (!busy_)
+      return; // idle in the pool: the next attempt arms it again
+    if (steady::now() < deadline_)
+      return arm(deadline_); // armed by an earlier attempt
+    // The pending operation ends with an error, which the exchange reports as a timeout.
+    // Closing rather than cancelling also stops a connect from trying the next address.
+    timed_out_ = true;
+    error_code ignored;
+    lowest().close(ignored);
+  }
+
+  std::optional<socket_type> plain_;
+  std::optional<tls_stream_type> tls_;
+  timer_type timer_;
+  steady::time_point deadline_;
+  bool busy_ = false;
+  bool timer_waiting_ = false;
+  bool timed_out_ = false;
 };
 
 /// The text of a failed handshake for the events API, e.g.
@@ -65,14 +211,21 @@ std::string tls_failure(const error_code& ec, SSL* ssl) {
   return "tls: " + ec.message();
 }
 
+/// True when `value` can go into a header as it is: no line break that would end the field.
+bool is_header_value(std::string_view value) {
+  return value.find_first_of("\r\n") == std::string_view::npos;
+}
+
 class endpoint_client_impl;
 
 /// One POST: resolve, check and connect (unless a kept-alive connection is free), TLS
-/// handshake for https, write, read.
+/// handshake for https, write, read. Made by `post` on the caller's thread, then run on the
+/// client's strand.
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
-           endpoint_client::completion done);
+           endpoint_client::completion done)
+      : owner_(std::move(owner)), req_(std::move(req)), done_(std::move(done)) {}
 
   void start();
 
@@ -87,13 +240,13 @@ private:
   bool retry_on_fresh_connection(const error_code& ec, std::size_t bytes);
   void fail(failure_kind kind, std::string what);
   void finish(attempt_response r);
-  std::chrono::milliseconds remaining() const;
+  std::string_view body() const { return req_.body ? std::string_view{*req_.body} : ""; }
 
   std::shared_ptr<endpoint_client_impl> owner_;
-  http::request<http::string_body> request_;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  outgoing_request req_;
+  std::optional<response_head_parser> parser_;
   endpoint_client::completion done_;
-  std::unique_ptr<connection> conn_;
+  std::shared_ptr<connection> conn_;
   bool reused_ = false;
   bool retried_ = false;
   /// The checked addresses the connection goes to.
@@ -106,7 +259,7 @@ class endpoint_client_impl final : public endpoint_client {
 public:
   endpoint_client_impl(asio::io_context& io, url target, client_options opts)
       : strand_(asio::make_strand(io)), target_(std::move(target)), opts_(std::move(opts)),
-        reaper_(strand_) {
+        head_(make_head(target_)), reaper_(strand_) {
     if (opts_.resolver)
       resolver_ = opts_.resolver;
     else if (auto own = resolver::make(io, opts_.dns))
@@ -117,14 +270,20 @@ public:
 
   void post(outgoing_request req, completion done) override {
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
-    asio::post(strand_, [self, req = std::move(req), done = std::move(done)]() mutable {
-      std::make_shared<exchange>(self, std::move(req), std::move(done))->start();
-    });
+    auto ex = std::make_shared<exchange>(std::move(self), std::move(req), std::move(done));
+    // The one hand-off left: from the caller (a CAF worker) to the io thread that runs the
+    // strand. The pool, the sockets and their timers belong to the strand, and a socket's
+    // speculative write and its completions then stay on that thread. The exchange is built
+    // here, so what crosses is one pointer. `dispatch` starts it at once when the caller
+    // already is on the strand; from any other thread it is one post. Nothing after this
+    // hops again until the completion: socket completions run on the strand inline on the io
+    // thread that got them.
+    asio::dispatch(strand_, [ex = std::move(ex)] { ex->start(); });
   }
 
   void close_idle() override {
     auto self = shared_from_this();
-    asio::post(strand_, [this, self] {
+    asio::dispatch(strand_, [this, self] {
       for (auto& c : idle_)
         discard(std::move(c.conn), true);
       idle_.clear();
@@ -148,7 +307,7 @@ public:
         });
   }
 
-  std::unique_ptr<connection> take_idle() {
+  std::shared_ptr<connection> take_idle() {
     close_expired();
     if (idle_.empty())
       return nullptr;
@@ -157,12 +316,11 @@ public:
     return c;
   }
 
-  std::unique_ptr<connection> make_connection() {
+  std::shared_ptr<connection> make_connection() {
     ++open_;
-    auto c = std::make_unique<connection>();
-    if (target_.tls()) {
-      c->tls = std::make_unique<ssl::stream<beast::tcp_stream>>(strand_, *opts_.tls);
-      SSL* native = c->tls->native_handle();
+    auto c = std::make_shared<connection>(strand_, target_.tls() ? opts_.tls.get() : nullptr);
+    if (auto* tls = c->tls()) {
+      SSL* native = tls->native_handle();
       // SNI for host names; the certificate is checked against the host or IP address.
       if (!parse_ip_literal(target_.host)) {
         SSL_set_tlsext_host_name(native, target_.host.c_str());
@@ -173,20 +331,25 @@ public:
       }
       if (session_)
         SSL_set_session(native, session_.get());
-    } else {
-      c->plain = std::make_unique<beast::tcp_stream>(strand_);
     }
     return c;
   }
 
-  void give_back(std::unique_ptr<connection> c) {
-    if (c->tls) {
-      // Kept for the next new connection: the receiver's ticket has arrived by now.
-      SSL* native = c->tls->native_handle();
-      if (SSL_session_reused(native))
-        ++resumed_;
-      if (auto* s = SSL_get1_session(native))
-        session_.reset(s);
+  void count_handshake(SSL* native) {
+    if (SSL_session_reused(native))
+      ++resumed_;
+  }
+
+  void give_back(std::shared_ptr<connection> c) {
+    c->end_attempt();
+    if (auto* tls = c->tls(); tls && !c->session_kept) {
+      // Kept for the next new connection once it can be resumed: by the end of the first
+      // response, the receiver's ticket has arrived.
+      if (session_ptr s{SSL_get1_session(tls->native_handle())};
+          s && SSL_SESSION_is_resumable(s.get())) {
+        session_ = std::move(s);
+        c->session_kept = true;
+      }
     }
     if (idle_.size() < opts_.max_idle) {
       idle_.push_back({std::move(c), steady::now()});
@@ -199,23 +362,35 @@ public:
   /// Drops a connection. `clean`: it ended normally (the receiver closed it), so its TLS
   /// session stays resumable; OpenSSL marks the session of a connection freed without a
   /// shutdown as not resumable, which is right after a failure only.
-  void discard(std::unique_ptr<connection> c, bool clean) {
+  void discard(std::shared_ptr<connection> c, bool clean) {
     if (!c)
       return;
-    if (clean && c->tls)
-      SSL_set_shutdown(c->tls->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    c->end_attempt();
+    if (clean && c->tls())
+      SSL_set_shutdown(c->tls()->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     --open_;
   }
 
-  asio::strand<asio::io_context::executor_type>& strand() { return strand_; }
   const url& target() const { return target_; }
   const client_options& options() const { return opts_; }
+  /// The start of every request to this endpoint, up to its own headers.
+  const std::string& head() const { return head_; }
 
 private:
   struct idle_connection {
-    std::unique_ptr<connection> conn;
+    std::shared_ptr<connection> conn;
     steady::time_point since;
   };
+
+  /// The request line and the headers that every POST to `u` carries. Keep-alive is
+  /// HTTP/1.1's default, so there is no Connection header.
+  static std::string make_head(const url& u) {
+    std::string head = "POST " + u.target + " HTTP/1.1\r\n";
+    head += "Host: " + u.authority() + "\r\n";
+    head += "content-type: application/json\r\n";
+    head += "user-agent: " + user_agent() + "\r\n";
+    return head;
+  }
 
   /// Closes the connections idle for longer than the idle timeout (oldest first in `idle_`).
   void close_expired() {
@@ -244,52 +419,38 @@ private:
     });
   }
 
-  asio::strand<asio::io_context::executor_type> strand_;
+  strand_type strand_;
   url target_;
   client_options opts_;
+  const std::string head_;
   std::shared_ptr<resolver> resolver_;
   /// Why there is no resolver (a malformed `dns.servers`): every attempt fails with it.
   error_code resolver_failure_;
   /// Least recently used first.
   std::vector<idle_connection> idle_;
-  asio::steady_timer reaper_;
+  timer_type reaper_;
   bool reaper_armed_ = false;
   session_ptr session_;
   std::atomic<std::size_t> open_{0};
   std::atomic<std::size_t> resumed_{0};
 };
 
-exchange::exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
-                   endpoint_client::completion done)
-    : owner_(std::move(owner)), done_(std::move(done)) {
-  auto& u = owner_->target();
-  request_.method(http::verb::post);
-  request_.target(u.target);
-  request_.version(11);
-  request_.set(http::field::host, u.authority());
-  for (auto& [name, value] : req.headers)
-    request_.set(name, value);
-  request_.body() = std::move(req.body);
-  request_.keep_alive(true);
-  request_.prepare_payload();
-}
-
 void exchange::start() {
   started_ = steady::now();
   deadline_ = started_ + owner_->options().timeout;
   if (owner_->target().tls() && !owner_->options().tls)
     return fail(failure_kind::tls, "tls: no TLS settings for https");
+  // A line break in a value would end the header there and let the rest pass as another.
+  if (!is_header_value(req_.id) || !is_header_value(req_.signature))
+    return fail(failure_kind::protocol,
+                "http: webhook-id and webhook-signature must be one line, got a line break");
   if (auto c = owner_->take_idle()) {
     conn_ = std::move(c);
+    conn_->begin_attempt(deadline_);
     reused_ = true;
     return do_write();
   }
   do_resolve();
-}
-
-std::chrono::milliseconds exchange::remaining() const {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - steady::now());
-  return std::max(left, std::chrono::milliseconds{1});
 }
 
 void exchange::do_resolve() {
@@ -319,40 +480,59 @@ void exchange::on_resolve(result<address_list> addresses) {
   for (auto& address : *addresses)
     endpoints_.emplace_back(address, owner_->target().port);
   conn_ = owner_->make_connection();
+  conn_->begin_attempt(deadline_);
   reused_ = false;
-  conn_->lowest().expires_after(remaining());
-  conn_->lowest().async_connect(
-      endpoints_, beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
+  asio::async_connect(conn_->lowest(), endpoints_,
+                      beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
 }
 
 void exchange::on_connect(error_code ec, const tcp::endpoint&) {
-  if (ec == beast::error::timeout)
+  if (conn_->timed_out())
     return fail(failure_kind::timeout, "timeout");
   if (ec)
     return fail(failure_kind::connect, "connect: " + ec.message());
-  conn_->lowest().socket().set_option(tcp::no_delay{true});
-  if (!conn_->tls)
+  error_code ignored; // Nagle's delay only matters for a request written in pieces
+  conn_->lowest().set_option(tcp::no_delay{true}, ignored);
+  auto* tls = conn_->tls();
+  if (!tls)
     return do_write();
-  conn_->lowest().expires_after(remaining());
-  conn_->tls->async_handshake(
-      ssl::stream_base::client,
-      beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
+  tls->async_handshake(ssl::stream_base::client,
+                       beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
 }
 
 void exchange::on_handshake(error_code ec) {
-  if (ec == beast::error::timeout)
+  if (conn_->timed_out())
     return fail(failure_kind::timeout, "timeout");
   if (ec)
-    return fail(failure_kind::tls, tls_failure(ec, conn_->tls->native_handle()));
+    return fail(failure_kind::tls, tls_failure(ec, conn_->tls()->native_handle()));
+  owner_->count_handshake(conn_->tls()->native_handle());
   do_write();
 }
 
 void exchange::do_write() {
-  conn_->lowest().expires_after(remaining());
-  conn_->visit([this](auto& stream) {
-    http::async_write(stream, request_,
-                      beast::bind_front_handler(&exchange::on_write, shared_from_this()));
-  });
+  // The request's bytes, built in the connection's buffer, whose capacity stays from one
+  // request to the next: the endpoint's head, then this request's headers.
+  auto& out = conn_->sent;
+  auto body = this->body();
+  out.assign(owner_->head());
+  out.append("webhook-id: ").append(req_.id);
+  out.append("\r\nwebhook-timestamp: ");
+  append_decimal(out, req_.timestamp);
+  out.append("\r\nwebhook-signature: ").append(req_.signature);
+  out.append("\r\ncontent-length: ");
+  append_decimal(out, body.size());
+  out.append("\r\n\r\n");
+  auto on_write = beast::bind_front_handler(&exchange::on_write, shared_from_this());
+  if (auto* tls = conn_->tls()) {
+    // Over TLS the body is copied behind the head: Asio's SSL stream encrypts one buffer of
+    // a sequence per write, so two buffers would be two TLS records and two sends. The copy
+    // costs far less than encrypting it.
+    out.append(body);
+    return asio::async_write(*tls, asio::buffer(out), std::move(on_write));
+  }
+  // Plain: one sendmsg of both pieces (writev), the shared body never copied.
+  std::array<asio::const_buffer, 2> pieces{asio::buffer(out), asio::buffer(body)};
+  asio::async_write(conn_->lowest(), pieces, std::move(on_write));
 }
 
 bool exchange::retry_on_fresh_connection(const error_code& ec, std::size_t bytes) {
@@ -370,36 +550,33 @@ bool exchange::retry_on_fresh_connection(const error_code& ec, std::size_t bytes
 }
 
 void exchange::on_write(error_code ec, std::size_t) {
+  if (conn_->timed_out())
+    return fail(failure_kind::timeout, "timeout");
   if (ec && retry_on_fresh_connection(ec, 0))
     return;
-  if (ec == beast::error::timeout)
-    return fail(failure_kind::timeout, "timeout");
   if (ec)
     return fail(failure_kind::connect, "write: " + ec.message());
   parser_.emplace();
-  parser_->body_limit(max_response_body);
-  conn_->lowest().expires_after(remaining());
   conn_->visit([this](auto& stream) {
-    http::async_read(stream, conn_->buffer, *parser_,
+    http::async_read(stream, conn_->received, *parser_,
                      beast::bind_front_handler(&exchange::on_read, shared_from_this()));
   });
 }
 
 void exchange::on_read(error_code ec, std::size_t bytes) {
+  if (conn_->timed_out())
+    return fail(failure_kind::timeout, "timeout");
   if (ec && retry_on_fresh_connection(ec, bytes))
     return;
-  if (ec == beast::error::timeout)
-    return fail(failure_kind::timeout, "timeout");
   if (ec == http::error::body_limit)
     return fail(failure_kind::protocol, "http: response body too large");
   if (ec)
     return fail(failure_kind::protocol, "http: " + ec.message());
-  auto& res = parser_->get();
   attempt_response r;
-  r.status = static_cast<int>(res.result_int());
-  if (auto it = res.find(http::field::retry_after); it != res.end())
-    r.retry_after = std::string(it->value());
-  if (res.keep_alive() && parser_->is_done())
+  r.status = parser_->status();
+  r.retry_after = std::move(parser_->retry_after());
+  // Bytes after the response were not asked for: such a connection is not trusted again.
+  if (parser_->keep_alive() && conn_->received.size() == 0)
     owner_->give_back(std::move(conn_));
   else
     owner_->discard(std::move(conn_), true);
@@ -409,7 +586,7 @@ void exchange::on_read(error_code ec, std::size_t bytes) {
 void exchange::fail(failure_kind kind, std::string what) {
   if (conn_) {
     error_code ignored;
-    conn_->lowest().socket().close(ignored);
+    conn_->lowest().close(ignored);
     owner_->discard(std::move(conn_), false);
   }
   attempt_response r;
@@ -420,6 +597,8 @@ void exchange::fail(failure_kind kind, std::string what) {
 
 void exchange::finish(attempt_response r) {
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started_);
+  // The body is let go before the outcome is told: whoever gets it may reuse the body at once.
+  req_.body.reset();
   if (auto done = std::exchange(done_, nullptr))
     done(std::move(r));
 }

@@ -4,22 +4,33 @@
 #include "net/url.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 
 namespace rundun::net {
 
-/// One POST to a webhook endpoint.
+/// One POST to a webhook endpoint: what changes from one attempt to the next. The rest of the
+/// request is the client's and the same on every POST to its endpoint: the request line,
+/// `Host`, `content-type: application/json` and `user-agent` (net::user_agent()).
+///
+/// The per-request headers are named fields rather than a list of pairs: these three are
+/// all a delivery sends, and the client writes them straight into the request's bytes.
 struct outgoing_request {
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
+  /// The JSON body, shared and never changed: a retry sends the same bytes again, and the
+  /// client only holds a reference while the POST is in flight. Null sends an empty body.
+  std::shared_ptr<const std::string> body;
+  /// `webhook-id`: the event's id, the same on every attempt.
+  std::string id;
+  /// `webhook-timestamp`: Unix seconds when this attempt was signed.
+  std::int64_t timestamp = 0;
+  /// `webhook-signature`: `v1,…` over id, timestamp and body (see signature.hpp).
+  std::string signature;
 };
 
 /// Why an attempt got no usable response.
@@ -61,6 +72,10 @@ struct client_options {
 /// Owned by that endpoint's delivery actor (through a shared_ptr: operations in flight hold
 /// it too). `post` may be called from any thread; the completion runs on an io thread and
 /// must not touch actor state (the delivery actor's completion only sends itself a message).
+///
+/// Each POST is one write of the request's bytes (the endpoint's constant head, the
+/// request's own headers and the body), and its response is parsed by Beast into the status
+/// and Retry-After only: its other headers and its body are read and dropped, within limits.
 class endpoint_client : public std::enable_shared_from_this<endpoint_client> {
 public:
   using completion = std::function<void(attempt_response)>;
@@ -69,7 +84,9 @@ public:
                                                client_options opts);
   virtual ~endpoint_client() = default;
 
-  /// Sends `req` as a POST to the endpoint's URL; `done` gets the outcome exactly once.
+  /// Sends `req` as a POST to the endpoint's URL; `done` gets the outcome exactly once, on
+  /// an io thread (on the caller's, before `post` returns, when the caller is that io thread
+  /// running the client's strand).
   virtual void post(outgoing_request req, completion done) = 0;
 
   /// Closes the idle connections; requests in flight finish normally.

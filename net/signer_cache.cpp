@@ -14,14 +14,14 @@ std::shared_ptr<const webhook_signer> signer_cache::get(const std::string& secre
       return it->second->signer;
     }
   }
-  // Keying HMAC takes a few microseconds: done outside the lock, so a miss on one worker
-  // thread does not hold up the hits of the others.
+  // Decoding the secret and keying HMAC (two SHA-256 blocks) are done outside the lock, so
+  // a miss on one worker thread does not hold up the hits of the others.
   auto key = parse_secret(secret);
   if (!key)
     return nullptr;
   auto made = std::make_shared<const webhook_signer>(*key);
-  // The entry evicted below is destroyed after the lock is released (it frees OpenSSL's
-  // context), and so is the signer made here if another thread cached one first.
+  // The entry evicted below is destroyed after the lock is released (it frees the signer's
+  // states), and so is the signer made here if another thread cached one first.
   std::list<entry> evicted;
   std::lock_guard guard{mtx_};
   if (auto it = by_secret_.find(secret); it != by_secret_.end()) {

@@ -23,8 +23,9 @@ namespace rundun::net {
 /// made and used outside it.
 class signer_cache {
 public:
-  /// Signers kept at most by default: about 1 KiB each (a keyed HMAC-SHA256 context and the
-  /// secret), so about 4 MiB when full; a few thousand runs delivering at once.
+  /// Signers kept at most by default: about 500 bytes each (two keyed SHA-256 states of 112
+  /// bytes, the secret, and this cache's nodes), so about 2 MiB when full; a few thousand
+  /// runs delivering at once.
   static constexpr std::size_t default_capacity = 4096;
 
   /// `capacity` is at least 1.

@@ -36,13 +36,27 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   config cfg;
   caf::actor_system sys{cfg};
 
-  run_command cmd{"r-1", run_action::answer, "kitchen", R"({"value":1})", {}, {}, {}};
+  run_command cmd{{"r-1"}, run_action::answer, "kitchen", R"({"value":1})", {}, {}};
   auto m1 = round_trip(sys, caf::make_message(command_atom::value, cmd));
   BOOST_REQUIRE((m1.match_elements<command_atom, run_command>()));
   auto& c = m1.get_as<run_command>(1);
-  BOOST_TEST(c.run == "r-1");
+  BOOST_TEST(c.run.value == "r-1");
   BOOST_TEST((c.action == run_action::answer));
   BOOST_TEST(c.answer_json == R"({"value":1})");
+  BOOST_TEST(!c.photo);
+  BOOST_TEST(!c.reply_to); // the caller's callback stays on its node
+
+  // A photo command carries the photo's record and bytes across.
+  photo_record photo{{"p-1"}, {"r-1"}, "kitchen", "image/png", 4, 3, 2, 1, now()};
+  run_command upload{{"r-1"}, run_action::add_photo, "kitchen", {},
+                     std::make_shared<const photo_upload>(photo_upload{photo, "PNG", "JPG"}), {}};
+  auto m1b = round_trip(sys, caf::make_message(command_atom::value, upload));
+  auto& u = m1b.get_as<run_command>(1);
+  BOOST_REQUIRE(u.photo);
+  BOOST_TEST(u.photo->record.id.value == "p-1");
+  BOOST_TEST(u.photo->record.width == 4);
+  BOOST_TEST(u.photo->bytes == "PNG");
+  BOOST_TEST(u.photo->thumbnail_jpeg == "JPG");
 
   auto reply = command_reply::refusal({error_kind::conflict, "steps_missing", "m", {"a", "b"}});
   auto m2 = round_trip(sys, caf::make_message(reply));
@@ -63,22 +77,36 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_TEST(back.run.steps.size() == 1u);
   BOOST_TEST(back.run.steps[0].def.photos_required == 1);
 
-  delivery_order order{"ep", "http://x/", "evt-1", "r-1", 7, 2, 123, "{}", "whsec_x"};
+  delivery_order order{"ep",
+                       "http://x/",
+                       {"evt-1"},
+                       {"r-1"},
+                       7,
+                       event_type::run_completed,
+                       123,
+                       std::make_shared<const std::string>("{}"),
+                       "whsec_x",
+                       41};
   auto m3 = round_trip(sys, caf::make_message(deliver_atom::value, order));
   BOOST_REQUIRE((m3.match_elements<deliver_atom, delivery_order>()));
   BOOST_TEST(m3.get_as<delivery_order>(1).seq == 7u);
   BOOST_TEST(m3.get_as<delivery_order>(1).secret == "whsec_x");
+  BOOST_TEST(*m3.get_as<delivery_order>(1).data == "{}");
+  BOOST_TEST(m3.get_as<delivery_order>(1).commit == 41u);
+  BOOST_TEST((m3.get_as<delivery_order>(1).type == event_type::run_completed));
 
-  attempt_report rep{"evt-1", 2, 99, 503, "120", true, "", 15};
+  attempt_report rep{{"evt-1"}, 2, 99, 503, "120", true, "", 15};
   auto m4 = round_trip(sys, caf::make_message(attempt_atom::value, rep));
   BOOST_REQUIRE((m4.match_elements<attempt_atom, attempt_report>()));
   BOOST_TEST(m4.get_as<attempt_report>(1).retry_after == "120");
 
-  auto m5 = round_trip(sys, caf::make_message(redeliver_reply{"webhook_disabled", "m"}));
+  auto m5 =
+      round_trip(sys, caf::make_message(redeliver_reply{refusal_kind::webhook_disabled, "m"}));
   BOOST_REQUIRE(m5.match_elements<redeliver_reply>());
-  BOOST_TEST(m5.get_as<redeliver_reply>(0).code == "webhook_disabled");
+  BOOST_TEST((m5.get_as<redeliver_reply>(0).refused == refusal_kind::webhook_disabled));
+  BOOST_TEST(to_code(refusal_kind::webhook_disabled) == "webhook_disabled");
 
-  auto m6 = round_trip(sys, caf::make_message(recover_reply{"", "", 40, 2}));
+  auto m6 = round_trip(sys, caf::make_message(recover_reply{refusal_kind::none, "", 40, 2}));
   BOOST_REQUIRE(m6.match_elements<recover_reply>());
   BOOST_TEST(m6.get_as<recover_reply>(0).recovering == 40u);
   BOOST_TEST(m6.get_as<recover_reply>(0).skipped_webhook_disabled == 2u);

@@ -29,3 +29,14 @@ BOOST_AUTO_TEST_CASE(escapes_string_fields) {
 BOOST_AUTO_TEST_CASE(the_user_agent_names_the_product) {
   BOOST_TEST(user_agent().starts_with("Rundun-Webhooks/"));
 }
+
+BOOST_AUTO_TEST_CASE(a_template_gives_each_attempt_the_same_body_but_its_number) {
+  envelope_fields f{"step.skipped", "evt-2", 0, "r-2", "2026-05-22T08:32:00Z", R"({"a":[1,2]})"};
+  envelope_template once{f};
+  for (int attempt : {1, 2, 6, 10, 123}) {
+    f.delivery_attempt = attempt;
+    BOOST_TEST(once.body(attempt) == encode_envelope(f));
+    auto v = boost::json::parse(once.body(attempt)).as_object();
+    BOOST_TEST((v.at("delivery_attempt").as_int64() == attempt));
+  }
+}

@@ -1,5 +1,7 @@
 #include "net/http_client.hpp"
 
+#include "net/envelope.hpp"
+
 #include "tests/support/dns_server.hpp"
 #include "tests/support/io_thread.hpp"
 #include "tests/support/scripted_receiver.hpp"
@@ -7,15 +9,20 @@
 
 #define BOOST_TEST_MODULE http_client
 #include <atomic>
+#include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cctype>
 #include <cmath>
+#include <functional>
 #include <future>
 #include <mutex>
+#include <sys/socket.h>
 #include <thread>
 
 using namespace rundun;
@@ -38,11 +45,16 @@ struct io_fixture : test::io_thread {
   }
 };
 
-attempt_response post(endpoint_client& c, std::string body = "{}") {
+/// A request as the engine makes one, with a body of its own.
+outgoing_request request(std::string body = "{}", std::string id = "evt-1") {
+  return {std::make_shared<const std::string>(std::move(body)), std::move(id), 1700000000,
+          "v1,c2lnbmF0dXJl"};
+}
+
+attempt_response post(endpoint_client& c, outgoing_request req = request()) {
   std::promise<attempt_response> p;
   auto f = p.get_future();
-  c.post({std::move(body), {{"content-type", "application/json"}, {"webhook-id", "evt-1"}}},
-         [&p](attempt_response r) { p.set_value(std::move(r)); });
+  c.post(std::move(req), [&p](attempt_response r) { p.set_value(std::move(r)); });
   return f.get();
 }
 
@@ -150,7 +162,7 @@ BOOST_AUTO_TEST_CASE(concurrent_posts_use_parallel_connections) {
   for (int i = 0; i < 4; ++i) {
     auto p = std::make_shared<std::promise<attempt_response>>();
     futures.push_back(p->get_future());
-    c->post({"{}", {}}, [p](attempt_response r) { p->set_value(std::move(r)); });
+    c->post(request(), [p](attempt_response r) { p->set_value(std::move(r)); });
     promises.push_back(p);
   }
   for (auto& f : futures)
@@ -263,6 +275,243 @@ BOOST_AUTO_TEST_CASE(a_response_dribbled_a_byte_at_a_time_ends_at_the_timeout_an
 
 namespace {
 
+/// A receiver on 127.0.0.1 that reads each request as bytes (head, then a Content-Length
+/// body) and lets `answer` write whatever it likes back; `answer` returns whether the
+/// connection goes on. Keeps every request's bytes and counts its connections.
+class raw_receiver {
+public:
+  using answer = std::function<bool(boost::asio::ip::tcp::socket&)>;
+
+  explicit raw_receiver(answer a)
+      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), answer_(std::move(a)) {
+    thread_ = std::thread([this] { serve(); });
+  }
+  /// Answers every request with `response`, keeping the connection open.
+  explicit raw_receiver(std::string response)
+      : raw_receiver([response = std::move(response)](boost::asio::ip::tcp::socket& s) {
+          boost::system::error_code ec;
+          boost::asio::write(s, boost::asio::buffer(response), ec);
+          return !ec;
+        }) {}
+  ~raw_receiver() {
+    stop_ = true;
+    boost::system::error_code ignored;
+    boost::asio::ip::tcp::socket wake{io_};
+    wake.connect(acceptor_.local_endpoint(), ignored);
+    thread_.join();
+    {
+      std::lock_guard guard{mtx_};
+      for (auto& s : sockets_)
+        ::shutdown(s->native_handle(), SHUT_RDWR); // ends a read that waits for a request
+    }
+    for (auto& t : handlers_)
+      t.join();
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/hook";
+  }
+  std::size_t connections() const { return connections_.load(); }
+  std::vector<std::string> requests() const {
+    std::lock_guard guard{mtx_};
+    return requests_;
+  }
+
+private:
+  static std::size_t content_length(const std::string& head) {
+    std::string lower;
+    for (char ch : head)
+      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto at = lower.find("\r\ncontent-length:");
+    return at == std::string::npos ? 0 : std::stoul(head.substr(at + 17));
+  }
+
+  void serve() {
+    for (;;) {
+      boost::system::error_code ec;
+      auto sock = std::make_shared<boost::asio::ip::tcp::socket>(io_);
+      acceptor_.accept(*sock, ec);
+      if (ec || stop_)
+        return;
+      ++connections_;
+      std::lock_guard guard{mtx_};
+      sockets_.push_back(sock);
+      handlers_.emplace_back([this, sock] {
+        boost::asio::streambuf buf;
+        for (;;) {
+          boost::system::error_code ec;
+          auto n = boost::asio::read_until(*sock, buf, "\r\n\r\n", ec);
+          if (ec || stop_)
+            return;
+          auto data = boost::asio::buffers_begin(buf.data());
+          std::string request(data, data + static_cast<std::ptrdiff_t>(n));
+          buf.consume(n);
+          auto length = content_length(request);
+          if (buf.size() < length)
+            boost::asio::read(*sock, buf, boost::asio::transfer_exactly(length - buf.size()), ec);
+          if (ec)
+            return;
+          data = boost::asio::buffers_begin(buf.data());
+          request.append(data, data + static_cast<std::ptrdiff_t>(length));
+          buf.consume(length);
+          {
+            std::lock_guard guard{mtx_};
+            requests_.push_back(std::move(request));
+          }
+          if (!answer_(*sock))
+            return;
+        }
+      });
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  answer answer_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> connections_{0};
+  mutable std::mutex mtx_;
+  std::vector<std::string> requests_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::socket>> sockets_;
+  std::thread thread_;
+  std::vector<std::thread> handlers_;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_request_carries_the_endpoints_headers_and_its_own) {
+  test::scripted_receiver rx;
+  auto c = client(rx.url());
+  BOOST_TEST(post(*c, request(R"({"a":1})", "evt-7")).status.value_or(0) == 200);
+  auto got = rx.requests();
+  BOOST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(got[0].target == "/hook");
+  BOOST_TEST(got[0].header("host") == "127.0.0.1:" + std::to_string(rx.port()));
+  BOOST_TEST(got[0].header("content-type") == "application/json");
+  BOOST_TEST(got[0].header("user-agent") == user_agent());
+  BOOST_TEST(got[0].header("webhook-id") == "evt-7");
+  BOOST_TEST(got[0].header("webhook-timestamp") == "1700000000");
+  BOOST_TEST(got[0].header("webhook-signature") == "v1,c2lnbmF0dXJl");
+  BOOST_TEST(got[0].header("content-length") == "7");
+  BOOST_TEST(got[0].body == R"({"a":1})");
+}
+
+BOOST_AUTO_TEST_CASE(a_retry_sends_the_same_shared_body_and_the_client_lets_it_go) {
+  test::scripted_receiver rx;
+  auto c = client(rx.url());
+  auto body = std::make_shared<const std::string>(std::string(3000, 'b'));
+  for (std::int64_t ts : {1700000000, 1700000060}) {
+    BOOST_TEST(post(*c, {body, "evt-1", ts, "v1,c2lnbmF0dXJl"}).status.value_or(0) == 200);
+  }
+  auto got = rx.requests();
+  BOOST_REQUIRE(got.size() == 2u);
+  BOOST_TEST(got[0].body == *body);
+  BOOST_TEST(got[1].body == *body);
+  BOOST_TEST(got[1].header("webhook-timestamp") == "1700000060");
+  BOOST_TEST(body.use_count() == 1); // no copy or reference kept after the outcome
+}
+
+BOOST_AUTO_TEST_CASE(a_line_break_in_a_header_value_is_refused_before_sending) {
+  test::scripted_receiver rx;
+  auto c = client(rx.url());
+  auto r = post(*c, request("{}", "evt-1\r\nx-injected: 1"));
+  BOOST_TEST((r.failure == failure_kind::protocol));
+  BOOST_TEST(r.error ==
+             "http: webhook-id and webhook-signature must be one line, got a line break");
+  BOOST_TEST(rx.requests().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_response_body_is_read_and_dropped_and_the_connection_kept) {
+  // A body of 20 KiB (more than the receive buffer holds), then a chunked one.
+  std::string sized = "HTTP/1.1 200 OK\r\nContent-Length: 20480\r\n\r\n" + std::string(20480, 'x');
+  std::string chunked = "HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\r\nhello\r\n0\r\n\r\n";
+  std::atomic<int> n{0};
+  raw_receiver rx{[&](boost::asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    boost::asio::write(s, boost::asio::buffer(n++ % 2 == 0 ? sized : chunked), ec);
+    return !ec;
+  }};
+  auto c = client(rx.url());
+  for (int i = 0; i < 4; ++i) {
+    auto r = post(*c);
+    BOOST_TEST(r.status.value_or(0) == (i % 2 == 0 ? 200 : 202), r.error);
+  }
+  BOOST_TEST(rx.connections() == 1u);
+  BOOST_TEST(c->open_connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_response_body_over_the_limit_fails_and_is_not_reused) {
+  raw_receiver rx{std::string("HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n")};
+  auto c = client(rx.url());
+  auto r = post(*c);
+  BOOST_TEST(!r.status);
+  BOOST_TEST((r.failure == failure_kind::protocol));
+  BOOST_TEST(r.error == "http: response body too large");
+  BOOST_TEST(c->open_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_endless_response_body_is_cut_at_the_limit) {
+  // No length: the body would end with the connection, and the receiver never ends it.
+  raw_receiver rx{[](boost::asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    boost::asio::write(s, boost::asio::buffer(std::string("HTTP/1.1 200 OK\r\n\r\n")), ec);
+    std::string chunk(64 << 10, 'x');
+    while (!ec)
+      boost::asio::write(s, boost::asio::buffer(chunk), ec);
+    return false;
+  }};
+  auto c = client(rx.url(), 5s);
+  auto r = post(*c);
+  BOOST_TEST((r.failure == failure_kind::protocol));
+  BOOST_TEST(r.error == "http: response body too large");
+  BOOST_TEST((r.duration < 5s)); // cut by the size, not the timeout
+  BOOST_TEST(c->open_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(response_headers_over_the_limit_fail_the_attempt) {
+  raw_receiver rx{"HTTP/1.1 200 OK\r\nx-long: " + std::string(20 << 10, 'h') +
+                  "\r\nContent-Length: 0\r\n\r\n"};
+  auto c = client(rx.url());
+  auto r = post(*c);
+  BOOST_TEST(!r.status);
+  BOOST_TEST((r.failure == failure_kind::protocol));
+  BOOST_TEST(r.error.starts_with("http: "), r.error);
+  BOOST_TEST(c->open_connections() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(bytes_after_a_response_make_its_connection_not_reused) {
+  raw_receiver rx{std::string("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nunasked")};
+  auto c = client(rx.url());
+  BOOST_TEST(post(*c).status.value_or(0) == 200);
+  BOOST_TEST(post(*c).status.value_or(0) == 200);
+  BOOST_TEST(rx.connections() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(each_attempt_on_a_reused_connection_gets_the_whole_timeout) {
+  // The connection's timer was armed by the first attempt; the fourth, which hangs, starts
+  // 300 ms later and must still get its full 600 ms, then end.
+  constexpr auto timeout = 600ms;
+  test::scripted_receiver rx{[](const test::received&, std::size_t i) {
+    test::reply_plan p;
+    p.hang = i == 3;
+    return p;
+  }};
+  auto c = client(rx.url(), timeout);
+  auto first = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i)
+    BOOST_TEST(post(*c).status.value_or(0) == 200);
+  std::this_thread::sleep_until(first + 300ms);
+  auto r = post(*c);
+  BOOST_TEST((r.failure == failure_kind::timeout));
+  BOOST_TEST(r.error == "timeout");
+  BOOST_TEST((r.duration >= timeout - 50ms), r.duration.count() << " ms");
+  BOOST_TEST((r.duration < timeout + 1s), r.duration.count() << " ms");
+  BOOST_TEST(rx.connections() == 1u); // the hanging request went out on the kept connection
+  BOOST_TEST(c->open_connections() == 0u);
+}
+
+namespace {
+
 /// A resolver that asks only `dns`, to be shared by clients as an engine shares one.
 std::shared_ptr<resolver> resolver_for(boost::asio::io_context& io, const test::dns_server& dns) {
   resolver_options opts;
@@ -307,7 +556,7 @@ BOOST_AUTO_TEST_CASE(a_name_server_that_does_not_answer_holds_only_its_own_endpo
     auto p = std::make_shared<std::promise<outcome>>();
     auto f = p->get_future();
     auto began = std::chrono::steady_clock::now();
-    c.post({"{}", {}}, [p, began](attempt_response r) {
+    c.post(request(), [p, began](attempt_response r) {
       p->set_value({std::move(r), std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::steady_clock::now() - began)});
     });

@@ -38,7 +38,7 @@ struct tls_fixture : test::io_thread {
 attempt_response post(endpoint_client& c) {
   std::promise<attempt_response> p;
   auto f = p.get_future();
-  c.post({"{}", {{"content-type", "application/json"}}},
+  c.post({std::make_shared<const std::string>("{}"), "evt-1", 1700000000, "v1,c2lnbmF0dXJl"},
          [&p](attempt_response r) { p.set_value(std::move(r)); });
   return f.get();
 }
