@@ -11,6 +11,10 @@
 
 #include <boost/asio/io_context.hpp>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace rundun::bench {
 
 /// How a benchmark endpoint behaves.
@@ -27,16 +31,24 @@ struct receiver_figures {
   std::uint64_t unique_events = 0;
   std::uint64_t duplicates = 0;
   std::uint64_t bad_signatures = 0;
+  /// Connections accepted (each a TLS handshake for an HTTPS receiver).
+  std::uint64_t connections = 0;
   /// Event creation (its `created_at`) to receipt, in microseconds, one per 2xx answer.
   std::vector<std::int64_t> latencies_us;
 };
 
-/// An async Beast webhook receiver on 127.0.0.1:<free port> for the load benchmarks. Runs on
-/// the io_context it is given; verifies every signature with `secret`, counts events once
-/// each by `webhook-id`, and records the creation-to-receipt latency of each accepted one.
+/// An async webhook receiver on 127.0.0.1:<free port> for the load benchmarks. Runs on the
+/// io_context it is given (one thread); verifies every signature with `secret` (and the
+/// timestamp's tolerance), counts events once each by `webhook-id`, and records the
+/// creation-to-receipt latency of each accepted one. Lean, because its CPU is the load
+/// tool's: it keeps only the `webhook-*` headers and the body of a request, keys its HMAC
+/// once, and answers with constant bytes on keep-alive connections.
 class bench_receiver {
 public:
-  bench_receiver(boost::asio::io_context& io, receiver_mode mode, const std::string& secret);
+  /// Listens at once. With `tls`, it serves HTTPS with that server context (see
+  /// bench_tls.hpp) and its url() is `https://…`. Throws if `secret` is not a `whsec_` secret.
+  bench_receiver(boost::asio::io_context& io, receiver_mode mode, const std::string& secret,
+                 std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~bench_receiver();
 
   std::uint16_t port() const;

@@ -11,18 +11,21 @@
 //                                              to /healthz, then to the first retry sent
 //
 // options: --driver embedded|http  --events N  --endpoints E  --rate R (events/s, 0: as fast
-//          as possible)  --json FILE  --rundund PATH
+//          as possible)  --json FILE  --rundund PATH  --tls (HTTPS receivers)  --check
 
 #include "actors/engine.hpp"
+#include "bench_cpu.hpp"
+#include "bench_http_driver.hpp"
+#include "bench_load.hpp"
 #include "bench_process.hpp"
 #include "bench_receiver.hpp"
+#include "bench_tls.hpp"
 #include "net/log.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -49,6 +52,8 @@ namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 using bench::child_server;
 using bench::http_client;
+using bench::job;
+using bench::pacer;
 
 namespace {
 
@@ -68,19 +73,10 @@ struct options {
   std::string rundund = "./build/app/rundund";
   /// Exit non-zero unless every healthy event arrived once, correctly signed (smoke mode).
   bool check = false;
+  /// Receivers serve HTTPS, with a certificate from a CA made for the run, which the engine
+  /// is told to trust.
+  bool tls = false;
 };
-
-struct usage_point {
-  steady::time_point at;
-  double cpu_s;
-};
-
-usage_point usage_now() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto secs = [](timeval t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return {steady::now(), secs(u.ru_utime) + secs(u.ru_stime)};
-}
 
 /// A field of /proc/self/status in MiB (VmRSS, RssAnon, RssFile, VmHWM).
 double status_mib(const std::string& field) {
@@ -119,7 +115,7 @@ double percentile(std::vector<std::int64_t>& v, double p) {
   return static_cast<double>(v[i]) / 1000.0;
 }
 
-/// Receivers on their own io thread.
+/// Receivers on their own io thread, `bench-rx`.
 struct receivers {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
@@ -127,17 +123,21 @@ struct receivers {
   std::vector<bench::receiver_mode> modes;
   std::thread thread;
 
-  receivers(std::size_t count, double hang_share, double flaky_share) {
+  receivers(std::size_t count, double hang_share, double flaky_share,
+            std::shared_ptr<asio::ssl::context> tls = nullptr) {
     for (std::size_t i = 0; i < count; ++i) {
       auto mode = bench::receiver_mode::fast;
       if (i < static_cast<std::size_t>(count * hang_share))
         mode = bench::receiver_mode::hang;
       else if (i < static_cast<std::size_t>(count * (hang_share + flaky_share)))
         mode = bench::receiver_mode::flaky;
-      all.push_back(std::make_unique<bench::bench_receiver>(io, mode, secret));
+      all.push_back(std::make_unique<bench::bench_receiver>(io, mode, secret, tls));
       modes.push_back(mode);
     }
-    thread = std::thread{[this] { io.run(); }};
+    thread = std::thread{[this] {
+      bench::name_this_thread("bench-rx");
+      io.run();
+    }};
   }
   ~receivers() {
     work.reset();
@@ -161,28 +161,6 @@ std::string padded_metadata() {
   return R"({"booking":"B-1234","note":")" + std::string(metadata_padding, 'x') + "\"}";
 }
 
-/// One unit of load: answer step `step` of the run behind `token`.
-struct job {
-  std::string token;
-  int step;
-  std::size_t endpoint;
-};
-
-/// Paces jobs at `rate` per second (0: no pacing).
-struct pacer {
-  double rate;
-  steady::time_point start = steady::now();
-  std::atomic<std::uint64_t> issued{0};
-  void wait() {
-    auto n = issued++;
-    if (rate <= 0)
-      return;
-    auto due = start + std::chrono::duration_cast<steady::duration>(
-                           std::chrono::duration<double>(n / rate));
-    std::this_thread::sleep_until(due);
-  }
-};
-
 // -- the embedded driver ---------------------------------------------------------
 
 template <class T, class F>
@@ -193,13 +171,25 @@ outcome<T> wait_for(F&& start) {
   return f.get();
 }
 
-/// Answers every job through the engine with `window` commands in flight; returns the time
-/// the last one was acknowledged.
-steady::time_point drive_embedded(engine& eng, const std::vector<job>& jobs, std::size_t window,
-                                  pacer& pace) {
+/// What a driver reports: when the last command was acknowledged, and the CPU its own
+/// thread spent inside the engine's API (`engine::act` reads the run's token on the
+/// caller's thread; in rundund that is an engine thread's work, so it is the engine's here).
+struct drive_result {
+  steady::time_point acked;
+  double engine_api_cpu_s = 0;
+};
+
+/// Answers every job through the engine with `window` commands in flight. The driver sleeps
+/// while the window is full and is woken once `refill` slots are free, not at every
+/// acknowledgement: one wake-up per command would cost a context switch per event.
+drive_result drive_embedded(engine& eng, const std::vector<job>& jobs, std::size_t window,
+                            pacer& pace) {
+  const std::size_t refill = pace.paced() ? 1 : window / 8;
   std::mutex mtx;
   std::condition_variable cv;
   std::size_t in_flight = 0, done = 0, failed = 0;
+  double api_cpu_s = 0;
+  std::string step_id;
   for (auto& j : jobs) {
     pace.wait();
     {
@@ -207,21 +197,24 @@ steady::time_point drive_embedded(engine& eng, const std::vector<job>& jobs, std
       cv.wait(lock, [&] { return in_flight < window; });
       ++in_flight;
     }
-    eng.act(j.token, run_action::answer, "s" + std::to_string(j.step), R"({"value":1})",
-            [&](outcome<run_record> r) {
-              std::lock_guard guard{mtx};
-              --in_flight;
-              ++done;
-              if (!r)
-                ++failed;
-              cv.notify_all();
-            });
+    step_id = "s" + std::to_string(j.step);
+    auto cpu_before = bench::this_thread_cpu_s();
+    eng.act(j.token, run_action::answer, step_id, R"({"value":1})", [&](outcome<run_record> r) {
+      std::lock_guard guard{mtx};
+      --in_flight;
+      ++done;
+      if (!r)
+        ++failed;
+      if (in_flight + refill <= window || done == jobs.size())
+        cv.notify_all();
+    });
+    api_cpu_s += bench::this_thread_cpu_s() - cpu_before;
   }
   std::unique_lock lock{mtx};
   cv.wait(lock, [&] { return done == jobs.size(); });
   if (failed)
     std::fprintf(stderr, "warning: %zu commands failed\n", failed);
-  return steady::now();
+  return {steady::now(), api_cpu_s};
 }
 
 std::vector<job> make_runs_embedded(engine& eng, const receivers& rx, std::size_t events) {
@@ -267,9 +260,10 @@ std::vector<job> make_runs_embedded(engine& eng, const receivers& rx, std::size_
 
 constexpr auto bench_key = "bench-api-key-0123456789";
 
-void start_rundund(child_server& child, const options& opt, const std::string& data_dir) {
-  start_rundund(child, opt.rundund, data_dir, bench_key,
-                {"--retry-schedule", "1s,1s,1s", "--log-level", "error"});
+void start_rundund(child_server& child, const options& opt, const std::string& data_dir,
+                   std::vector<std::string> extra = {}) {
+  extra.insert(extra.end(), {"--retry-schedule", "1s,1s,1s", "--log-level", "error"});
+  start_rundund(child, opt.rundund, data_dir, bench_key, extra);
 }
 
 /// Creates the runs over HTTP with `threads` clients; returns the jobs.
@@ -311,90 +305,6 @@ std::vector<job> make_runs_http(std::uint16_t port, const receivers& rx, std::si
   return jobs;
 }
 
-/// Adds `pacer`'s due time to the async driver: when job `n` may be sent (now if unpaced).
-steady::time_point due_time(const pacer& pace, std::uint64_t n) {
-  if (pace.rate <= 0)
-    return steady::now();
-  return pace.start +
-         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(n / pace.rate));
-}
-
-/// One keep-alive connection of the HTTP driver: takes the next job, POSTs its answer,
-/// reads the response, and goes on until the jobs run out. Async, so that 64 connections
-/// cost one thread, as in wrk, and the driver does not eat the cores it measures.
-class driver_connection : public std::enable_shared_from_this<driver_connection> {
-public:
-  struct shared {
-    const std::vector<job>& jobs;
-    pacer& pace;
-    std::atomic<std::size_t> next{0};
-    std::atomic<std::size_t> failed{0};
-  };
-
-  driver_connection(asio::io_context& io, shared& sh) : stream_(io), timer_(io), sh_(sh) {}
-
-  void start(std::uint16_t port) {
-    stream_.socket().connect({asio::ip::make_address("127.0.0.1"), port});
-    stream_.socket().set_option(asio::ip::tcp::no_delay{true});
-    next();
-  }
-
-private:
-  void next() {
-    auto i = sh_.next++;
-    if (i >= sh_.jobs.size())
-      return; // done: the connection closes when the last reference goes
-    sh_.pace.issued++;
-    timer_.expires_at(due_time(sh_.pace, i));
-    timer_.async_wait([self = shared_from_this(), i](boost::system::error_code) { self->send(i); });
-  }
-
-  void send(std::size_t i) {
-    namespace http = boost::beast::http;
-    auto& j = sh_.jobs[i];
-    req_ = {http::verb::post, "/r/" + j.token + "/steps/s" + std::to_string(j.step) + "/answer",
-            11};
-    req_.set(http::field::host, "127.0.0.1");
-    req_.body() = R"({"value":1})";
-    req_.prepare_payload();
-    http::async_write(stream_, req_,
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                        if (ec)
-                          return self->fail();
-                        self->res_ = {};
-                        http::async_read(self->stream_, self->buffer_, self->res_,
-                                         [self](boost::system::error_code ec, std::size_t) {
-                                           if (ec)
-                                             return self->fail();
-                                           if (self->res_.result_int() != 200)
-                                             ++self->sh_.failed;
-                                           self->next();
-                                         });
-                      });
-  }
-
-  void fail() { ++sh_.failed; }
-
-  boost::beast::tcp_stream stream_;
-  asio::steady_timer timer_;
-  shared& sh_;
-  boost::beast::flat_buffer buffer_;
-  boost::beast::http::request<boost::beast::http::string_body> req_;
-  boost::beast::http::response<boost::beast::http::string_body> res_;
-};
-
-steady::time_point drive_http(std::uint16_t port, const std::vector<job>& jobs,
-                              std::size_t connections, pacer& pace) {
-  asio::io_context io;
-  driver_connection::shared sh{jobs, pace};
-  for (std::size_t c = 0; c < connections; ++c)
-    std::make_shared<driver_connection>(io, sh)->start(port);
-  io.run(); // returns when every connection has run out of jobs
-  if (sh.failed)
-    std::fprintf(stderr, "warning: %zu requests failed\n", sh.failed.load());
-  return steady::now();
-}
-
 // -- scenarios ---------------------------------------------------------------------
 
 std::uint64_t unique_healthy(const receivers& rx) {
@@ -405,94 +315,232 @@ std::uint64_t unique_healthy(const receivers& rx) {
   return n;
 }
 
-json::object run_delivery(const options& opt, double hang_share, double flaky_share) {
-  auto dir = std::filesystem::temp_directory_path() / ("rundun-bench-" + std::to_string(getpid()));
-  std::filesystem::remove_all(dir);
-  receivers rx{opt.endpoints, hang_share, flaky_share};
-  // Only healthy endpoints' events are counted and timed; the bad ones get their share.
-  std::optional<std::unique_ptr<engine>> eng;
+/// What a delivery scenario runs against: receivers (HTTPS ones with `--tls`, under a CA
+/// made for the run), and the engine in this process or rundund, with its runs made.
+struct delivery_rig {
+  std::filesystem::path dir;
+  std::optional<bench::receiver_tls> tls;
+  std::optional<receivers> rx;
+  std::unique_ptr<engine> eng;
   child_server child;
   std::vector<job> jobs;
-  if (opt.driver == "embedded") {
-    engine_options eo;
-    eo.data_dir = dir;
-    eo.allow_private_destinations = true;
-    eo.retry = *net::parse_retry_schedule("1s,1s,1s");
-
-    eng = std::move(*engine::open(eo));
-    jobs = make_runs_embedded(**eng, rx, opt.events);
-  } else {
-    start_rundund(child, opt, dir.string());
-    jobs = make_runs_http(child.port, rx, opt.events, 32);
-  }
+  /// Only healthy endpoints' events are counted and timed; the bad ones get their share.
   std::size_t healthy_events = 0;
-  for (auto& j : jobs)
-    if (rx.modes[j.endpoint] == bench::receiver_mode::fast)
-      ++healthy_events;
 
-  pacer pace{opt.rate};
-  auto server_cpu_before = child.pid > 0 ? bench::process_cpu_s(child.pid) : 0.0;
-  // The process that holds the store: this one (embedded) or rundund.
-  auto store_pid = child.pid > 0 ? child.pid : getpid();
-  auto stored_before = bench::thread_bytes_written(store_pid, "rundun-store");
-  auto start = usage_now();
-  auto acked = opt.driver == "embedded" ? drive_embedded(**eng, jobs, 512, pace)
-                                        : drive_http(child.port, jobs, 64, pace);
-  auto deadline = steady::now() + 120s;
-  while (unique_healthy(rx) < healthy_events && steady::now() < deadline)
-    std::this_thread::sleep_for(1ms);
-  auto delivered_at = steady::now();
-  auto end = usage_now();
-  // Over HTTP the server is another process: its CPU counts too.
-  auto server_cpu = child.pid > 0 ? bench::process_cpu_s(child.pid) - server_cpu_before : 0.0;
-  auto stored = bench::thread_bytes_written(store_pid, "rundun-store") - stored_before;
+  delivery_rig(const options& opt, double hang_share, double flaky_share)
+      : dir(std::filesystem::temp_directory_path() / ("rundun-bench-" + std::to_string(getpid()))) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    if (opt.tls)
+      tls.emplace(bench::make_receiver_tls(dir / "receiver-ca.pem"));
+    rx.emplace(opt.endpoints, hang_share, flaky_share, tls ? tls->server : nullptr);
+    if (opt.driver == "embedded") {
+      engine_options eo;
+      eo.data_dir = dir / "store";
+      eo.allow_private_destinations = true;
+      eo.retry = *net::parse_retry_schedule("1s,1s,1s");
+      if (tls)
+        eo.ca_file = tls->ca_file.string();
+      eng = std::move(*engine::open(eo));
+      jobs = make_runs_embedded(*eng, *rx, opt.events);
+    } else {
+      std::vector<std::string> extra;
+      if (tls)
+        extra = {"--ca-file", tls->ca_file.string()};
+      start_rundund(child, opt, (dir / "store").string(), extra);
+      jobs = make_runs_http(child.port, *rx, opt.events, 32);
+    }
+    for (auto& j : jobs)
+      if (rx->modes[j.endpoint] == bench::receiver_mode::fast)
+        ++healthy_events;
+  }
+  ~delivery_rig() {
+    eng.reset();
+    child.stop();
+    rx.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
 
+/// The CPU of a scenario's processes at one moment: this one, and rundund when it runs.
+struct cpu_probe {
+  pid_t server = -1;
+  bench::cpu_sample self, rundund;
+};
+
+cpu_probe probe_cpu(pid_t server) {
+  cpu_probe p{server, bench::sample_cpu(getpid()), {}};
+  if (server > 0)
+    p.rundund = bench::sample_cpu(server);
+  return p;
+}
+
+/// The CPU between two probes, as the engine's and the load tool's. `engine_api_cpu_s` is
+/// what the driver's thread spent inside the engine's API: moved to the engine.
+bench::cpu_split cpu_spent(const cpu_probe& before, const cpu_probe& after,
+                           double engine_api_cpu_s) {
+  auto self = bench::cpu_between(before.self, after.self);
+  if (before.server > 0) // over HTTP the engine is all of rundund, the load tool all of this
+    return {bench::cpu_between(before.rundund, after.rundund), self};
+  auto split = bench::split_by_owner(self);
+  if (engine_api_cpu_s > 0) {
+    split.harness.by_name["bench-drv"] -= engine_api_cpu_s;
+    split.engine.by_name["bench-drv (engine::act)"] += engine_api_cpu_s;
+  }
+  return split;
+}
+
+/// `cpu` per event in µs, by thread name, threads that ended under "(exited)".
+json::object per_event(const bench::cpu_by_thread& cpu, double events) {
+  json::object out;
+  for (auto& [name, s] : cpu.by_name)
+    out[name] = s / events * 1e6;
+  if (cpu.exited_s > 0)
+    out["(exited)"] = cpu.exited_s / events * 1e6;
+  return out;
+}
+
+/// One line per group on stderr, largest thread first.
+void print_cpu(const char* group, const bench::cpu_by_thread& cpu, double events) {
+  std::vector<std::pair<double, std::string>> rows;
+  for (auto& [name, s] : cpu.by_name)
+    rows.emplace_back(s, name);
+  if (cpu.exited_s > 0)
+    rows.emplace_back(cpu.exited_s, "(exited)");
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "%-8s %6.1f µs/event:", group, cpu.total_s() / events * 1e6);
+  for (auto& [s, name] : rows)
+    std::fprintf(stderr, "  %s %.1f", name.c_str(), s / events * 1e6);
+  std::fprintf(stderr, "\n");
+}
+
+/// What the healthy receivers saw.
+struct received {
+  std::uint64_t unique = 0, bad = 0, duplicates = 0, connections = 0;
   std::vector<std::int64_t> latencies;
-  std::uint64_t unique = 0, bad = 0, duplicates = 0;
+};
+
+received collect(const receivers& rx) {
+  received out;
   for (std::size_t i = 0; i < rx.all.size(); ++i) {
     auto f = rx.all[i]->figures();
-    bad += f.bad_signatures;
+    out.bad += f.bad_signatures;
+    out.connections += f.connections;
     if (rx.modes[i] != bench::receiver_mode::fast)
       continue;
-    unique += f.unique_events;
-    duplicates += f.duplicates;
-    latencies.insert(latencies.end(), f.latencies_us.begin(), f.latencies_us.end());
+    out.unique += f.unique_events;
+    out.duplicates += f.duplicates;
+    out.latencies.insert(out.latencies.end(), f.latencies_us.begin(), f.latencies_us.end());
   }
-  double accept_s = seconds_between(start.at, acked);
-  double deliver_s = seconds_between(start.at, delivered_at);
+  return out;
+}
+
+/// Peak RSS of the process that holds the engine: this one, or rundund (from /proc while it
+/// still runs).
+double engine_peak_rss_mib(pid_t server) {
+  if (server <= 0)
+    return peak_rss_mib();
+  std::ifstream status{"/proc/" + std::to_string(server) + "/status"};
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stod(line.substr(6)) / 1024.0;
+  return 0;
+}
+
+/// Sends every job, with the driver on its own `bench-drv` thread, and waits until every
+/// healthy event has arrived (at most 120 s). Returns the driver's report and the time the
+/// last event arrived; `driver` stays alive for the caller's CPU sample.
+std::pair<drive_result, steady::time_point> drive(delivery_rig& rig, bench::harness_thread& driver,
+                                                  pacer& pace) {
+  auto result = driver.run([&] {
+    if (rig.eng)
+      return drive_embedded(*rig.eng, rig.jobs, 512, pace);
+    return drive_result{bench::drive_http(rig.child.port, rig.jobs, 64, pace), 0};
+  });
+  auto deadline = steady::now() + 120s;
+  while (unique_healthy(*rig.rx) < rig.healthy_events && steady::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  return {result, steady::now()};
+}
+
+/// The embedded engine's delivery attempts and group commits so far (nothing over HTTP).
+struct engine_counts {
+  double attempts = 0, commits = 0, writes = 0;
+};
+
+engine_counts count_engine(const engine* eng) {
+  if (!eng)
+    return {};
+  auto f = eng->figures();
+  auto attempts = f.attempts_2xx + f.attempts_3xx + f.attempts_4xx + f.attempts_5xx +
+                  f.attempts_timeout + f.attempts_connect + f.attempts_tls + f.attempts_refused +
+                  f.attempts_other;
+  return {static_cast<double>(attempts), static_cast<double>(f.commit_batches),
+          static_cast<double>(f.commit_writes)};
+}
+
+/// What the receivers and the embedded engine counted: connections, attempts, commits.
+json::object delivery_counts(const received& got, const engine_counts& before,
+                             const engine_counts& after, double events) {
+  json::object out{{"receiver_connections", got.connections}};
+  if (after.commits > before.commits) {
+    out["attempts_per_event"] = (after.attempts - before.attempts) / events;
+    out["writes_per_commit"] = (after.writes - before.writes) / (after.commits - before.commits);
+  }
+  return out;
+}
+
+json::object run_delivery(const options& opt, double hang_share, double flaky_share) {
+  delivery_rig rig{opt, hang_share, flaky_share};
+  pacer pace{opt.rate};
+  bench::harness_thread driver{"bench-drv"};
+  // The process that holds the store: this one (embedded) or rundund.
+  auto store_pid = rig.child.pid > 0 ? rig.child.pid : getpid();
+  auto stored_before = bench::thread_bytes_written(store_pid, "rundun-store");
+  auto counts_before = count_engine(rig.eng.get());
+  auto cpu_before = probe_cpu(rig.child.pid);
+  auto start = steady::now();
+  auto [drove, delivered_at] = drive(rig, driver, pace);
+  auto cpu = cpu_spent(cpu_before, probe_cpu(rig.child.pid), drove.engine_api_cpu_s);
+  auto stored = bench::thread_bytes_written(store_pid, "rundun-store") - stored_before;
+  auto counts = delivery_counts(collect(*rig.rx), counts_before, count_engine(rig.eng.get()),
+                                static_cast<double>(rig.jobs.size()));
+
+  auto got = collect(*rig.rx);
+  auto events = static_cast<double>(rig.jobs.size());
+  auto engine_s = cpu.engine.total_s(), harness_s = cpu.harness.total_s();
+  print_cpu("engine", cpu.engine, events);
+  print_cpu("harness", cpu.harness, events);
   json::object out{
       {"scenario", opt.scenario},
       {"driver", opt.driver},
-      {"events", jobs.size()},
-      {"healthy_events", healthy_events},
+      {"tls", opt.tls},
+      {"events", rig.jobs.size()},
+      {"healthy_events", rig.healthy_events},
       {"endpoints", opt.endpoints},
       {"offered_rate", opt.rate},
-      {"delivered_verified", unique},
-      {"bad_signatures", bad},
-      {"duplicates", duplicates},
-      {"accepted_per_s", jobs.size() / accept_s},
-      {"delivered_per_s", unique / deliver_s},
-      {"cpu_s_per_1000",
-       (end.cpu_s - start.cpu_s + server_cpu) / static_cast<double>(jobs.size()) * 1000.0},
-      // The same, per event: every process of the scenario (driver, receivers, engine).
-      {"cpu_us_per_event",
-       (end.cpu_s - start.cpu_s + server_cpu) / static_cast<double>(jobs.size()) * 1e6},
+      {"delivered_verified", got.unique},
+      {"bad_signatures", got.bad},
+      {"duplicates", got.duplicates},
+      {"accepted_per_s", events / seconds_between(start, drove.acked)},
+      {"delivered_per_s", static_cast<double>(got.unique) / seconds_between(start, delivered_at)},
+      // Every process of the scenario (driver, receivers, engine): per 1,000 events and
+      // per event; then split into the engine's threads and the load tool's own.
+      {"cpu_s_per_1000", (engine_s + harness_s) / events * 1000.0},
+      {"cpu_us_per_event", (engine_s + harness_s) / events * 1e6},
+      {"engine_cpu_us_per_event", engine_s / events * 1e6},
+      {"harness_cpu_us_per_event", harness_s / events * 1e6},
+      {"engine_cpu_by_thread", per_event(cpu.engine, events)},
+      {"harness_cpu_by_thread", per_event(cpu.harness, events)},
       // What the store's writer thread wrote to the data file (its `wchar`).
-      {"store_bytes_per_event", stored / static_cast<double>(jobs.size())},
-      {"p50_ms", percentile(latencies, 0.50)},
-      {"p99_ms", percentile(latencies, 0.99)},
-      {"p999_ms", percentile(latencies, 0.999)},
-      {"peak_rss_mib", opt.driver == "embedded" ? peak_rss_mib() : 0.0},
+      {"store_bytes_per_event", stored / events},
+      {"p50_ms", percentile(got.latencies, 0.50)},
+      {"p99_ms", percentile(got.latencies, 0.99)},
+      {"p999_ms", percentile(got.latencies, 0.999)},
+      {"peak_rss_mib", engine_peak_rss_mib(rig.child.pid)},
   };
-  if (opt.driver == "http") {
-    // The server's own peak RSS, from /proc while it still runs.
-    std::ifstream status{"/proc/" + std::to_string(child.pid) + "/status"};
-    for (std::string line; std::getline(status, line);)
-      if (line.rfind("VmHWM:", 0) == 0)
-        out["peak_rss_mib"] = std::stod(line.substr(6)) / 1024.0;
-  }
-  eng.reset();
-  std::filesystem::remove_all(dir);
+  for (auto& [k, v] : counts)
+    out[k] = v;
   return out;
 }
 
@@ -741,8 +789,8 @@ options parse(int argc, char** argv) {
   o.scenario = argv[1];
   for (int i = 2; i < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--check") {
-      o.check = true;
+    if (k == "--check" || k == "--tls") {
+      (k == "--check" ? o.check : o.tls) = true;
       --i;
       continue;
     }
@@ -799,7 +847,8 @@ int main(int argc, char** argv) {
       bool ok = result.at("delivered_verified") == result.at("healthy_events") &&
                 result.at("bad_signatures").as_uint64() == 0 &&
                 result.at("duplicates").as_uint64() == 0;
-      std::fprintf(stderr, "check %s/%s: %s\n", opt.scenario.c_str(), opt.driver.c_str(),
+      std::fprintf(stderr, "check %s/%s%s: %s\n", opt.scenario.c_str(), opt.driver.c_str(),
+                   opt.tls ? " (https)" : "",
                    ok ? "every healthy event delivered once and verified" : "FAILED");
       return ok ? 0 : 1;
     }

@@ -78,6 +78,7 @@ mkdir -p "$out"
 
 if [ "$smoke" = 1 ]; then
   $bench throughput --events 300 --endpoints 4 --check >/dev/null
+  $bench throughput --tls --events 300 --endpoints 4 --check >/dev/null
   $bench isolation --events 300 --endpoints 10 --check >/dev/null
   $bench throughput --driver http --rundund ./$build/app/rundund --events 300 --endpoints 4 --check >/dev/null
   exit 0
@@ -105,6 +106,7 @@ echo "limit (wrk, 64 connections, 1 KB POST): $limit req/s"
 
 $bench throughput --events "$events" --json "$out/throughput-embedded.json" >/dev/null
 $bench throughput --driver http --rundund ./$build/app/rundund --events "$events" --json "$out/throughput-http.json" >/dev/null
+$bench throughput --tls --events "$events" --json "$out/throughput-https.json" >/dev/null
 rate=2000
 $bench throughput --events 20000 --rate $rate --json "$out/latency-embedded.json" >/dev/null
 $bench isolation --events 20000 --rate $rate --json "$out/isolation-embedded.json" >/dev/null
@@ -118,20 +120,28 @@ python3 - "$out" "$limit" <<'PY'
 import json, sys, os
 out, limit = sys.argv[1], float(sys.argv[2])
 def load(name): return json.load(open(os.path.join(out, name)))
+throughput = ["throughput-embedded", "throughput-http", "throughput-https"]
+def row(label, r, vs_limit):
+    return (label, f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', vs_limit,
+            f'{r["engine_cpu_us_per_event"]:.0f}', f'{r["harness_cpu_us_per_event"]:.0f}',
+            f'{r["store_bytes_per_event"]/1024:.1f}', f'{r["peak_rss_mib"]:.0f}',
+            f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}')
 rows = []
-for name in ["throughput-embedded", "throughput-http"]:
+for name in throughput:
     r = load(name + ".json")
-    rows.append((name, f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', f'{r["delivered_per_s"]/limit:.2f}x',
-                 f'{r["cpu_us_per_event"]:.0f}', f'{r["store_bytes_per_event"]/1024:.1f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
+    rows.append(row(name, r, f'{r["delivered_per_s"]/limit:.2f}x'))
 for name in ["latency-embedded", "isolation-embedded", "latency-http", "isolation-http"]:
     r = load(name + ".json")
-    rows.append((name + f' @{r["offered_rate"]:.0f}/s', f'{r["accepted_per_s"]:.0f}', f'{r["delivered_per_s"]:.0f}', '-',
-                 f'{r["cpu_us_per_event"]:.0f}', f'{r["store_bytes_per_event"]/1024:.1f}', f'{r["peak_rss_mib"]:.0f}', f'{r["p50_ms"]:.1f}/{r["p99_ms"]:.1f}/{r["p999_ms"]:.1f}'))
+    rows.append(row(name + f' @{r["offered_rate"]:.0f}/s', r, '-'))
 print()
-print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {"CPU µs/ev":>9} {"KiB/ev":>7} {"RSS MiB":>8} {"p50/p99/p99.9 ms":>18}')
-for row in rows:
-    print(f'{row[0]:34} {row[1]:>10} {row[2]:>11} {row[3]:>8} {row[4]:>9} {row[5]:>7} {row[6]:>8} {row[7]:>18}')
-print('(CPU µs/ev: every process of the scenario; KiB/ev: bytes the store\'s writer thread wrote, its wchar)')
+print(f'{"scenario":34} {"accepted/s":>10} {"delivered/s":>11} {"vs limit":>8} {"engine µs/ev":>12} {"harness µs/ev":>13} {"KiB/ev":>7} {"RSS MiB":>8} {"p50/p99/p99.9 ms":>18}')
+for r in rows:
+    print(f'{r[0]:34} {r[1]:>10} {r[2]:>11} {r[3]:>8} {r[4]:>12} {r[5]:>13} {r[6]:>7} {r[7]:>8} {r[8]:>18}')
+print('(engine µs/ev: CPU of the engine\'s threads, or of rundund; harness µs/ev: the load tool\'s own (driver, receivers);')
+print(' KiB/ev: bytes the store\'s writer thread wrote, its wchar; throughput-https: HTTPS receivers, embedded engine)')
+for name in throughput:
+    by = load(name + ".json")["engine_cpu_by_thread"]
+    print(f'{name} engine µs/ev by thread: ' + ', '.join(f'{k} {v:.1f}' for k, v in sorted(by.items(), key=lambda kv: -kv[1]) if v >= 0.05))
 o = load("open-runs.json")
 print(f'\nopen runs: {o["runs"]} created at {o["created_per_s"]:.0f}/s, {o["active_run_actors"]} run actors resident, '
       f'peak RSS {o["rss_mib"]:.0f} MiB (now: heap {o["rss_anon_mib"]:.0f} MiB + LMDB file pages {o["rss_file_mib"]:.0f} MiB)')
@@ -141,7 +151,7 @@ print(f'dead backlog: {b["dead_pending"]} pending (first attempts all made after
 c = load("recovery.json")
 print(f'recovery: {c["pending"]} overdue retries in a {c["data_file_mib"]:.0f} MiB data file, /healthz after {c["healthz_s"]:.2f} s, first retry {c["first_retry_after_healthz_s"]:.2f} s later')
 results = {"limit_req_per_s": limit, **{n: load(n + ".json") for n in
-           ["throughput-embedded", "throughput-http", "latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs", "backlog", "recovery"]}}
+           throughput + ["latency-embedded", "isolation-embedded", "latency-http", "isolation-http", "open-runs", "backlog", "recovery"]}}
 json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=1)
 print(f'\nfigures: {os.path.join(out, "results.json")}')
 PY
