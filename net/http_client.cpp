@@ -90,9 +90,7 @@ public:
 private:
   void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
                        error_code&) override {}
-  void on_response_impl(int code, beast::string_view, int, error_code&) override {
-    status_ = code;
-  }
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status_ = code; }
   void on_field_impl(http::field name, beast::string_view, beast::string_view value,
                      error_code&) override {
     if (name == http::field::retry_after && !retry_after_)

@@ -38,9 +38,9 @@ BOOST_AUTO_TEST_CASE(a_signer_gives_the_same_signature_every_time) {
 
 BOOST_AUTO_TEST_CASE(sign_into_writes_what_sign_returns) {
   webhook_signer signer{*parse_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")};
-  for (std::int64_t ts : {std::int64_t{0}, std::int64_t{1614265330}, std::int64_t{-1},
-                          std::numeric_limits<std::int64_t>::min(),
-                          std::numeric_limits<std::int64_t>::max()}) {
+  for (std::int64_t ts :
+       {std::int64_t{0}, std::int64_t{1614265330}, std::int64_t{-1},
+        std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()}) {
     char out[signature_size];
     auto view = signer.sign_into(out, "msg_1", ts, "{}");
     BOOST_TEST(view.size() == signature_size);
