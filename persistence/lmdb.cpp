@@ -89,6 +89,17 @@ boost::system::error_code txn::del(MDB_dbi db, std::string_view key) {
   return rc == 0 || rc == MDB_NOTFOUND ? boost::system::error_code{} : from_mdb(rc);
 }
 
+result<bool> txn::erase(MDB_dbi db, std::string_view key) {
+  MDB_val k = as_val(key);
+  int rc = mdb_del(handle_, db, &k, nullptr);
+  if (rc == MDB_NOTFOUND)
+    return false;
+  if (rc != 0)
+    // A result<bool> is made from an error explicitly: a bool converts from either.
+    return {boost::system::in_place_error, from_mdb(rc)};
+  return true;
+}
+
 boost::system::error_code txn::clear(MDB_dbi db) {
   int rc = mdb_drop(handle_, db, 0);
   return rc == 0 ? boost::system::error_code{} : from_mdb(rc);

@@ -63,6 +63,8 @@ public:
   boost::system::error_code put(MDB_dbi db, std::string_view key, std::string_view value);
   /// Deletes `key`; deleting an absent key is not an error.
   boost::system::error_code del(MDB_dbi db, std::string_view key);
+  /// Deletes `key`, and says whether it was there.
+  result<bool> erase(MDB_dbi db, std::string_view key);
   /// Deletes every entry of `db` (the table stays).
   boost::system::error_code clear(MDB_dbi db);
   /// The number of entries in `db`, from its header: constant time.

@@ -214,10 +214,19 @@ boost::system::error_code write_batch::append_delivery(const delivery_change& c)
   before.seq = c.seq;
   before.endpoint = c.endpoint;
   before.delivery.next_attempt_at = c.stored_due;
+  // The endpoint's copy holds only while the event waits where it thinks: its pending entry
+  // is removed here, or, if it is not there (the event moved on without that copy, after an
+  // endpoint actor failed, or is gone), the step is applied to the event as stored.
+  auto removed = txn_.erase(store_.db_.pending, pending_key(c.endpoint, c.stored_due, c.seq));
+  if (!removed)
+    return removed.error();
+  if (!*removed)
+    return update_event(c.id, [&c](event_record& e) { fold(e.delivery, c.step); });
+  --effects_.pending_deltas[c.endpoint];
   auto after = before;
   fold(after.delivery, c.step);
   RUNDUN_TRY(append_step(c.seq, c.step));
-  RUNDUN_TRY(move_pending(before, c.stored_due, pending_due(after.delivery)));
+  RUNDUN_TRY(move_pending(before, std::nullopt, pending_due(after.delivery)));
   return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
                                   &before, &after);
 }
@@ -237,6 +246,12 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
   auto before = **rec;
   auto& after = **rec;
   change(after);
+  auto& b = before.delivery;
+  auto& a = after.delivery;
+  if (a.status == b.status && a.attempts.size() == b.attempts.size() &&
+      a.next_attempt_at == b.next_attempt_at && a.error == b.error &&
+      a.round_failures == b.round_failures)
+    return {}; // nothing changed (a recovery that found the event no longer failed)
   RUNDUN_TRY(append_step(before.seq, step_between(before.delivery, after.delivery)));
   RUNDUN_TRY(move_pending(before, pending_due(before.delivery), pending_due(after.delivery)));
   return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,

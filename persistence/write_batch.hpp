@@ -68,6 +68,8 @@ public:
                                       std::string_view endpoint_url);
   /// Appends an attempt's result to a pending event's delivery log, and moves its pending
   /// entry, list entries and endpoint figures with it: no read of the event, no rewrite.
+  /// If the event is not pending at `c.stored_due` (the caller's copy is stale), the step is
+  /// applied to the event as stored instead, as `update_event` does.
   boost::system::error_code append_delivery(const delivery_change& c);
   /// Reads an event, lets `change` edit its delivery, and appends the change to its log,
   /// with its pending-index entry moved to the new due time. An absent event is left alone.

@@ -468,3 +468,43 @@ BOOST_AUTO_TEST_CASE(ended_runs_of_an_older_store_are_indexed_once_at_open) {
   BOOST_REQUIRE(due.size() == 1u);
   BOOST_TEST(due[0].value == "r-1");
 }
+
+BOOST_AUTO_TEST_CASE(an_attempt_result_from_a_stale_copy_changes_the_event_as_stored) {
+  test::temp_dir dir;
+  auto s = std::move(*store::open(dir.path()));
+  event_record e;
+  e.id = {"evt-1"};
+  e.run = {"r-1"};
+  e.created_at = from_unix_ms(1000);
+  e.seq = 1;
+  e.endpoint = "ep";
+  e.delivery.next_attempt_at = e.created_at;
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.put_event(e, "{}", "http://a/"); }));
+  // The first attempt fails: it waits for its retry at 31.1 s.
+  delivery_change first{e.id, e.run, e.type, e.created_at, e.seq, "ep", e.created_at, {}};
+  first.step.attempt = attempt_record{1, from_unix_ms(1100), 500, "http status 500", 3};
+  first.step.next_attempt_at = from_unix_ms(31'100);
+  first.step.round_failures = 1;
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.append_delivery(first); }));
+  // A second result from a copy that still has the event due at creation (an endpoint actor
+  // that failed, and paged the event in, before the first result was stored): it cannot
+  // find the pending entry it knows, so it changes the event as the store has it.
+  auto stale = first;
+  stale.step.attempt = attempt_record{2, from_unix_ms(1200), 204, std::nullopt, 2};
+  stale.step.status = delivery_status::delivered;
+  stale.step.next_attempt_at.reset();
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.append_delivery(stale); }));
+  auto got = s->find_event(e.id);
+  BOOST_REQUIRE(got);
+  BOOST_REQUIRE(got->has_value());
+  BOOST_TEST((*got)->delivery.attempts.size() == 2u);
+  BOOST_TEST(((*got)->delivery.status == delivery_status::delivered));
+  // Nothing of the event is left waiting, and the endpoint counts it once, delivered.
+  BOOST_TEST(s->pending("ep", 10)->empty());
+  auto health = s->endpoint("ep");
+  BOOST_REQUIRE(health);
+  BOOST_REQUIRE(health->has_value());
+  BOOST_TEST((*health)->stats.pending == 0u);
+  BOOST_TEST((*health)->stats.delivered == 1u);
+  BOOST_TEST((*health)->stats.failed == 0u);
+}
