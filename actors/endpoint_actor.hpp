@@ -25,6 +25,10 @@
 // Fails:
 //   an exception in a handler answers its waiters and ends the actor with that error; the
 //   directory counts it and starts the endpoint again from the store a moment later.
+//
+// Its code: endpoint_actor.cpp (setup, failure, message dispatch), endpoint_paging.cpp (the
+// window and its page-in from the store) and endpoint_attempts.cpp (sending, judging and
+// storing attempts), which share endpoint_actor_steps.hpp.
 
 #include "actors/delivery_queue.hpp"
 #include "actors/engine_context.hpp"

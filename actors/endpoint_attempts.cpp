@@ -1,0 +1,242 @@
+// The endpoint actor's attempts: each is signed and posted on the io thread, its report
+// comes back as a message, the pure verdict (attempt_verdict.hpp) judges it, and its outcome
+// is stored before anything is sent again for that event. A 410 turns the run's webhook off.
+
+#include "actors/endpoint_actor_steps.hpp"
+
+#include "actors/attempt_verdict.hpp"
+#include "net/envelope.hpp"
+#include "net/log.hpp"
+#include "net/retry_after.hpp"
+
+#include <limits>
+
+#include <caf/all.hpp>
+
+namespace rundun::endpoint_steps {
+
+namespace {
+
+// Counts one attempt under its outcome for /metrics.
+void count_attempt(engine_counters& c, const attempt_report& r) {
+  using net::failure_kind;
+  auto failure = static_cast<failure_kind>(r.failure);
+  auto& counter = [&]() -> std::atomic<std::uint64_t>& {
+    switch (r.status / 100) {
+    case 2:
+      return c.attempts_2xx;
+    case 3:
+      return c.attempts_3xx;
+    case 4:
+      return c.attempts_4xx;
+    case 5:
+      return c.attempts_5xx;
+    case 0:
+      break; // no response: the failure says why
+    default:
+      return c.attempts_other;
+    }
+    switch (failure) {
+    case failure_kind::timeout:
+      return c.attempts_timeout;
+    case failure_kind::connect:
+    case failure_kind::dns:
+      return c.attempts_connect;
+    case failure_kind::tls:
+      return c.attempts_tls;
+    case failure_kind::destination_not_allowed:
+      return c.attempts_refused;
+    case failure_kind::none:
+    case failure_kind::protocol:
+      break;
+    }
+    return c.attempts_other;
+  }();
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Counts a judged attempt's outcome, and logs a failed one: ids only, never the secret or
+// the body.
+void note_outcome(self_ptr self, const engine_context& ctx, const delivery_job& job,
+                  const attempt_verdict& v) {
+  auto& a = *v.step.attempt;
+  switch (v.what) {
+  case net::verdict::delivered:
+    ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
+    ctx.counters->delivery_latency.record(
+        std::chrono::duration_cast<std::chrono::microseconds>(now() - job.created_at));
+    return;
+  case net::verdict::failed:
+  case net::verdict::gone:
+    ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+    break;
+  case net::verdict::retry:
+    break;
+  }
+  auto& host = self->state.target.host;
+  log::info("delivery attempt failed", {{"event_id", job.id.value},
+                                        {"run_id", job.run.value},
+                                        {"endpoint", host},
+                                        {"attempt", std::to_string(a.attempt)},
+                                        {"reason", a.error.value_or("")}});
+  if (v.what != net::verdict::retry)
+    log::warn("delivery failed",
+              {{"event_id", job.id.value},
+               {"run_id", job.run.value},
+               {"endpoint", host},
+               {"reason", v.what == net::verdict::gone ? "endpoint_gone" : "retries exhausted"}});
+}
+
+// A 410: the run's webhook is off. Its other waiting events fail now, unsent, and its
+// actor hears of it (through the run directory), so that its new events fail at once.
+void turn_webhook_off(self_ptr self, const engine_context& ctx, const run_id& run) {
+  auto& st = self->state;
+  st.disabled_runs.insert_or_assign(run.value, std::chrono::steady_clock::now());
+  // The run's actor hears of it once the flag is durable: an actor that starts before then
+  // is resident when the notice comes, and one that starts later reads the flag.
+  ctx.store->write([run](persistence::write_batch& b) { return b.disable_webhook(run); },
+                   [directory = ctx.run_directory, run](boost::system::error_code ec) {
+                     if (!ec)
+                       caf::anon_send(directory, webhook_off_atom::value, run);
+                   });
+  for (auto& other : st.queue->remove_run(run))
+    fail_gone(self, ctx, other.id);
+}
+
+} // namespace
+
+void write_change(self_ptr self, const engine_context& ctx, const event_id& id) {
+  auto& u = self->state.settling.at(id.value);
+  auto handle = caf::actor_cast<caf::actor>(self);
+  auto fail = u.retry_until_stored ? ctx.faults.fail_result_write : nullptr;
+  ctx.store->write(
+      [id, write = u.write,
+       fail = std::move(fail)](persistence::write_batch& b) -> boost::system::error_code {
+        if (fail && fail(id.value))
+          return make_error_code(persistence::errc::disk_full);
+        return write(b);
+      },
+      [handle, id](boost::system::error_code ec) {
+        caf::anon_send(handle, stored_atom::value, id, !ec);
+      });
+}
+
+void store_change(self_ptr self, const engine_context& ctx, const event_id& id,
+                  std::function<boost::system::error_code(persistence::write_batch&)> write,
+                  bool retry_until_stored) {
+  self->state.settling.insert_or_assign(id.value,
+                                        unsettled_change{std::move(write), retry_until_stored, {}});
+  write_change(self, ctx, id);
+}
+
+void record(self_ptr self, const engine_context& ctx, const event_id& id,
+            std::function<void(event_record&)> change, bool retry_until_stored) {
+  store_change(
+      self, ctx, id,
+      [id, change = std::move(change)](persistence::write_batch& b) {
+        return b.update_event(id, change);
+      },
+      retry_until_stored);
+}
+
+void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
+  ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+  record(self, ctx, id, [](event_record& e) {
+    e.delivery.status = delivery_status::failed;
+    e.delivery.next_attempt_at.reset();
+    e.delivery.error = "endpoint_gone";
+  });
+}
+
+void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) {
+  auto& st = self->state;
+  int attempt = job.attempts + 1;
+  if (!job.envelope) {
+    // Built at the first attempt this actor makes, and reused by every retry.
+    auto created = format_rfc3339(job.created_at);
+    job.envelope = std::make_shared<const net::envelope_template>(net::envelope_fields{
+        to_string(job.type), job.id.value, 0, job.run.value, created, *job.data});
+    job.data.reset();
+  }
+  net::outgoing_request req;
+  req.body = std::make_shared<const std::string>(job.envelope->body(attempt));
+  auto at = now();
+  auto ts = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+  auto signer = ctx.signers->get(job.secret);
+  if (!signer) {
+    // A run's secret is checked when the run is made; one that does not parse here is a
+    // corrupted record. The event cannot be signed, so it is never sent.
+    log::error("an event's secret is malformed", {{"event_id", job.id.value}});
+    auto id = job.id;
+    st.queue->finish(id, std::nullopt);
+    ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
+    return record(self, ctx, id, [](event_record& e) {
+      e.delivery.status = delivery_status::failed;
+      e.delivery.next_attempt_at.reset();
+      e.delivery.error = "invalid_secret";
+    });
+  }
+  // content-type and user-agent are the client's (the same on every request).
+  req.id = job.id.value;
+  req.timestamp = ts;
+  req.signature = signer->sign(job.id.value, ts, *req.body);
+  ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
+  ctx.in_flight->add(st.key, 1);
+  auto handle = caf::actor_cast<caf::actor>(self);
+  st.client->post(std::move(req), [handle, id = job.id, attempt, at](net::attempt_response r) {
+    attempt_report rep;
+    rep.event = id;
+    rep.attempt = attempt;
+    rep.at_ms = to_unix_ms(at);
+    rep.status = r.status.value_or(0);
+    rep.has_retry_after = r.retry_after.has_value();
+    rep.retry_after = r.retry_after.value_or("");
+    rep.error = std::move(r.error);
+    rep.failure = static_cast<std::uint8_t>(r.failure);
+    rep.duration_ms = r.duration.count();
+    caf::anon_send(handle, attempt_atom::value, std::move(rep));
+  });
+}
+
+void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
+  auto& st = self->state;
+  st.last_activity = std::chrono::steady_clock::now();
+  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  ctx.in_flight->add(st.key, -1);
+  count_attempt(*ctx.counters, rep);
+  auto id = rep.event;
+  auto* job = st.queue->find(id);
+  if (!job)
+    return;
+  attempt_result r{rep.attempt, from_unix_ms(rep.at_ms), rep.status, std::nullopt,
+                   rep.error,   rep.duration_ms};
+  if (rep.has_retry_after)
+    r.retry_after = net::parse_retry_after(rep.retry_after, std::chrono::system_clock::now());
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  bool webhook_off = st.disabled_runs.count(job->run.value) > 0;
+  auto v = judge_attempt(r, job->round_failures, webhook_off, ctx.schedule, unit(st.rng), now());
+  note_outcome(self, ctx, *job, v);
+  // The result goes to the event's log as the endpoint knows the event: no read of it.
+  persistence::delivery_change change{job->id,  job->run, job->type,       job->created_at,
+                                      job->seq, st.key,   job->stored_due, v.step};
+  auto run = job->run;
+  if (v.retry_at) {
+    job->round_failures = v.step.round_failures;
+    job->stored_due = *v.retry_at;
+  }
+  st.queue->finish(id, v.retry_at);
+  store_change(self, ctx, id, [change = std::move(change)](persistence::write_batch& b) {
+    return b.append_delivery(change);
+  });
+  // With a backlog on disk, a job whose retry is far off leaves the window: the store has it,
+  // with its new due time once the change commits, and until then the page-in skips it as
+  // settling. So due work pages in at once; before, a dead endpoint's window filled with
+  // hour-away retries and its backlog's first attempts went at one window a second.
+  if (st.backlog && v.retry_at && *v.retry_at > now() + refill_interval)
+    st.queue->evict_later_than(now() + refill_interval, std::numeric_limits<std::uint64_t>::max());
+  if (v.what == net::verdict::gone && !webhook_off)
+    turn_webhook_off(self, ctx, run);
+  pump(self, ctx);
+}
+
+} // namespace rundun::endpoint_steps
