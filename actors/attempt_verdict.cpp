@@ -3,8 +3,7 @@
 namespace rundun {
 
 attempt_verdict judge_attempt(const attempt_result& r, int round_failures, bool webhook_off,
-                              const net::retry_schedule& schedule, double jitter,
-                              time_point now) {
+                              const net::retry_schedule& schedule, double jitter, time_point now) {
   net::attempt_outcome outcome;
   if (r.status != 0)
     outcome.status = r.status;

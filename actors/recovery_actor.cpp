@@ -140,7 +140,8 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
     auto* self = static_cast<self_ptr>(p);
     auto reason = describe_exception(e);
     if (auto& start = self->state.starting)
-      start->promise.deliver(recover_reply{refusal_kind::engine_error, "the recovery failed; try again", 0, 0});
+      start->promise.deliver(
+          recover_reply{refusal_kind::engine_error, "the recovery failed; try again", 0, 0});
     self->state.starting.reset();
     return caf::make_error(caf::sec::runtime_error, std::move(reason));
   });
@@ -164,8 +165,9 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
         if (!m.failure.empty()) {
           log::error("a recovery could not read the store",
                      {{"endpoint", st.key}, {"reason", m.failure}});
-          return finish_start(self, ctx,
-                              {refusal_kind::storage_error, "the store could not be read: " + m.failure, 0, 0});
+          return finish_start(
+              self, ctx,
+              {refusal_kind::storage_error, "the store could not be read: " + m.failure, 0, 0});
         }
         if (m.running)
           return finish_start(self, ctx, in_progress());
@@ -188,7 +190,8 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
           return;
         auto reply = st.starting->counted;
         if (!ok)
-          reply = recover_reply{refusal_kind::storage_error, "the recovery could not be stored", 0, 0};
+          reply =
+              recover_reply{refusal_kind::storage_error, "the recovery could not be stored", 0, 0};
         finish_start(self, ctx, reply);
       },
       [=](recover_atom) {

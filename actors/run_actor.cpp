@@ -321,8 +321,9 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         if (self->state.run.active())
           submit(self, *ctx, {std::nullopt});
       },
-      [=](committed_atom, std::uint64_t ticket, const std::string& failure,
-          std::uint64_t commit) { on_committed(self, *ctx, ticket, failure, commit); },
+      [=](committed_atom, std::uint64_t ticket, const std::string& failure, std::uint64_t commit) {
+        on_committed(self, *ctx, ticket, failure, commit);
+      },
       [=](webhook_off_atom) { self->state.webhook_off = true; },
   };
 }

@@ -25,7 +25,8 @@ result<std::optional<endpoint_stats>*> figures_cache::at(const lmdb::txn& t, MDB
 }
 
 void figures_cache::note_url(std::string_view endpoint, std::string_view url) {
-  if (auto it = entries_.find(std::string(endpoint)); it != entries_.end() && it->second.url.empty())
+  if (auto it = entries_.find(std::string(endpoint));
+      it != entries_.end() && it->second.url.empty())
     it->second.url = url;
 }
 

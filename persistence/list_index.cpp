@@ -241,11 +241,10 @@ boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::table
   // `pending` without an attempt (failed because its run's webhook answered 410 meanwhile):
   // a mark left behind would count as a recovery still running (409 recovery_in_progress).
   // Only an endpoint with a recovery running has marks to look for.
-  bool mark_ends =
-      s.recovering > 0 && before &&
-      (!after || after->delivery.attempts.size() > before->delivery.attempts.size() ||
-       (before->delivery.status == delivery_status::pending &&
-        after->delivery.status != delivery_status::pending));
+  bool mark_ends = s.recovering > 0 && before &&
+                   (!after || after->delivery.attempts.size() > before->delivery.attempts.size() ||
+                    (before->delivery.status == delivery_status::pending &&
+                     after->delivery.status != delivery_status::pending));
   if (mark_ends) {
     auto mark = mark_key(e.endpoint, e.seq);
     auto marked = t.get(db, mark);

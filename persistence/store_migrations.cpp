@@ -135,9 +135,9 @@ boost::system::error_code store::index_endpoints(lmdb::txn& t, const dbs& d,
   auto all = list_index::all_stats(t, d.lists);
   if (!all)
     return all.error();
-  progress_report report{
-      observe, {format_without_endpoint_index, format_without_delivery_log, 0, all->size(), false,
-                "endpoints"}};
+  progress_report report{observe,
+                         {format_without_endpoint_index, format_without_delivery_log, 0,
+                          all->size(), false, "endpoints"}};
   endpoint_index::tables tables{d.lists, d.endpoints};
   for (auto& [key, figures] : *all) {
     // Before format 6, retention left an endpoint's figures at zero once its last event

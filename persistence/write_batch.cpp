@@ -227,8 +227,8 @@ boost::system::error_code write_batch::append_delivery(const delivery_change& c)
   fold(after.delivery, c.step);
   RUNDUN_TRY(append_step(c.seq, c.step));
   RUNDUN_TRY(move_pending(before, std::nullopt, pending_due(after.delivery)));
-  return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
-                                  &before, &after);
+  return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_, &before,
+                                  &after);
 }
 
 boost::system::error_code
@@ -254,8 +254,8 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
     return {}; // nothing changed (a recovery that found the event no longer failed)
   RUNDUN_TRY(append_step(before.seq, step_between(before.delivery, after.delivery)));
   RUNDUN_TRY(move_pending(before, pending_due(before.delivery), pending_due(after.delivery)));
-  return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_,
-                                  &before, &after);
+  return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_, &before,
+                                  &after);
 }
 
 boost::system::error_code write_batch::put_photo(const photo_record& x, std::string_view bytes,

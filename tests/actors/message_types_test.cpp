@@ -48,8 +48,12 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
 
   // A photo command carries the photo's record and bytes across.
   photo_record photo{{"p-1"}, {"r-1"}, "kitchen", "image/png", 4, 3, 2, 1, now()};
-  run_command upload{{"r-1"}, run_action::add_photo, "kitchen", {},
-                     std::make_shared<const photo_upload>(photo_upload{photo, "PNG", "JPG"}), {}};
+  run_command upload{{"r-1"},
+                     run_action::add_photo,
+                     "kitchen",
+                     {},
+                     std::make_shared<const photo_upload>(photo_upload{photo, "PNG", "JPG"}),
+                     {}};
   auto m1b = round_trip(sys, caf::make_message(command_atom::value, upload));
   auto& u = m1b.get_as<run_command>(1);
   BOOST_REQUIRE(u.photo);
@@ -77,16 +81,11 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_TEST(back.run.steps.size() == 1u);
   BOOST_TEST(back.run.steps[0].def.photos_required == 1);
 
-  delivery_order order{"ep",
-                       "http://x/",
-                       {"evt-1"},
-                       {"r-1"},
-                       7,
-                       event_type::run_completed,
-                       123,
-                       std::make_shared<const std::string>("{}"),
-                       "whsec_x",
-                       41};
+  delivery_order order{"ep",      "http://x/",
+                       {"evt-1"}, {"r-1"},
+                       7,         event_type::run_completed,
+                       123,       std::make_shared<const std::string>("{}"),
+                       "whsec_x", 41};
   auto m3 = round_trip(sys, caf::make_message(deliver_atom::value, order));
   BOOST_REQUIRE((m3.match_elements<deliver_atom, delivery_order>()));
   BOOST_TEST(m3.get_as<delivery_order>(1).seq == 7u);

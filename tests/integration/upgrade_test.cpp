@@ -229,8 +229,7 @@ void keeps_everything(upgrade_fixture& f, server_process& server) {
   }
 }
 
-BOOST_FIXTURE_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a_move,
-                        format3) {
+BOOST_FIXTURE_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_without_a_move, format3) {
   auto link = std::string(expected_run("active").at("link").as_string());
   auto id = run_id("active");
   {
@@ -253,4 +252,3 @@ BOOST_FIXTURE_TEST_CASE(a_moved_over_run_goes_on_and_the_new_format_opens_withou
   BOOST_TEST(events[0].at("event_id") == expected_run("active").at("events").at(0).at("event_id"));
   BOOST_TEST(again.api().get("/v1/runs/" + id).json().at("status") == "completed");
 }
-

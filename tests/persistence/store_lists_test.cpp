@@ -594,12 +594,12 @@ BOOST_FIXTURE_TEST_CASE(a_format_5_store_gets_its_endpoint_index_once_at_open, e
   // Its start, every 5 % of the endpoints (each one, of 4), and its end; then the move to the
   // delivery log (format 7), which keeps every event record as it is.
   BOOST_REQUIRE(heard.size() == 7u);
-  BOOST_TEST((heard_t(heard.begin(), heard.begin() + 5) ==
-              heard_t{{"5>6", 0, 4, false, "endpoints"},
-                      {"5>6", 1, 4, false, "endpoints"},
-                      {"5>6", 2, 4, false, "endpoints"},
-                      {"5>6", 3, 4, false, "endpoints"},
-                      {"5>6", 4, 4, true, "endpoints"}}));
+  BOOST_TEST(
+      (heard_t(heard.begin(), heard.begin() + 5) == heard_t{{"5>6", 0, 4, false, "endpoints"},
+                                                            {"5>6", 1, 4, false, "endpoints"},
+                                                            {"5>6", 2, 4, false, "endpoints"},
+                                                            {"5>6", 3, 4, false, "endpoints"},
+                                                            {"5>6", 4, 4, true, "endpoints"}}));
   BOOST_TEST(std::get<0>(heard[6]) == "6>7");
   BOOST_TEST(std::get<3>(heard[6]));
   BOOST_TEST(std::get<4>(heard[6]) == "events");
