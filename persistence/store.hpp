@@ -239,9 +239,10 @@ private:
   /// Reads one record of `db` in its own read transaction.
   template <class T, class Decode>
   result<std::optional<T>> read_record(MDB_dbi db, std::string_view key, Decode decode) const;
-  /// Reads an event's value in `db` (its record or its data), found by id.
-  template <class T, class Decode>
-  result<std::optional<T>> read_event_table(MDB_dbi db, const event_id& id, Decode decode) const;
+  /// Finds an event's sequence key by its id and reads with `read(txn, key)` in one read
+  /// transaction: none for an unknown id, `errc::corrupted` for an indexed one that is absent.
+  template <class T, class Read>
+  result<std::optional<T>> read_by_event_id(const event_id& id, Read read) const;
 
   // -- scans (store_scans.cpp) ------------------------------------------------------------
 

@@ -111,9 +111,8 @@ result<std::optional<T>> store::read_record(MDB_dbi db, std::string_view key, De
   return decoded<T>(*text, decode);
 }
 
-template <class T, class Decode>
-result<std::optional<T>> store::read_event_table(MDB_dbi db, const event_id& id,
-                                                 Decode decode) const {
+template <class T, class Read>
+result<std::optional<T>> store::read_by_event_id(const event_id& id, Read read) const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)
     return t.error();
@@ -122,12 +121,10 @@ result<std::optional<T>> store::read_event_table(MDB_dbi db, const event_id& id,
     return key.error();
   if (!*key)
     return std::optional<T>{};
-  auto text = t->get(db, **key);
-  if (!text)
-    return text.error();
-  if (!*text)
+  result<std::optional<T>> value = read(*t, **key);
+  if (value && !*value)
     return make_error_code(errc::corrupted); // indexed but absent
-  return decoded<T>(*text, decode);
+  return value;
 }
 
 result<std::optional<template_record>> store::find_template(const template_id& id) const {
@@ -151,22 +148,18 @@ result<std::optional<run_id>> store::find_run_by_token(std::string_view token) c
 }
 
 result<std::optional<event_record>> store::find_event(const event_id& id) const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
-  auto key = event_key(*t, db_.event_ids, id);
-  if (!key)
-    return key.error();
-  if (!*key)
-    return std::optional<event_record>{};
-  auto ev = event_at(*t, db_, read_big_endian(**key));
-  if (ev && !*ev)
-    return make_error_code(errc::corrupted); // indexed but absent
-  return ev;
+  return read_by_event_id<event_record>(id, [this](const lmdb::txn& t, const std::string& key) {
+    return event_at(t, db_, read_big_endian(key));
+  });
 }
 
 result<std::optional<std::string>> store::event_data(const event_id& id) const {
-  return read_event_table<std::string>(db_.event_data, id, as_text);
+  return read_by_event_id<std::string>(id, [this](const lmdb::txn& t, const std::string& key) {
+    auto text = t.get(db_.event_data, key);
+    if (!text)
+      return result<std::optional<std::string>>{boost::system::in_place_error, text.error()};
+    return decoded<std::string>(*text, as_text);
+  });
 }
 
 result<std::vector<event_record>> store::run_events(const run_id& id) const {
