@@ -148,18 +148,6 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
   pump(self, ctx);
 }
 
-// An attempt's outcome whose write failed stays here, and is written again with backoff:
-// while the store cannot write, the event is neither paged in from its old state on disk
-// nor sent again, so a failing disk does not turn into a storm of repeated attempts.
-void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u) {
-  if (u.backoff.count() == 0)
-    log::error("a delivery result could not be stored; it is kept and written again",
-               {{"event_id", id}});
-  u.backoff =
-      u.backoff.count() == 0 ? min_rewrite_backoff : std::min(u.backoff * 2, max_rewrite_backoff);
-  self->delayed_send(self, u.backoff, rewrite_atom::value, id);
-}
-
 // A redelivery's change is durable, and its caller has heard so: the event joins the window
 // (or the backlog, behind older work) as a fresh round.
 void requeue_redelivered(self_ptr self, const engine_context& ctx, const std::string& id) {

@@ -6,7 +6,8 @@
 //
 // Receives:
 //   (deliver_atom, delivery_order)           a new durable event for this endpoint
-//   (attempt_atom, attempt_report)           an HTTP attempt ended (sent by the io thread)
+//   (attempt_atom, attempt_report)           an HTTP attempt ended, judged and its result
+//                                            stored by the io thread that ran it
 //   (tick_atom)                              its retry timer
 //   (refill_atom, bool periodic)             page the on-disk backlog into the window
 //   (stored_atom, event_id, bool ok)         a delivery-state change is durable
@@ -21,7 +22,8 @@
 //                                            to do for endpoint_idle_timeout; the directory
 //                                            answers leave_atom only if it has sent it no
 //                                            more work than `work_taken`, so no order is lost
-//   HTTP requests go to net::endpoint_client, results to the store.
+//   HTTP requests go to net::endpoint_client; the io thread that ends one writes its result
+//   to the store; other delivery-state changes go to the store from here.
 // Fails:
 //   an exception in a handler answers its waiters and ends the actor with that error; the
 //   directory counts it and starts the endpoint again from the store a moment later.

@@ -75,12 +75,20 @@ void record(self_ptr self, const engine_context& ctx, const event_id& id,
 /// Fails an event, unsent, because its run's webhook is off (a 410): counts it and stores it.
 void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id);
 
-/// Signs and posts one attempt of `job`; its report comes back as `attempt_atom`. A job whose
-/// secret does not parse is failed and stored instead.
+/// Writes `id`'s change, which `settling` keeps because its write failed, again after a
+/// backoff that doubles up to max_rewrite_backoff (rewrite_atom). While the store cannot
+/// write, the event is neither paged in from its old state on disk nor sent again, so a
+/// failing disk does not turn into a storm of repeated attempts.
+void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u);
+
+/// Signs and posts one attempt of `job`. The io thread that ends it judges it and stores its
+/// result; `attempt_atom` comes back once that is durable, or failed. A job whose secret
+/// does not parse is failed and stored instead.
 void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job);
 
-/// The attempt message: counts the attempt, judges it, stores its outcome, turns the
-/// webhook off on a 410, and pumps. A report for a job no longer in the window only counts.
+/// The attempt message, its result stored (or kept to be written again): counts and logs
+/// it, moves the job on to its next due time or out of the window, turns the webhook off on
+/// a 410, and pumps. A report for a job no longer in the window only counts.
 void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep);
 
 } // namespace rundun::endpoint_steps

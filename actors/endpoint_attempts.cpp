@@ -1,6 +1,7 @@
-// The endpoint actor's attempts: each is signed and posted on the io thread, its report
-// comes back as a message, the pure verdict (attempt_verdict.hpp) judges it, and its outcome
-// is stored before anything is sent again for that event. A 410 turns the run's webhook off.
+// The endpoint actor's attempts: each is signed here and posted on the io thread, which
+// judges its result (the pure attempt_verdict.hpp) and queues its write to the store itself;
+// the actor hears of the attempt once, when its outcome is stored, so nothing is sent again
+// for an event before its last result is durable. A 410 turns the run's webhook off.
 
 #include "actors/endpoint_actor_steps.hpp"
 
@@ -58,9 +59,9 @@ void count_attempt(engine_counters& c, const attempt_report& r) {
 // Counts a judged attempt's outcome, and logs a failed one: ids only, never the secret or
 // the body.
 void note_outcome(self_ptr self, const engine_context& ctx, const delivery_job& job,
-                  const attempt_verdict& v) {
-  auto& a = *v.step.attempt;
-  switch (v.what) {
+                  const attempt_report& rep) {
+  auto what = static_cast<net::verdict>(rep.verdict);
+  switch (what) {
   case net::verdict::delivered:
     ctx.counters->delivered.fetch_add(1, std::memory_order_relaxed);
     ctx.counters->delivery_latency.record(
@@ -77,14 +78,84 @@ void note_outcome(self_ptr self, const engine_context& ctx, const delivery_job& 
   log::info("delivery attempt failed", {{"event_id", job.id.value},
                                         {"run_id", job.run.value},
                                         {"endpoint", host},
-                                        {"attempt", std::to_string(a.attempt)},
-                                        {"reason", a.error.value_or("")}});
-  if (v.what != net::verdict::retry)
+                                        {"attempt", std::to_string(rep.attempt)},
+                                        {"reason", rep.reason}});
+  if (what != net::verdict::retry)
     log::warn("delivery failed",
               {{"event_id", job.id.value},
                {"run_id", job.run.value},
                {"endpoint", host},
-               {"reason", v.what == net::verdict::gone ? "endpoint_gone" : "retries exhausted"}});
+               {"reason", what == net::verdict::gone ? "endpoint_gone" : "retries exhausted"}});
+}
+
+// What the io thread needs to judge an attempt and store its result, taken from the job
+// when the attempt starts (the job itself stays with its actor).
+struct attempt_basis {
+  /// The event as the endpoint knows it; its step is filled in with the verdict's.
+  persistence::delivery_change change;
+  int attempt = 1;
+  time_point at;
+  int round_failures = 0;
+  bool webhook_off = false;
+  double jitter = 0;
+};
+
+// On the io thread, when an attempt ends: judges it and queues its result's write; the
+// endpoint actor hears of it once the write is durable, or failed. One message per attempt,
+// and no hop through the actor between the response and the write.
+void settle(const engine_context& ctx, const caf::actor& handle, attempt_basis b,
+            net::attempt_response r) {
+  attempt_result res{
+      b.attempt, b.at, r.status.value_or(0), std::nullopt, std::move(r.error), r.duration.count()};
+  if (r.retry_after)
+    res.retry_after = net::parse_retry_after(*r.retry_after, std::chrono::system_clock::now());
+  auto v = judge_attempt(res, b.round_failures, b.webhook_off, ctx.schedule, b.jitter, now());
+  attempt_report rep;
+  rep.event = b.change.id;
+  rep.attempt = b.attempt;
+  rep.status = res.status;
+  rep.failure = static_cast<std::uint8_t>(r.failure);
+  rep.verdict = static_cast<std::uint8_t>(v.what);
+  rep.retry_at_ms = v.retry_at ? to_unix_ms(*v.retry_at) : -1;
+  rep.round_failures = v.step.round_failures;
+  if (v.what != net::verdict::delivered)
+    rep.reason = v.step.attempt->error.value_or("");
+  b.change.step = std::move(v.step);
+  auto change = std::make_shared<const persistence::delivery_change>(std::move(b.change));
+  ctx.store->write(
+      [change, fail = ctx.faults.fail_result_write](
+          persistence::write_batch& wb) -> boost::system::error_code {
+        if (fail && fail(change->id.value))
+          return make_error_code(persistence::errc::disk_full);
+        return wb.append_delivery(*change);
+      },
+      [handle, change, rep = std::move(rep)](boost::system::error_code ec) mutable {
+        rep.stored = !ec;
+        if (ec)
+          rep.unstored_step = persistence::encode(change->step);
+        caf::anon_send(handle, attempt_atom::value, std::move(rep));
+      });
+}
+
+// An attempt's result whose write failed: the actor keeps it and writes it again with
+// backoff (before `job` moves on to its next due time, which the write must not see).
+void keep_unstored(self_ptr self, const delivery_job& job, const attempt_report& rep) {
+  auto step = persistence::decode_step(rep.unstored_step);
+  if (!step) {
+    log::error("an attempt's unstored result does not decode", {{"event_id", job.id.value}});
+    return;
+  }
+  persistence::delivery_change change{job.id,  job.run,         job.type,       job.created_at,
+                                      job.seq, self->state.key, job.stored_due, std::move(*step)};
+  auto& u = self->state.settling
+                .insert_or_assign(job.id.value, unsettled_change{[change = std::move(change)](
+                                                                     persistence::write_batch& b) {
+                                                                   return b.append_delivery(change);
+                                                                 },
+                                                                 true,
+                                                                 {}})
+                .first->second;
+  rewrite_later(self, job.id.value, u);
 }
 
 // A 410: the run's webhook is off. Its other waiting events fail now, unsent, and its
@@ -182,20 +253,25 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
   req.signature = signer->sign(job.id.value, ts, *req.body);
   ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   ctx.in_flight->add(st.key, 1);
-  auto handle = caf::actor_cast<caf::actor>(self);
-  st.client->post(std::move(req), [handle, id = job.id, attempt, at](net::attempt_response r) {
-    attempt_report rep;
-    rep.event = id;
-    rep.attempt = attempt;
-    rep.at_ms = to_unix_ms(at);
-    rep.status = r.status.value_or(0);
-    rep.has_retry_after = r.retry_after.has_value();
-    rep.retry_after = r.retry_after.value_or("");
-    rep.error = std::move(r.error);
-    rep.failure = static_cast<std::uint8_t>(r.failure);
-    rep.duration_ms = r.duration.count();
-    caf::anon_send(handle, attempt_atom::value, std::move(rep));
+  attempt_basis b{{job.id, job.run, job.type, job.created_at, job.seq, st.key, job.stored_due, {}},
+                  attempt,
+                  at,
+                  job.round_failures,
+                  st.disabled_runs.count(job.run.value) > 0,
+                  std::uniform_real_distribution<double>{0.0, 1.0}(st.rng)};
+  st.client->post(std::move(req), [&ctx, handle = caf::actor_cast<caf::actor>(self),
+                                   b = std::move(b)](net::attempt_response r) mutable {
+    settle(ctx, handle, std::move(b), std::move(r));
   });
+}
+
+void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u) {
+  if (u.backoff.count() == 0)
+    log::error("a delivery result could not be stored; it is kept and written again",
+               {{"event_id", id}});
+  u.backoff =
+      u.backoff.count() == 0 ? min_rewrite_backoff : std::min(u.backoff * 2, max_rewrite_backoff);
+  self->delayed_send(self, u.backoff, rewrite_atom::value, id);
 }
 
 void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
@@ -204,38 +280,35 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
   ctx.in_flight->add(st.key, -1);
   count_attempt(*ctx.counters, rep);
-  auto id = rep.event;
-  auto* job = st.queue->find(id);
+  auto* job = st.queue->find(rep.event);
   if (!job)
     return;
-  attempt_result r{rep.attempt, from_unix_ms(rep.at_ms), rep.status, std::nullopt,
-                   rep.error,   rep.duration_ms};
-  if (rep.has_retry_after)
-    r.retry_after = net::parse_retry_after(rep.retry_after, std::chrono::system_clock::now());
-  std::uniform_real_distribution<double> unit{0.0, 1.0};
-  bool webhook_off = st.disabled_runs.count(job->run.value) > 0;
-  auto v = judge_attempt(r, job->round_failures, webhook_off, ctx.schedule, unit(st.rng), now());
-  note_outcome(self, ctx, *job, v);
-  // The result goes to the event's log as the endpoint knows the event: no read of it.
-  persistence::delivery_change change{job->id,  job->run, job->type,       job->created_at,
-                                      job->seq, st.key,   job->stored_due, v.step};
-  auto run = job->run;
-  if (v.retry_at) {
-    job->round_failures = v.step.round_failures;
-    job->stored_due = *v.retry_at;
+  note_outcome(self, ctx, *job, rep);
+  if (!rep.stored)
+    keep_unstored(self, *job, rep);
+  std::optional<time_point> retry_at;
+  if (rep.retry_at_ms >= 0) {
+    retry_at = from_unix_ms(rep.retry_at_ms);
+    job->round_failures = rep.round_failures;
+    job->stored_due = *retry_at;
   }
-  st.queue->finish(id, v.retry_at);
-  store_change(self, ctx, id, [change = std::move(change)](persistence::write_batch& b) {
-    return b.append_delivery(change);
-  });
+  auto run = job->run;
+  st.queue->finish(rep.event, retry_at);
   // With a backlog on disk, a job whose retry is far off leaves the window: the store has it,
-  // with its new due time once the change commits, and until then the page-in skips it as
-  // settling. So due work pages in at once; before, a dead endpoint's window filled with
-  // hour-away retries and its backlog's first attempts went at one window a second.
-  if (st.backlog && v.retry_at && *v.retry_at > now() + refill_interval)
+  // with its new due time, so due work pages in at once; before, a dead endpoint's window
+  // filled with hour-away retries and its backlog's first attempts went at one window a
+  // second.
+  if (st.backlog && retry_at && *retry_at > now() + refill_interval)
     st.queue->evict_later_than(now() + refill_interval, std::numeric_limits<std::uint64_t>::max());
-  if (v.what == net::verdict::gone && !webhook_off)
+  bool known_off = st.disabled_runs.count(run.value) > 0;
+  if (static_cast<net::verdict>(rep.verdict) == net::verdict::gone && !known_off) {
     turn_webhook_off(self, ctx, run);
+  } else if (known_off && retry_at) {
+    // The run's webhook went off (a 410 to another of its events) while this attempt was in
+    // flight, so it was judged without knowing: it does not wait for its retry either.
+    for (auto& other : st.queue->remove_run(run))
+      fail_gone(self, ctx, other.id);
+  }
   pump(self, ctx);
 }
 

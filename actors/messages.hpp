@@ -133,23 +133,27 @@ typename Inspector::result_type inspect(Inspector& f, delivery_order& x) {
            x.created_at_ms, data, x.secret, x.commit, caf::meta::load_callback(load));
 }
 
-/// The outcome of one HTTP attempt, sent by the io thread's completion to the endpoint actor.
+/// One HTTP attempt, judged and its result stored on the io thread that ran it, for its
+/// endpoint actor: sent once the result is durable, or once its write failed.
 struct attempt_report {
   event_id event;
   int attempt = 0;
-  std::int64_t at_ms = 0;
-  int status = 0; ///< 0: no response
-  std::string retry_after;
-  bool has_retry_after = false;
-  std::string error;
-  std::uint8_t failure = 0; ///< net::failure_kind, when there is no response
-  std::int64_t duration_ms = 0;
+  int status = 0;                ///< 0: no response
+  std::uint8_t failure = 0;      ///< net::failure_kind, when there is no response
+  std::uint8_t verdict = 0;      ///< net::verdict
+  std::int64_t retry_at_ms = -1; ///< when the next attempt is due; -1: none (not `retry`)
+  int round_failures = 0;        ///< the round's failures, counting this attempt
+  std::string reason;            ///< the attempt's error, for the log; empty when delivered
+  bool stored = false;
+  /// The result's step, encoded (persistence::encode), when its write failed: the actor
+  /// keeps it and writes it again.
+  std::string unstored_step;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_report& x) {
-  return f(caf::meta::type_name("attempt_report"), x.event, x.attempt, x.at_ms, x.status,
-           x.retry_after, x.has_retry_after, x.error, x.failure, x.duration_ms);
+  return f(caf::meta::type_name("attempt_report"), x.event, x.attempt, x.status, x.failure,
+           x.verdict, x.retry_at_ms, x.round_failures, x.reason, x.stored, x.unstored_step);
 }
 
 /// Why a redelivery or a recovery was not taken; `none` when it was.

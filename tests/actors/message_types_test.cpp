@@ -94,10 +94,23 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_TEST(m3.get_as<delivery_order>(1).commit == 41u);
   BOOST_TEST((m3.get_as<delivery_order>(1).type == event_type::run_completed));
 
-  attempt_report rep{{"evt-1"}, 2, 99, 503, "120", true, "", 15};
+  attempt_report rep;
+  rep.event = event_id{"evt-1"};
+  rep.attempt = 2;
+  rep.status = 503;
+  rep.verdict = 1;
+  rep.retry_at_ms = 1'700'000'000'000;
+  rep.round_failures = 2;
+  rep.reason = "http status 503";
+  rep.unstored_step = std::string("\x01\x00step", 6);
   auto m4 = round_trip(sys, caf::make_message(attempt_atom::value, rep));
   BOOST_REQUIRE((m4.match_elements<attempt_atom, attempt_report>()));
-  BOOST_TEST(m4.get_as<attempt_report>(1).retry_after == "120");
+  auto& report = m4.get_as<attempt_report>(1);
+  BOOST_TEST(report.retry_at_ms == 1'700'000'000'000);
+  BOOST_TEST(report.round_failures == 2);
+  BOOST_TEST(report.reason == "http status 503");
+  BOOST_TEST(!report.stored);
+  BOOST_TEST(report.unstored_step == rep.unstored_step);
 
   auto m5 =
       round_trip(sys, caf::make_message(redeliver_reply{refusal_kind::webhook_disabled, "m"}));
