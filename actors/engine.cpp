@@ -27,6 +27,13 @@ public:
     register_message_types(*this);
     set("scheduler.max-threads", threads);
     set("logger.verbosity", caf::atom("quiet"));
+    // An idle CAF 0.17 worker polls for work 100 times, then 500 more times with a 50 µs
+    // sleep between polls, and only then waits on its condition variable. Under a steady
+    // stream of events the workers keep falling idle between messages, and those 50 µs
+    // wake-ups cost more CPU than the messages (benchmarks/README.md, issue 23): go from the
+    // short spin straight to the wait. A sender wakes a waiting worker; one that waits
+    // still looks for work to steal every 10 ms.
+    set("work-stealing.moderate-poll-attempts", std::size_t{0});
   }
 };
 
