@@ -6,8 +6,8 @@
 //
 // Receives:
 //   (deliver_atom, delivery_order)           a new durable event for this endpoint
-//   (attempt_atom, attempt_report)           an HTTP attempt ended, judged and its result
-//                                            stored by the io thread that ran it
+//   (attempt_atom, attempt_report)           an HTTP attempt ended, judged by the io thread
+//                                            that ran it, which also queues its result's write
 //   (tick_atom)                              its retry timer
 //   (refill_atom, bool periodic)             page the on-disk backlog into the window
 //   (stored_atom, event_id, bool ok)         a delivery-state change is durable

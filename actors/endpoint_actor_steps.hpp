@@ -81,14 +81,14 @@ void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id);
 /// failing disk does not turn into a storm of repeated attempts.
 void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u);
 
-/// Signs and posts one attempt of `job`. The io thread that ends it judges it and stores its
-/// result; `attempt_atom` comes back once that is durable, or failed. A job whose secret
+/// Signs and posts one attempt of `job`. The io thread that ends it judges it, sends
+/// `attempt_atom` and queues the result's write; `stored_atom` follows. A job whose secret
 /// does not parse is failed and stored instead.
 void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job);
 
-/// The attempt message, its result stored (or kept to be written again): counts and logs
-/// it, moves the job on to its next due time or out of the window, turns the webhook off on
-/// a 410, and pumps. A report for a job no longer in the window only counts.
+/// The attempt message: counts and logs it, keeps its result (being stored) in `settling`,
+/// moves the job on to its next due time or out of the window, turns the webhook off on a
+/// 410, and pumps. A report for a job no longer in the window only counts.
 void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep);
 
 } // namespace rundun::endpoint_steps

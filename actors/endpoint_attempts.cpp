@@ -1,7 +1,7 @@
 // The endpoint actor's attempts: each is signed here and posted on the io thread, which
-// judges its result (the pure attempt_verdict.hpp) and queues its write to the store itself;
-// the actor hears of the attempt once, when its outcome is stored, so nothing is sent again
-// for an event before its last result is durable. A 410 turns the run's webhook off.
+// judges its result (the pure attempt_verdict.hpp), reports it to the actor and queues its
+// write to the store itself. The actor frees the attempt's slot at once, but sends nothing
+// again for the event before its last result is durable. A 410 turns the run's webhook off.
 
 #include "actors/endpoint_actor_steps.hpp"
 
@@ -100,9 +100,9 @@ struct attempt_basis {
   double jitter = 0;
 };
 
-// On the io thread, when an attempt ends: judges it and queues its result's write; the
-// endpoint actor hears of it once the write is durable, or failed. One message per attempt,
-// and no hop through the actor between the response and the write.
+// On the io thread, when an attempt ends: judges it, reports it to the endpoint actor, and
+// queues its result's write, whose outcome follows the report (stored_atom). The write does
+// not wait for the actor, and the actor's slot does not wait for the write.
 void settle(const engine_context& ctx, const caf::actor& handle, attempt_basis b,
             net::attempt_response r) {
   attempt_result res{
@@ -122,6 +122,9 @@ void settle(const engine_context& ctx, const caf::actor& handle, attempt_basis b
     rep.reason = v.step.attempt->error.value_or("");
   b.change.step = std::move(v.step);
   auto change = std::make_shared<const persistence::delivery_change>(std::move(b.change));
+  rep.result = change;
+  // The report is in the actor's mailbox before the write is queued, so before its outcome.
+  caf::anon_send(handle, attempt_atom::value, std::move(rep));
   ctx.store->write(
       [change, fail = ctx.faults.fail_result_write](
           persistence::write_batch& wb) -> boost::system::error_code {
@@ -129,33 +132,9 @@ void settle(const engine_context& ctx, const caf::actor& handle, attempt_basis b
           return make_error_code(persistence::errc::disk_full);
         return wb.append_delivery(*change);
       },
-      [handle, change, rep = std::move(rep)](boost::system::error_code ec) mutable {
-        rep.stored = !ec;
-        if (ec)
-          rep.unstored_step = persistence::encode(change->step);
-        caf::anon_send(handle, attempt_atom::value, std::move(rep));
+      [handle, id = change->id](boost::system::error_code ec) {
+        caf::anon_send(handle, stored_atom::value, id, !ec);
       });
-}
-
-// An attempt's result whose write failed: the actor keeps it and writes it again with
-// backoff (before `job` moves on to its next due time, which the write must not see).
-void keep_unstored(self_ptr self, const delivery_job& job, const attempt_report& rep) {
-  auto step = persistence::decode_step(rep.unstored_step);
-  if (!step) {
-    log::error("an attempt's unstored result does not decode", {{"event_id", job.id.value}});
-    return;
-  }
-  persistence::delivery_change change{job.id,  job.run,         job.type,       job.created_at,
-                                      job.seq, self->state.key, job.stored_due, std::move(*step)};
-  auto& u = self->state.settling
-                .insert_or_assign(job.id.value, unsettled_change{[change = std::move(change)](
-                                                                     persistence::write_batch& b) {
-                                                                   return b.append_delivery(change);
-                                                                 },
-                                                                 true,
-                                                                 {}})
-                .first->second;
-  rewrite_later(self, job.id.value, u);
 }
 
 // A 410: the run's webhook is off. Its other waiting events fail now, unsent, and its
@@ -284,8 +263,14 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   if (!job)
     return;
   note_outcome(self, ctx, *job, rep);
-  if (!rep.stored)
-    keep_unstored(self, *job, rep);
+  // Its write is queued: kept here until stored, and written again if that write fails.
+  st.settling.insert_or_assign(
+      rep.event.value,
+      unsettled_change{[result = std::move(rep.result)](persistence::write_batch& b) {
+                         return b.append_delivery(*result);
+                       },
+                       true,
+                       {}});
   std::optional<time_point> retry_at;
   if (rep.retry_at_ms >= 0) {
     retry_at = from_unix_ms(rep.retry_at_ms);

@@ -6,6 +6,7 @@
 #include "actors/command_reply.hpp"
 #include "actors/command_reply_to.hpp"
 #include "actors/run_logic.hpp"
+#include "persistence/delivery_log.hpp"
 #include "persistence/domain_error.hpp"
 #include "persistence/record_codec.hpp"
 
@@ -133,8 +134,10 @@ typename Inspector::result_type inspect(Inspector& f, delivery_order& x) {
            x.created_at_ms, data, x.secret, x.commit, caf::meta::load_callback(load));
 }
 
-/// One HTTP attempt, judged and its result stored on the io thread that ran it, for its
-/// endpoint actor: sent once the result is durable, or once its write failed.
+/// One HTTP attempt, judged on the io thread that ran it, for its endpoint actor. That
+/// thread queues the result's write itself, right after sending this report, so
+/// (stored_atom, event, ok) follows once the result is durable or its write failed; until
+/// then the actor keeps `result`, to write it again if that write failed.
 struct attempt_report {
   event_id event;
   int attempt = 0;
@@ -144,16 +147,37 @@ struct attempt_report {
   std::int64_t retry_at_ms = -1; ///< when the next attempt is due; -1: none (not `retry`)
   int round_failures = 0;        ///< the round's failures, counting this attempt
   std::string reason;            ///< the attempt's error, for the log; empty when delivered
-  bool stored = false;
-  /// The result's step, encoded (persistence::encode), when its write failed: the actor
-  /// keeps it and writes it again.
-  std::string unstored_step;
+  /// The result as queued for the store: shared with that write, never copied.
+  std::shared_ptr<const persistence::delivery_change> result;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_report& x) {
+  // The result travels as its fields, its step in its stored encoding.
+  persistence::delivery_change c;
+  std::int64_t created_ms = 0, due_ms = 0;
+  std::string step;
+  if constexpr (Inspector::reads_state)
+    if (x.result) {
+      c = *x.result;
+      created_ms = to_unix_ms(c.created_at);
+      due_ms = to_unix_ms(c.stored_due);
+      step = persistence::encode(c.step);
+    }
+  auto load = [&]() -> caf::error {
+    auto decoded = persistence::decode_step(step);
+    if (!decoded)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "attempt_report: a step that does not decode");
+    c.created_at = from_unix_ms(created_ms);
+    c.stored_due = from_unix_ms(due_ms);
+    c.step = std::move(*decoded);
+    x.result = std::make_shared<const persistence::delivery_change>(std::move(c));
+    return caf::none;
+  };
   return f(caf::meta::type_name("attempt_report"), x.event, x.attempt, x.status, x.failure,
-           x.verdict, x.retry_at_ms, x.round_failures, x.reason, x.stored, x.unstored_step);
+           x.verdict, x.retry_at_ms, x.round_failures, x.reason, c.id, c.run, c.type, created_ms,
+           c.seq, c.endpoint, due_ms, step, caf::meta::load_callback(load));
 }
 
 /// Why a redelivery or a recovery was not taken; `none` when it was.

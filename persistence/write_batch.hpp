@@ -38,20 +38,6 @@ struct commit_effects {
   void merge(commit_effects&& other);
 };
 
-/// An attempt's result as the endpoint's actor knows it: enough to store it without
-/// reading the event (see write_batch::append_delivery). The event is pending, due at
-/// `stored_due` in the pending index.
-struct delivery_change {
-  event_id id;
-  run_id run;
-  event_type type = event_type::step_completed;
-  time_point created_at;
-  std::uint64_t seq = 0;
-  std::string endpoint;
-  time_point stored_due;
-  delivery_step step;
-};
-
 class store;
 
 /// The typed write operations, valid inside one write transaction on the writer thread.
