@@ -280,9 +280,9 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   auto run = job->run;
   st.queue->finish(rep.event, retry_at);
   // With a backlog on disk, a job whose retry is far off leaves the window: the store has it,
-  // with its new due time, so due work pages in at once; before, a dead endpoint's window
-  // filled with hour-away retries and its backlog's first attempts went at one window a
-  // second.
+  // with its new due time once the write commits, and until then the page-in skips it as
+  // settling. So due work pages in at once; before, a dead endpoint's window filled with
+  // hour-away retries and its backlog's first attempts went at one window a second.
   if (st.backlog && retry_at && *retry_at > now() + refill_interval)
     st.queue->evict_later_than(now() + refill_interval, std::numeric_limits<std::uint64_t>::max());
   bool known_off = st.disabled_runs.count(run.value) > 0;
