@@ -35,8 +35,9 @@ entry& endpoint_for(self_ptr self, const std::shared_ptr<const engine_context>& 
   }
   if (spawned)
     *spawned = true;
-  // Linked: when the directory stops, its endpoint actors stop with it.
-  auto a = self->spawn<caf::linked>(endpoint_actor, ctx, key, url);
+  // Monitored, not linked, as run actors are (run_directory.cpp): a link's entry on the
+  // directory's own list makes each child's exit cost O(children).
+  auto a = self->spawn<caf::monitored>(endpoint_actor, ctx, key, url);
   return eps.emplace(key, entry{a, url, 0}).first->second;
 }
 
@@ -49,7 +50,7 @@ recovery_for(self_ptr self, const std::shared_ptr<const engine_context>& ctx,
   if (it == all.end())
     it = all.emplace(key,
                      delivery_directory_state::recovery_entry{
-                         self->spawn<caf::linked>(recovery_actor, ctx, key, url), url, 0})
+                         self->spawn<caf::monitored>(recovery_actor, ctx, key, url), url, 0})
              .first;
   ++it->second.sent;
   return it->second;
@@ -64,7 +65,7 @@ void send_work(self_ptr self, entry& e, Ts&&... xs) {
 
 /// An exit of a recovery actor: one that failed resumes from its stored job a moment later.
 /// False for an exit that is not a recovery actor's.
-bool on_recovery_exit(self_ptr self, const caf::exit_msg& msg) {
+bool on_recovery_exit(self_ptr self, const caf::down_msg& msg) {
   auto& recoveries = self->state.recoveries;
   for (auto it = recoveries.begin(); it != recoveries.end(); ++it)
     if (it->second.actor.address() == msg.source) {
@@ -80,11 +81,8 @@ bool on_recovery_exit(self_ptr self, const caf::exit_msg& msg) {
 
 /// An endpoint actor that ended with an error (it answered its waiters and logged why) is
 /// counted, forgotten, and started again a moment later from the store; the others never
-/// notice. The exit the engine sends the directory itself (shutdown) stops it and, through
-/// the links, every endpoint actor.
-void on_exit(self_ptr self, const engine_context& ctx, caf::exit_msg& msg) {
-  if (msg.source == self->address())
-    return self->quit(msg.reason);
+/// notice.
+void on_down(self_ptr self, const engine_context& ctx, caf::down_msg& msg) {
   if (on_recovery_exit(self, msg))
     return;
   if (!msg.reason)
@@ -97,6 +95,16 @@ void on_exit(self_ptr self, const engine_context& ctx, caf::exit_msg& msg) {
       eps.erase(it);
       return;
     }
+}
+
+/// The exit the engine sends the directory (shutdown) stops every endpoint and recovery
+/// actor, then the directory.
+void on_exit(self_ptr self, caf::exit_msg& msg) {
+  for (auto& [key, e] : self->state.endpoints)
+    self->send_exit(e.actor, msg.reason);
+  for (auto& [key, r] : self->state.recoveries)
+    self->send_exit(r.actor, msg.reason);
+  self->quit(msg.reason);
 }
 
 /// A recovery actor with no job left, after `taken` requests: it leaves unless more are on
@@ -156,7 +164,8 @@ caf::result<bool> drain(self_ptr self) {
 } // namespace
 
 caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
-  self->set_exit_handler([self, ctx](caf::exit_msg& msg) { on_exit(self, *ctx, msg); });
+  self->set_down_handler([self, ctx](caf::down_msg& msg) { on_down(self, *ctx, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) { on_exit(self, msg); });
   // One timer for all endpoint actors: each sweep lets the idle ones ask to leave.
   auto sweep_every = std::max<std::chrono::milliseconds>(ctx->endpoint_idle_timeout / 2,
                                                          std::chrono::milliseconds{10});

@@ -249,7 +249,7 @@ void engine::shutdown() {
     caf::anon_send_exit(p.retention, caf::exit_reason::user_shutdown);
   // Every actor must have terminated before the actor system goes: a pending timer (a run's
   // expiry) that held the last reference to a live actor would otherwise destroy it on CAF
-  // 0.17's clock thread, which deadlocks. The directories' children are linked to them.
+  // 0.17's clock thread, which deadlocks. Each directory stops its children on this exit.
   p.system->await_all_actors_done();
 }
 

@@ -15,8 +15,12 @@ using self_ptr = caf::stateful_actor<run_directory_state>*;
 caf::actor spawn_run(self_ptr self, const std::shared_ptr<const engine_context>& ctx,
                      run_record run) {
   auto id = run.id.value;
-  // Linked: when the directory stops, its run actors stop with it (see engine::shutdown).
-  auto a = self->spawn<caf::linked>(run_actor, ctx, std::move(run));
+  // Monitored, not linked. A link also puts an entry on the directory's own list of
+  // attachables, which CAF 0.17 searches linearly each time a linked actor ends: with N run
+  // actors resident, every run actor's exit cost O(N), and making a 1M-event backlog over
+  // 100,000 runs spent a quarter of the engine's CPU there (benchmarks/README.md). A
+  // monitor's entry lives on the run actor. The directory stops its run actors itself.
+  auto a = self->spawn<caf::monitored>(run_actor, ctx, std::move(run));
   self->state.runs.insert_or_assign(std::move(id), a);
   return a;
 }
@@ -34,12 +38,8 @@ void forget(self_ptr self, const std::string& run, const caf::actor_addr& a) {
 caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context> ctx) {
   // The directory supervises its run actors. A child that ended with an error (an exception:
   // it answered its commands and logged why) is counted and forgotten; its siblings never
-  // notice, and its run's next command reads the run from the store into a fresh actor. The
-  // exit the engine sends the directory itself (shutdown) stops it and, through the links,
-  // every run actor.
-  self->set_exit_handler([self, ctx](caf::exit_msg& msg) {
-    if (msg.source == self->address())
-      return self->quit(msg.reason); // anon_send_exit from the engine: shutdown
+  // notice, and its run's next command reads the run from the store into a fresh actor.
+  self->set_down_handler([self, ctx](caf::down_msg& msg) {
     // A run actor that ended normally said so with `ended` first: nothing to look up (a scan
     // of every resident run for each run that ends would put the directory on a hot path).
     if (!msg.reason)
@@ -51,6 +51,13 @@ caf::behavior run_directory(self_ptr self, std::shared_ptr<const engine_context>
         runs.erase(it);
         break;
       }
+  });
+  // The exit the engine sends the directory (shutdown) stops every resident run actor, then
+  // the directory.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [id, a] : self->state.runs)
+      self->send_exit(a, msg.reason);
+    self->quit(msg.reason);
   });
   // One timer for all run actors: each sweep asks the resident ones to leave if idle.
   auto sweep_every =
