@@ -119,24 +119,24 @@ void on_recovery_done(self_ptr self, const std::string& key, std::uint64_t taken
   self->send(a, leave_atom::value);
 }
 
-/// An idle endpoint actor that took `work_taken` messages of work asks to leave: it may
-/// when nothing more is on its way to it.
-void on_endpoint_idle(self_ptr self, std::uint64_t work_taken) {
+/// The idle endpoint actor of `key`, which took `work_taken` messages of work, asks to leave:
+/// it may when nothing more is on its way to it. Found by its key, not by a scan of every
+/// endpoint, so that a sweep over many idle endpoints costs O(endpoints), not O(endpoints²).
+void on_endpoint_idle(self_ptr self, const std::string& key, std::uint64_t work_taken) {
   auto& sender = self->current_sender();
-  if (!sender)
-    return;
   auto& eps = self->state.endpoints;
-  for (auto it = eps.begin(); it != eps.end(); ++it) {
-    if (it->second.actor.address() != sender->address())
-      continue;
-    if (it->second.work_sent != work_taken)
-      return self->send(it->second.actor, idle_atom::value, true); // stay
-    // Nothing is on its way to it: forget it first, so that new work spawns a fresh
-    // actor, then let it go.
-    auto a = it->second.actor;
-    eps.erase(it);
-    return self->send(a, leave_atom::value);
-  }
+  auto it = eps.find(key);
+  // An actor the directory has replaced already (it failed, or left and was spawned anew)
+  // is not the one this key names now.
+  if (!sender || it == eps.end() || it->second.actor.address() != sender->address())
+    return;
+  if (it->second.work_sent != work_taken)
+    return self->send(it->second.actor, idle_atom::value, true); // stay
+  // Nothing is on its way to it: forget it first, so that new work spawns a fresh actor, then
+  // let it go.
+  auto a = it->second.actor;
+  eps.erase(it);
+  self->send(a, leave_atom::value);
 }
 
 /// Answers `true` once every endpoint actor has answered its own drain (or is gone).
@@ -206,7 +206,9 @@ caf::behavior delivery_directory(self_ptr self, std::shared_ptr<const engine_con
       [=](recover_atom, const std::string& key, std::uint64_t taken) {
         on_recovery_done(self, key, taken);
       },
-      [=](idle_atom, std::uint64_t work_taken) { on_endpoint_idle(self, work_taken); },
+      [=](idle_atom, const std::string& key, std::uint64_t work_taken) {
+        on_endpoint_idle(self, key, work_taken);
+      },
       [=](drain_atom) -> caf::result<bool> { return drain(self); },
   };
 }

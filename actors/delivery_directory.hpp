@@ -14,7 +14,7 @@
 //                                                      recovery actor (spawned for it)
 //   (recover_atom, key, url)                           resume the endpoint's stored recovery
 //   (recover_atom, key, uint64_t taken)                from a recovery actor with no job left
-//   (idle_atom, uint64_t work_taken)                   from an idle endpoint actor
+//   (idle_atom, string key, uint64_t work_taken)       from an idle endpoint actor
 //   (idle_atom)                                        its sweep timer (endpoint_idle_timeout / 2)
 //   (drain_atom)                                       -> bool, once no attempt is in flight
 // Sends:

@@ -73,7 +73,7 @@ void check_idle(self_ptr self, const engine_context& ctx) {
   // The directory lets it go only if it has sent nothing since `work_taken`; else the work
   // is on its way here, and a later sweep asks again.
   st.asked_to_leave = true;
-  self->send(ctx.delivery_directory, idle_atom::value, st.work_taken);
+  self->send(ctx.delivery_directory, idle_atom::value, st.key, st.work_taken);
 }
 
 // The endpoint's URL as stored. Only a URL stored by another version can fail to parse (new

@@ -18,7 +18,7 @@
 //   (idle_atom)                              the directory's sweep: ask to leave if idle
 //   (leave_atom)                             the directory's go-ahead after (idle_atom, n): quit
 // Sends:
-//   (idle_atom, uint64_t work_taken)         to the delivery directory, once it has had nothing
+//   (idle_atom, key, uint64_t work_taken)    to the delivery directory, once it has had nothing
 //                                            to do for endpoint_idle_timeout; the directory
 //                                            answers leave_atom only if it has sent it no
 //                                            more work than `work_taken`, so no order is lost
