@@ -111,7 +111,7 @@ void settle(const engine_context& ctx, const caf::actor& handle, attempt_basis b
     res.retry_after = net::parse_retry_after(*r.retry_after, std::chrono::system_clock::now());
   auto v = judge_attempt(res, b.round_failures, b.webhook_off, ctx.schedule, b.jitter, now());
   attempt_report rep;
-  rep.event = b.change.id;
+  rep.event = b.change.before.id;
   rep.attempt = b.attempt;
   rep.status = res.status;
   rep.failure = static_cast<std::uint8_t>(r.failure);
@@ -128,11 +128,11 @@ void settle(const engine_context& ctx, const caf::actor& handle, attempt_basis b
   ctx.store->write(
       [change, fail = ctx.faults.fail_result_write](
           persistence::write_batch& wb) -> boost::system::error_code {
-        if (fail && fail(change->id.value))
+        if (fail && fail(change->before.id.value))
           return make_error_code(persistence::errc::disk_full);
         return wb.append_delivery(*change);
       },
-      [handle, id = change->id](boost::system::error_code ec) {
+      [handle, id = change->before.id](boost::system::error_code ec) {
         caf::anon_send(handle, stored_atom::value, id, !ec);
       });
 }
@@ -232,12 +232,20 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
   req.signature = signer->sign(job.id.value, ts, *req.body);
   ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
   ctx.in_flight->add(st.key, 1);
-  attempt_basis b{{job.id, job.run, job.type, job.created_at, job.seq, st.key, job.stored_due, {}},
-                  attempt,
-                  at,
-                  job.round_failures,
-                  st.disabled_runs.count(job.run.value) > 0,
-                  std::uniform_real_distribution<double>{0.0, 1.0}(st.rng)};
+  attempt_basis b;
+  auto& before = b.change.before;
+  before.id = job.id;
+  before.run = job.run;
+  before.type = job.type;
+  before.created_at = job.created_at;
+  before.seq = job.seq;
+  before.endpoint = st.key;
+  before.delivery.next_attempt_at = job.stored_due;
+  b.attempt = attempt;
+  b.at = at;
+  b.round_failures = job.round_failures;
+  b.webhook_off = st.disabled_runs.count(job.run.value) > 0;
+  b.jitter = std::uniform_real_distribution<double>{0.0, 1.0}(st.rng);
   st.client->post(std::move(req), [&ctx, handle = caf::actor_cast<caf::actor>(self),
                                    b = std::move(b)](net::attempt_response r) mutable {
     settle(ctx, handle, std::move(b), std::move(r));

@@ -153,31 +153,26 @@ struct attempt_report {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_report& x) {
-  // The result travels as its fields, its step in its stored encoding.
-  persistence::delivery_change c;
-  std::int64_t created_ms = 0, due_ms = 0;
-  std::string step;
+  // The result travels in its stored encodings: the event's record and the step.
+  std::string before, step;
   if constexpr (Inspector::reads_state)
     if (x.result) {
-      c = *x.result;
-      created_ms = to_unix_ms(c.created_at);
-      due_ms = to_unix_ms(c.stored_due);
-      step = persistence::encode(c.step);
+      before = encode(x.result->before);
+      step = persistence::encode(x.result->step);
     }
   auto load = [&]() -> caf::error {
-    auto decoded = persistence::decode_step(step);
-    if (!decoded)
+    auto b = decode_event(before);
+    auto s = persistence::decode_step(step);
+    if (!b || !s)
       return caf::make_error(caf::sec::invalid_argument,
-                             "attempt_report: a step that does not decode");
-    c.created_at = from_unix_ms(created_ms);
-    c.stored_due = from_unix_ms(due_ms);
-    c.step = std::move(*decoded);
-    x.result = std::make_shared<const persistence::delivery_change>(std::move(c));
+                             "attempt_report: a result that does not decode");
+    x.result = std::make_shared<const persistence::delivery_change>(
+        persistence::delivery_change{std::move(*b), std::move(*s)});
     return caf::none;
   };
   return f(caf::meta::type_name("attempt_report"), x.event, x.attempt, x.status, x.failure,
-           x.verdict, x.retry_at_ms, x.round_failures, x.reason, c.id, c.run, c.type, created_ms,
-           c.seq, c.endpoint, due_ms, step, caf::meta::load_callback(load));
+           x.verdict, x.retry_at_ms, x.round_failures, x.reason, before, step,
+           caf::meta::load_callback(load));
 }
 
 /// Why a redelivery or a recovery was not taken; `none` when it was.

@@ -30,16 +30,12 @@ struct delivery_step {
 };
 
 /// An attempt's result as the endpoint's actor knows it: enough to store it without
-/// reading the event (see write_batch::append_delivery). The event is pending, due at
-/// `stored_due` in the pending index.
+/// reading the event (see write_batch::append_delivery).
 struct delivery_change {
-  event_id id;
-  run_id run;
-  event_type type = event_type::step_completed;
-  time_point created_at;
-  std::uint64_t seq = 0;
-  std::string endpoint;
-  time_point stored_due;
+  /// The event as the endpoint has it, before this step: pending, due at
+  /// `before.delivery.next_attempt_at` in the pending index, without its earlier attempts
+  /// (the step adds only its own).
+  event_record before;
   delivery_step step;
 };
 

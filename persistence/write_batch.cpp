@@ -204,28 +204,21 @@ std::optional<time_point> pending_due(const delivery_state& d) {
 } // namespace
 
 boost::system::error_code write_batch::append_delivery(const delivery_change& c) {
-  // The event as the endpoint had it: pending, due at its entry's time, no attempt counted
-  // yet in this change; `after` adds the step's attempt, if any.
-  event_record before;
-  before.id = c.id;
-  before.run = c.run;
-  before.type = c.type;
-  before.created_at = c.created_at;
-  before.seq = c.seq;
-  before.endpoint = c.endpoint;
-  before.delivery.next_attempt_at = c.stored_due;
+  // The event as the endpoint had it; `after` adds the step's attempt, if any.
+  auto& before = c.before;
+  auto due = before.delivery.next_attempt_at.value_or(before.created_at);
   // The endpoint's copy holds only while the event waits where it thinks: its pending entry
   // is removed here, or, if it is not there (the event moved on without that copy, after an
   // endpoint actor failed, or is gone), the step is applied to the event as stored.
-  auto removed = txn_.erase(store_.db_.pending, pending_key(c.endpoint, c.stored_due, c.seq));
+  auto removed = txn_.erase(store_.db_.pending, pending_key(before.endpoint, due, before.seq));
   if (!removed)
     return removed.error();
   if (!*removed)
-    return update_event(c.id, [&c](event_record& e) { fold(e.delivery, c.step); });
-  --effects_.pending_deltas[c.endpoint];
+    return update_event(before.id, [&c](event_record& e) { fold(e.delivery, c.step); });
+  --effects_.pending_deltas[before.endpoint];
   auto after = before;
   fold(after.delivery, c.step);
-  RUNDUN_TRY(append_step(c.seq, c.step));
+  RUNDUN_TRY(append_step(before.seq, c.step));
   RUNDUN_TRY(move_pending(before, std::nullopt, pending_due(after.delivery)));
   return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_, &before,
                                   &after);

@@ -95,20 +95,21 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_TEST((m3.get_as<delivery_order>(1).type == event_type::run_completed));
 
   persistence::delivery_change change;
-  change.id = event_id{"evt-1"};
-  change.run = run_id{"run-1"};
-  change.type = event_type::step_skipped;
-  change.created_at = from_unix_ms(1'700'000'000'000);
-  change.seq = 12;
-  change.endpoint = "http://example.com/hook";
-  change.stored_due = from_unix_ms(1'700'000'000'500);
+  auto& before = change.before;
+  before.id = event_id{"evt-1"};
+  before.run = run_id{"run-1"};
+  before.type = event_type::step_skipped;
+  before.created_at = from_unix_ms(1'700'000'000'000);
+  before.seq = 12;
+  before.endpoint = "http://example.com/hook";
+  before.delivery.next_attempt_at = from_unix_ms(1'700'000'000'500);
   change.step.status = delivery_status::pending;
   change.step.next_attempt_at = from_unix_ms(1'700'000'030'500);
   change.step.round_failures = 2;
   change.step.attempt =
       attempt_record{2, from_unix_ms(1'700'000'000'400), 503, "http status 503", 15};
   attempt_report rep;
-  rep.event = change.id;
+  rep.event = before.id;
   rep.attempt = 2;
   rep.status = 503;
   rep.verdict = 1;
@@ -123,15 +124,16 @@ BOOST_AUTO_TEST_CASE(every_message_type_survives_the_wire) {
   BOOST_TEST(report.round_failures == 2);
   BOOST_TEST(report.reason == "http status 503");
   BOOST_REQUIRE(report.result);
-  auto& stored = *report.result;
-  BOOST_TEST(stored.id.value == change.id.value);
-  BOOST_TEST(stored.run.value == change.run.value);
+  auto& stored = report.result->before;
+  BOOST_TEST(stored.id.value == before.id.value);
+  BOOST_TEST(stored.run.value == before.run.value);
   BOOST_TEST((stored.type == event_type::step_skipped));
   BOOST_TEST(stored.seq == 12u);
-  BOOST_TEST(stored.endpoint == change.endpoint);
+  BOOST_TEST(stored.endpoint == before.endpoint);
   BOOST_TEST(to_unix_ms(stored.created_at) == 1'700'000'000'000);
-  BOOST_TEST(to_unix_ms(stored.stored_due) == 1'700'000'000'500);
-  BOOST_TEST(persistence::encode(stored.step) == persistence::encode(change.step));
+  BOOST_REQUIRE(stored.delivery.next_attempt_at);
+  BOOST_TEST(to_unix_ms(*stored.delivery.next_attempt_at) == 1'700'000'000'500);
+  BOOST_TEST(persistence::encode(report.result->step) == persistence::encode(change.step));
 
   auto m5 =
       round_trip(sys, caf::make_message(redeliver_reply{refusal_kind::webhook_disabled, "m"}));

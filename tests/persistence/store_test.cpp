@@ -481,7 +481,7 @@ BOOST_AUTO_TEST_CASE(an_attempt_result_from_a_stale_copy_changes_the_event_as_st
   e.delivery.next_attempt_at = e.created_at;
   BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.put_event(e, "{}", "http://a/"); }));
   // The first attempt fails: it waits for its retry at 31.1 s.
-  delivery_change first{e.id, e.run, e.type, e.created_at, e.seq, "ep", e.created_at, {}};
+  delivery_change first{e, {}};
   first.step.attempt = attempt_record{1, from_unix_ms(1100), 500, "http status 500", 3};
   first.step.next_attempt_at = from_unix_ms(31'100);
   first.step.round_failures = 1;
