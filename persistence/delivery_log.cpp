@@ -172,4 +172,8 @@ void fold(delivery_state& d, delivery_step s) {
   d.round_failures = s.round_failures;
 }
 
+bool is_first_attempt(const delivery_change& c) {
+  return c.step.attempt && c.step.attempt->attempt == 1;
+}
+
 } // namespace rundun::persistence

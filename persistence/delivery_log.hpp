@@ -32,12 +32,16 @@ struct delivery_step {
 /// An attempt's result as the endpoint's actor knows it: enough to store it without
 /// reading the event (see write_batch::append_delivery).
 struct delivery_change {
-  /// The event as the endpoint has it, before this step: pending, due at
-  /// `before.delivery.next_attempt_at` in the pending index, without its earlier attempts
-  /// (the step adds only its own).
+  /// The event as the endpoint has it, before this step: pending, waiting for its first
+  /// attempt (see first_attempts.hpp) or due at `before.delivery.next_attempt_at` in the
+  /// pending index, without its earlier attempts (the step adds only its own).
   event_record before;
   delivery_step step;
 };
+
+/// True when `c` is an event's first attempt (number 1): the event waited for it in
+/// memory, not in the pending index.
+bool is_first_attempt(const delivery_change& c);
 
 /// The step that takes `before` to `after`, when `after` adds at most one attempt.
 delivery_step step_between(const delivery_state& before, const delivery_state& after);

@@ -2,6 +2,7 @@
 
 #include "persistence/big_endian.hpp"
 #include "persistence/error.hpp"
+#include "persistence/first_attempts.hpp"
 #include "persistence/latency_histogram.hpp"
 #include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
@@ -217,6 +218,10 @@ private:
   /// records are each event's state so far, so nothing moves; the move is reported.
   static boost::system::error_code start_delivery_log(lmdb::txn& t, const dbs& d,
                                                       const migration_observer& observe);
+  /// Removes a format 7 store's pending entries of events that wait for their first attempt
+  /// and puts their low-water mark (persistence/first_attempts.hpp), in `t`.
+  static boost::system::error_code mark_first_attempts(lmdb::txn& t, const dbs& d,
+                                                       const migration_observer& observe);
   /// Puts the ended runs of a store written before the `ended` index into it, once.
   static boost::system::error_code index_ended_runs(lmdb::txn& t, const dbs& d);
 
@@ -251,6 +256,12 @@ private:
   result<T> scan(MDB_dbi db, Body&& body) const;
   /// Counts the pending index's entries per endpoint: once, at open.
   result<std::unordered_map<std::string, std::uint64_t>> count_pending() const;
+  /// Finds the events that wait for their first attempt, reading the events from the
+  /// stored low-water mark on: once, at open, before the writer starts.
+  boost::system::error_code find_first_attempts();
+  /// The due time of the endpoint's earliest event waiting for its first attempt, in `t`.
+  result<std::optional<time_point>> first_attempt_due(const lmdb::txn& t,
+                                                      std::string_view endpoint) const;
 
   // -- the group-commit writer (store_writer.cpp) -------------------------------------------
 
@@ -261,6 +272,9 @@ private:
   batch_outcome apply_batch(std::vector<queued>& batch, bool isolate_writes);
   /// Takes over a successful commit's effects (writer thread).
   void adopt(commit_effects&& effects);
+  /// Puts the low-water mark of the first attempts (first_attempts.hpp) as `effects` leave
+  /// it into `t`, when it changed (writer thread).
+  boost::system::error_code write_mark(lmdb::txn& t, commit_effects& effects) const;
   /// A failed commit's error, made specific where the cause can be told (a full disk).
   boost::system::error_code explain(boost::system::error_code ec) const;
   /// Keeps write_failure() in step with a commit: its first failure, and how many of its
@@ -276,6 +290,11 @@ private:
   /// /metrics under the lock.
   mutable std::mutex counts_mtx_;
   std::unordered_map<std::string, std::uint64_t> pending_counts_;
+  /// The events waiting for their first attempt: changed by the writer after each commit
+  /// (read there unlocked), read by others under `counts_mtx_`.
+  first_attempts first_attempts_;
+  /// The mark last written (writer thread); 0 before any.
+  std::uint64_t mark_on_disk_ = 0;
   commit_stats stats_;
   failure_observer on_failure_;
 

@@ -12,7 +12,11 @@ namespace rundun::persistence {
 /// The `meta` key of the format stamp.
 inline constexpr std::string_view format_meta_key = "format";
 /// The layout of the records on disk; a store written in another layout is refused.
-inline constexpr std::string_view format_version = "7";
+inline constexpr std::string_view format_version = "8";
+/// Format 7 kept an entry in the pending index for each event waiting for its first attempt;
+/// format 8 keeps their low-water mark (persistence/first_attempts.hpp). The entries are
+/// removed, and the mark put, at open.
+inline constexpr std::string_view format_with_first_attempt_entries = "7";
 /// Format 6 rewrote an event's record for each change of its delivery; format 7 appends the
 /// changes to the `deliveries` log (persistence/delivery_log.hpp). Nothing is moved.
 inline constexpr std::string_view format_without_delivery_log = "6";

@@ -158,9 +158,11 @@ result<list_page<event_record>> store::list_events(const event_filter& f,
 namespace {
 
 /// One endpoint's health from its URL and figures, inside `t`: its recovery job, and the
-/// earliest due time in the pending index (a seek with `pending`, a cursor over that table).
+/// earliest due time: of its first attempts (`first_due`), or in the pending index (a seek
+/// with `pending`, a cursor over that table).
 result<endpoint_health> health_of(const lmdb::txn& t, MDB_dbi lists, lmdb::cursor& pending,
-                                  std::string key, std::string url, endpoint_stats figures) {
+                                  std::optional<time_point> first_due, std::string key,
+                                  std::string url, endpoint_stats figures) {
   endpoint_health h;
   h.stats = std::move(figures);
   h.url = std::move(url);
@@ -170,9 +172,12 @@ result<endpoint_health> health_of(const lmdb::txn& t, MDB_dbi lists, lmdb::curso
   if (*job)
     h.recovery_remaining = (*job)->remaining;
   auto prefix = key + '/';
-  if (pending.seek(prefix) && pending.key().starts_with(prefix))
-    h.next_attempt_at = from_unix_ms(
+  h.next_attempt_at = first_due;
+  if (pending.seek(prefix) && pending.key().starts_with(prefix)) {
+    auto due = from_unix_ms(
         static_cast<std::int64_t>(read_big_endian(pending.key().substr(prefix.size()))));
+    h.next_attempt_at = std::min(first_due.value_or(due), due);
+  }
   h.key = std::move(key);
   return h;
 }
@@ -194,8 +199,11 @@ result<std::optional<endpoint_health>> store::endpoint(std::string_view key) con
   auto pending = lmdb::cursor::open(*t, db_.pending);
   if (!pending)
     return pending.error();
-  auto h =
-      health_of(*t, db_.lists, *pending, std::string(key), url->value_or(""), std::move(**figures));
+  auto first_due = first_attempt_due(*t, key);
+  if (!first_due)
+    return first_due.error();
+  auto h = health_of(*t, db_.lists, *pending, *first_due, std::string(key), url->value_or(""),
+                     std::move(**figures));
   if (!h)
     return h.error();
   return std::optional<endpoint_health>{std::move(*h)};
@@ -221,8 +229,11 @@ result<list_page<endpoint_health>> store::list_endpoints(std::optional<endpoint_
       return figures.error();
     if (!*figures)
       return make_error_code(errc::corrupted); // indexed but absent
-    auto h = health_of(*t, db_.lists, *pending, std::move(e.endpoint), std::move(e.url),
-                       std::move(**figures));
+    auto first_due = first_attempt_due(*t, e.endpoint);
+    if (!first_due)
+      return first_due.error();
+    auto h = health_of(*t, db_.lists, *pending, *first_due, std::move(e.endpoint),
+                       std::move(e.url), std::move(**figures));
     if (!h)
       return h.error();
     page.items.push_back(std::move(*h));

@@ -193,8 +193,51 @@ boost::system::error_code store::start_delivery_log(lmdb::txn& t, const dbs& d,
   auto events = t.count(d.events);
   if (!events)
     return events.error();
-  progress_report report{
-      observe, {format_without_delivery_log, format_version, *events, *events, false, "events"}};
+  progress_report report{observe,
+                         {format_without_delivery_log, format_with_first_attempt_entries, *events,
+                          *events, false, "events"}};
+  report.finish();
+  return {};
+}
+
+boost::system::error_code store::mark_first_attempts(lmdb::txn& t, const dbs& d,
+                                                     const migration_observer& observe) {
+  // Format 8 finds an event waiting for its first attempt from the low-water mark, not from
+  // an entry of its own: the entries go, and the mark is the lowest of their events.
+  auto entries = t.count(d.pending);
+  if (!entries)
+    return entries.error();
+  progress_report report{observe,
+                         {format_with_first_attempt_entries, format_version, 0, *entries, false,
+                          "pending_entries"}};
+  std::vector<std::string> firsts;
+  std::optional<std::uint64_t> mark;
+  {
+    auto c = lmdb::cursor::open(t, d.pending);
+    if (!c)
+      return c.error();
+    for (bool ok = c->first(); ok; ok = c->next(), report.one_done()) {
+      auto k = c->key();
+      auto seq = read_big_endian(k.substr(k.size() - 8));
+      auto ev = event_at(t, d, seq);
+      if (!ev)
+        return ev.error();
+      if (!*ev || !(*ev)->delivery.attempts.empty())
+        continue;
+      firsts.emplace_back(k);
+      mark = std::min(mark.value_or(seq), seq);
+    }
+  }
+  for (auto& k : firsts)
+    RUNDUN_TRY(t.del(d.pending, k));
+  if (!mark) {
+    // None waits: every event stored has had its first attempt.
+    auto seq = t.get(d.meta, seq_meta_key);
+    if (!seq)
+      return seq.error();
+    mark = (*seq ? read_big_endian(**seq) : 0) + 1;
+  }
+  RUNDUN_TRY(t.put(d.meta, first_attempt_mark_key, big_endian(*mark)));
   report.finish();
   return {};
 }

@@ -26,6 +26,8 @@ struct missing_parts {
   bool endpoints = false;
   /// The delivery log (format 6 and older).
   bool delivery_log = false;
+  /// Pending entries for first attempts instead of their low-water mark (format 7 and older).
+  bool first_attempt_entries = false;
 };
 
 /// Stamps a new store, or an older one that the open moves over, with the current format, and
@@ -42,8 +44,10 @@ boost::system::error_code check_format(lmdb::txn& t, MDB_dbi meta, MDB_dbi runs,
     missing.lists = true;
   if (*stamp && (missing.lists || **stamp == format_without_endpoint_index))
     missing.endpoints = true;
-  if (*stamp && (missing.endpoints || **stamp == format_without_delivery_log)) {
+  if (*stamp && (missing.endpoints || **stamp == format_without_delivery_log))
     missing.delivery_log = true;
+  if (*stamp && (missing.delivery_log || **stamp == format_with_first_attempt_entries)) {
+    missing.first_attempt_entries = true;
     return t.put(meta, format_meta_key, format_version);
   }
   if (*stamp)
@@ -115,12 +119,16 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, std
     RUNDUN_TRY(index_endpoints(*t, d, observe));
   if (missing.delivery_log)
     RUNDUN_TRY(start_delivery_log(*t, d, observe));
+  if (missing.first_attempt_entries)
+    RUNDUN_TRY(mark_first_attempts(*t, d, observe));
   RUNDUN_TRY(index_ended_runs(*t, d));
   RUNDUN_TRY(t->commit());
   std::unique_ptr<store> s{new store(std::move(*e), d)};
   if (*seq)
     s->seq_on_disk_ = s->seq_ = read_big_endian(**seq);
-  // One pass over the pending index at start; the writer keeps the counts from then on.
+  // The events waiting for their first attempt, from the stored mark on; then one pass over
+  // the pending index. The writer keeps both from then on.
+  RUNDUN_TRY(s->find_first_attempts());
   auto counts = s->count_pending();
   if (!counts)
     return counts.error();

@@ -1,9 +1,16 @@
 // The store's index scans, each in one read transaction on the caller's thread: active runs
-// by expiry, ended runs by end, and pending deliveries by endpoint and due time; with the
-// pending counts that one scan takes at open and the writer keeps from then on. The keys they
+// by expiry, ended runs by end, and pending deliveries by endpoint and due time (those
+// waiting for their first attempt from memory, see first_attempts.hpp); with the pending
+// counts and the first attempts that one scan each finds at open and the writer keeps from
+// then on. The keys they
 // read are laid out in table_keys.hpp and by `pending_key` (store.hpp).
 
 #include "persistence/store.hpp"
+
+#include "persistence/table_keys.hpp"
+
+#include <algorithm>
+#include <tuple>
 
 namespace rundun::persistence {
 
@@ -79,11 +86,27 @@ result<std::optional<time_point>> store::next_expiry() const {
 
 result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
                                                   std::size_t limit) const {
+  // The events waiting for their first attempt (in memory, taken before the transaction
+  // begins: one committed since is not yet in its snapshot and is skipped), then those
+  // waiting in the pending index; the earliest `limit` of both.
+  std::vector<std::uint64_t> firsts;
+  {
+    std::lock_guard guard{counts_mtx_};
+    firsts = first_attempts_.first(endpoint, limit);
+  }
   using entries = std::vector<pending_entry>;
-  return scan<entries>(db_.pending, [&](lmdb::txn&, lmdb::cursor& c) -> result<entries> {
+  auto page = scan<entries>(db_.pending, [&](lmdb::txn& t, lmdb::cursor& c) -> result<entries> {
     entries out;
+    for (auto seq : firsts) {
+      auto ev = event_at(t, db_, seq);
+      if (!ev)
+        return ev.error();
+      if (*ev && (*ev)->delivery.status == delivery_status::pending)
+        out.push_back({(*ev)->id, (*ev)->delivery.next_attempt_at.value_or((*ev)->created_at), seq});
+    }
     auto prefix = std::string(endpoint) + '/';
-    for (bool ok = c.seek(prefix); ok && out.size() < limit && c.key().starts_with(prefix);
+    for (bool ok = c.seek(prefix); ok && out.size() < firsts.size() + limit &&
+                                   c.key().starts_with(prefix);
          ok = c.next()) {
       auto rest = c.key().substr(prefix.size());
       out.push_back({event_id{std::string(c.value())},
@@ -92,11 +115,18 @@ result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
     }
     return out;
   });
+  if (!page)
+    return page;
+  std::sort(page->begin(), page->end(),
+            [](auto& a, auto& b) { return std::tie(a.due, a.seq) < std::tie(b.due, b.seq); });
+  if (page->size() > limit)
+    page->resize(limit);
+  return page;
 }
 
 result<std::unordered_map<std::string, std::uint64_t>> store::count_pending() const {
   using counts = std::unordered_map<std::string, std::uint64_t>;
-  return scan<counts>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<counts> {
+  auto out = scan<counts>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<counts> {
     counts out;
     for (bool ok = c.first(); ok; ok = c.next()) {
       auto k = c.key();
@@ -104,6 +134,12 @@ result<std::unordered_map<std::string, std::uint64_t>> store::count_pending() co
     }
     return out;
   });
+  if (!out)
+    return out;
+  std::lock_guard guard{counts_mtx_};
+  for (auto& endpoint : first_attempts_.endpoints())
+    (*out)[endpoint] += first_attempts_.count(endpoint);
+  return out;
 }
 
 std::vector<std::pair<std::string, std::uint64_t>> store::pending_counts() const {
@@ -113,7 +149,7 @@ std::vector<std::pair<std::string, std::uint64_t>> store::pending_counts() const
 
 result<std::vector<std::string>> store::endpoints_with_pending() const {
   using keys = std::vector<std::string>;
-  return scan<keys>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<keys> {
+  auto out = scan<keys>(db_.pending, [](lmdb::txn&, lmdb::cursor& c) -> result<keys> {
     keys out;
     // Skip from one endpoint's entries to the next: seek past "<endpoint>/" by seeking to
     // "<endpoint>0" ('0' follows '/').
@@ -125,6 +161,52 @@ result<std::vector<std::string>> store::endpoints_with_pending() const {
     }
     return out;
   });
+  if (!out)
+    return out;
+  std::lock_guard guard{counts_mtx_};
+  for (auto& endpoint : first_attempts_.endpoints())
+    if (std::find(out->begin(), out->end(), endpoint) == out->end())
+      out->push_back(endpoint);
+  return out;
+}
+
+boost::system::error_code store::find_first_attempts() {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  auto mark = t->get(db_.meta, first_attempt_mark_key);
+  if (!mark)
+    return mark.error();
+  mark_on_disk_ = *mark ? read_big_endian(**mark) : 0;
+  auto c = lmdb::cursor::open(*t, db_.events);
+  if (!c)
+    return c.error();
+  std::lock_guard guard{counts_mtx_};
+  for (bool ok = c->seek(big_endian(mark_on_disk_)); ok; ok = c->next()) {
+    auto ev = event_at(*t, db_, read_big_endian(c->key()));
+    if (!ev)
+      return ev.error();
+    if (*ev && write_batch::place_of((*ev)->delivery).first)
+      first_attempts_.add((*ev)->endpoint, (*ev)->seq);
+  }
+  return {};
+}
+
+result<std::optional<time_point>> store::first_attempt_due(const lmdb::txn& t,
+                                                           std::string_view endpoint) const {
+  std::optional<std::uint64_t> first;
+  {
+    std::lock_guard guard{counts_mtx_};
+    first = first_attempts_.mark(endpoint);
+  }
+  if (!first)
+    return std::optional<time_point>{};
+  auto ev = event_at(t, db_, *first);
+  if (!ev)
+    return ev.error();
+  if (!*ev)
+    return std::optional<time_point>{}; // committed after `t` began
+  return std::optional<time_point>{(*ev)->delivery.next_attempt_at.value_or((*ev)->created_at)};
 }
 
 } // namespace rundun::persistence

@@ -101,7 +101,7 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
       }
       child.emplace(std::move(*c));
     }
-    write_batch wb{*this, child ? *child : *parent, child ? own_figures : batch_figures};
+    write_batch wb{*this, child ? *child : *parent, child ? own_figures : batch_figures, effects};
     auto ec = batch[i].work(wb);
     if (!ec && child)
       ec = own_figures.flush(*child, figure_tables);
@@ -124,6 +124,8 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
   // Batches may commit sequence numbers out of order: only ever raise the stored one.
   if (effects.max_seq > seq_on_disk_)
     out.batch_error = parent->put(db_.meta, seq_meta_key, big_endian(effects.max_seq));
+  if (!out.batch_error)
+    out.batch_error = write_mark(*parent, effects);
   if (!out.batch_error) {
     // Raised before the commit: a reader that sees this commit's data then reads a mark at
     // least this high, and the writes' callbacks, run next, read exactly this one.
@@ -135,15 +137,41 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
   return out;
 }
 
+boost::system::error_code store::write_mark(lmdb::txn& t, commit_effects& effects) const {
+  // At most the lowest sequence number that waits for its first attempt once this commit
+  // is durable: the lowest that waited before it (those it ends only raise the true mark),
+  // or that it adds. With none waiting, every event stored so far has had its first attempt.
+  auto mark = first_attempts_.low_water_mark();
+  for (auto& [seq, change] : effects.first_attempts)
+    if (change.waiting && (!mark || seq < *mark))
+      mark = seq;
+  if (!mark)
+    mark = std::max(seq_on_disk_, effects.max_seq) + 1;
+  if (*mark == mark_on_disk_)
+    return {};
+  effects.mark_written = *mark;
+  return t.put(db_.meta, first_attempt_mark_key, big_endian(*mark));
+}
+
 void commit_effects::merge(commit_effects&& other) {
   max_seq = std::max(max_seq, other.max_seq);
+  for (auto& [seq, change] : other.first_attempts)
+    first_attempts.insert_or_assign(seq, std::move(change));
   for (auto& [endpoint, delta] : other.pending_deltas)
     pending_deltas[endpoint] += delta;
 }
 
 void store::adopt(commit_effects&& effects) {
   seq_on_disk_ = std::max(seq_on_disk_, effects.max_seq);
+  if (effects.mark_written)
+    mark_on_disk_ = *effects.mark_written;
   std::lock_guard guard{counts_mtx_};
+  for (auto& [seq, change] : effects.first_attempts) {
+    if (change.waiting)
+      first_attempts_.add(change.endpoint, seq);
+    else
+      first_attempts_.remove(change.endpoint, seq);
+  }
   for (auto& [endpoint, delta] : effects.pending_deltas) {
     if (delta == 0)
       continue;

@@ -19,6 +19,11 @@ namespace rundun::persistence {
 /// (store_writer.cpp), read at open.
 inline constexpr std::string_view seq_meta_key = "event_seq";
 
+/// The `meta` key of the low-water mark of the first attempts (first_attempts.hpp): every
+/// event below it has had its first attempt. Written at most once per commit
+/// (store_writer.cpp), read at open, where the events from it on are read again.
+inline constexpr std::string_view first_attempt_mark_key = "first_attempt_mark";
+
 /// The key of an event's record and data, looked up through the id index `ids`. Events are
 /// keyed by sequence number, not by their random id, so that new events append to the end of
 /// the tree: a random key would dirty a random page of each table on every event.

@@ -146,12 +146,7 @@ boost::system::error_code write_batch::put_event(const event_record& x, std::str
     RUNDUN_TRY(txn_.put(store_.db_.runs, x.run.value, with_run_event(**state, x.seq)));
   // The sequence number goes to `meta` once per commit (see store::commit), not per event.
   effects_.max_seq = std::max(effects_.max_seq, x.seq);
-  if (x.delivery.status == delivery_status::pending && x.delivery.next_attempt_at) {
-    ++effects_.pending_deltas[x.endpoint];
-    return txn_.put(store_.db_.pending, pending_key(x.endpoint, *x.delivery.next_attempt_at, x.seq),
-                    x.id.value);
-  }
-  return {};
+  return move_wait(x, {}, place_of(x.delivery));
 }
 
 boost::system::error_code write_batch::append_step(std::uint64_t seq, const delivery_step& step) {
@@ -176,50 +171,75 @@ boost::system::error_code write_batch::remove_log(std::uint64_t seq) {
   return {};
 }
 
-boost::system::error_code write_batch::move_pending(const event_record& e,
-                                                    std::optional<time_point> before,
-                                                    std::optional<time_point> after) {
+write_batch::wait_place write_batch::place_of(const delivery_state& d) {
+  if (d.status != delivery_status::pending || !d.next_attempt_at)
+    return {};
+  if (d.attempts.empty())
+    return {true, {}};
+  return {false, d.next_attempt_at};
+}
+
+bool write_batch::waits_first(std::string_view endpoint, std::uint64_t seq) const {
+  for (auto* changes : {&effects_.first_attempts, &earlier_.first_attempts})
+    if (auto it = changes->find(seq); it != changes->end())
+      return it->second.waiting;
+  // The writer is the only thread that changes the store's sets: it reads them unlocked.
+  return store_.first_attempts_.contains(endpoint, seq);
+}
+
+result<bool> write_batch::leave(const event_record& e, wait_place place) {
+  bool there = false;
+  if (place.first) {
+    there = waits_first(e.endpoint, e.seq);
+    if (there)
+      effects_.first_attempts.insert_or_assign(
+          e.seq, commit_effects::first_attempt_change{e.endpoint, false});
+  } else if (place.due) {
+    auto removed = txn_.erase(store_.db_.pending, pending_key(e.endpoint, *place.due, e.seq));
+    if (!removed)
+      return removed;
+    there = *removed;
+  }
+  if (there)
+    --effects_.pending_deltas[e.endpoint];
+  return there;
+}
+
+boost::system::error_code write_batch::move_wait(const event_record& e, wait_place before,
+                                                 wait_place after) {
   if (before == after)
     return {};
-  if (before) {
-    RUNDUN_TRY(txn_.del(store_.db_.pending, pending_key(e.endpoint, *before, e.seq)));
-    --effects_.pending_deltas[e.endpoint];
-  }
-  if (after) {
-    RUNDUN_TRY(txn_.put(store_.db_.pending, pending_key(e.endpoint, *after, e.seq), e.id.value));
+  if (auto left = leave(e, before); !left)
+    return left.error();
+  if (after.first || after.due)
     ++effects_.pending_deltas[e.endpoint];
-  }
+  if (after.first)
+    effects_.first_attempts.insert_or_assign(
+        e.seq, commit_effects::first_attempt_change{e.endpoint, true});
+  if (after.due)
+    return txn_.put(store_.db_.pending, pending_key(e.endpoint, *after.due, e.seq), e.id.value);
   return {};
 }
-
-namespace {
-
-/// Where an event waits in the pending index: its due time while pending, else nowhere.
-std::optional<time_point> pending_due(const delivery_state& d) {
-  if (d.status != delivery_status::pending)
-    return std::nullopt;
-  return d.next_attempt_at;
-}
-
-} // namespace
 
 boost::system::error_code write_batch::append_delivery(const delivery_change& c) {
   // The event as the endpoint had it; `after` adds the step's attempt, if any.
   auto& before = c.before;
-  auto due = before.delivery.next_attempt_at.value_or(before.created_at);
-  // The endpoint's copy holds only while the event waits where it thinks: its pending entry
-  // is removed here, or, if it is not there (the event moved on without that copy, after an
-  // endpoint actor failed, or is gone), the step is applied to the event as stored.
-  auto removed = txn_.erase(store_.db_.pending, pending_key(before.endpoint, due, before.seq));
-  if (!removed)
-    return removed.error();
-  if (!*removed)
+  // The endpoint's copy holds only while the event waits where it thinks: for its first
+  // attempt, or at its due time in the pending index. If it does not (the event moved on
+  // without that copy, after an endpoint actor failed, or is gone), the step is applied to
+  // the event as stored.
+  auto left = leave(before, is_first_attempt(c)
+                                ? wait_place{true, {}}
+                                : wait_place{false, before.delivery.next_attempt_at.value_or(
+                                                        before.created_at)});
+  if (!left)
+    return left.error();
+  if (!*left)
     return update_event(before.id, [&c](event_record& e) { fold(e.delivery, c.step); });
-  --effects_.pending_deltas[before.endpoint];
   auto after = before;
   fold(after.delivery, c.step);
   RUNDUN_TRY(append_step(before.seq, c.step));
-  RUNDUN_TRY(move_pending(before, std::nullopt, pending_due(after.delivery)));
+  RUNDUN_TRY(move_wait(after, {}, place_of(after.delivery)));
   return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_, &before,
                                   &after);
 }
@@ -246,7 +266,7 @@ write_batch::update_event(const event_id& id, const std::function<void(event_rec
       a.round_failures == b.round_failures)
     return {}; // nothing changed (a recovery that found the event no longer failed)
   RUNDUN_TRY(append_step(before.seq, step_between(before.delivery, after.delivery)));
-  RUNDUN_TRY(move_pending(before, pending_due(before.delivery), pending_due(after.delivery)));
+  RUNDUN_TRY(move_wait(before, place_of(before.delivery), place_of(after.delivery)));
   return list_index::change_event(txn_, {store_.db_.lists, store_.db_.endpoints}, figures_, &before,
                                   &after);
 }

@@ -34,6 +34,15 @@ struct commit_effects {
   std::uint64_t max_seq = 0;
   /// Pending deliveries added (or, negative, removed) per endpoint key.
   std::unordered_map<std::string, std::int64_t> pending_deltas;
+  /// Events that begin (true) or stop (false) waiting for their first attempt, by sequence
+  /// number, with their endpoint (see first_attempts.hpp); the last change of each counts.
+  struct first_attempt_change {
+    std::string endpoint;
+    bool waiting = false;
+  };
+  std::unordered_map<std::uint64_t, first_attempt_change> first_attempts;
+  /// The low-water mark this commit wrote, if it wrote one.
+  std::optional<std::uint64_t> mark_written;
 
   void merge(commit_effects&& other);
 };
@@ -41,21 +50,22 @@ struct commit_effects {
 class store;
 
 /// The typed write operations, valid inside one write transaction on the writer thread.
-/// Every operation keeps the secondary indexes (tokens, run events, pending, expiries) in step
-/// with the records. Each returns a non-empty error code on failure.
+/// Every operation keeps the secondary indexes (tokens, run events, pending, expiries) and the
+/// waits for a first attempt (first_attempts.hpp) in step with the records. Each returns a non-empty error code on failure.
 class write_batch {
 public:
   boost::system::error_code put_template(const template_record& x);
   /// Stores a run. A new run also gets its token; an active run is kept in the expiry index.
   boost::system::error_code put_run(const run_record& x);
-  /// Stores a new event, its data, and, while its delivery is pending, its pending-index entry.
+  /// Stores a new event and its data; its wait for its first attempt is kept in memory.
   /// `endpoint_url` is the normalised URL behind `x.endpoint` (empty when not subscribed).
   boost::system::error_code put_event(const event_record& x, std::string_view data_json,
                                       std::string_view endpoint_url);
-  /// Appends an attempt's result to a pending event's delivery log, and moves its pending
-  /// entry, list entries and endpoint figures with it: no read of the event, no rewrite.
-  /// If the event is not pending at `c.stored_due` (the caller's copy is stale), the step is
-  /// applied to the event as stored instead, as `update_event` does.
+  /// Appends an attempt's result to a pending event's delivery log, and moves its wait (for
+  /// its first attempt, or in the pending index), list entries and endpoint figures with it:
+  /// no read of the event, no rewrite. If the event does not wait where the caller's copy
+  /// says (the copy is stale), the step is applied to the event as stored instead, as
+  /// `update_event` does.
   boost::system::error_code append_delivery(const delivery_change& c);
   /// Reads an event, lets `change` edit its delivery, and appends the change to its log,
   /// with its pending-index entry moved to the new due time. An absent event is left alone.
@@ -84,20 +94,33 @@ public:
 
 private:
   friend class store;
-  write_batch(const store& s, lmdb::txn& t, list_index::figures_cache& figures)
-      : store_(s), txn_(t), figures_(figures) {}
+  /// `earlier`: what the transaction's earlier writes changed.
+  write_batch(const store& s, lmdb::txn& t, list_index::figures_cache& figures,
+              const commit_effects& earlier)
+      : store_(s), txn_(t), figures_(figures), earlier_(earlier) {}
   /// Appends `step` to the log of the event `seq`.
   boost::system::error_code append_step(std::uint64_t seq, const delivery_step& step);
   /// Removes the log of the event `seq` (retention).
   boost::system::error_code remove_log(std::uint64_t seq);
-  /// Moves a pending event's entry in the pending index from `before` to `after` (either
-  /// may be none: not pending).
-  boost::system::error_code move_pending(const event_record& e, std::optional<time_point> before,
-                                         std::optional<time_point> after);
+  /// Where a delivery waits: for its first attempt, in the pending index at a due time, or
+  /// nowhere (`first` false and no `due`).
+  struct wait_place {
+    bool first = false;
+    std::optional<time_point> due;
+    bool operator==(const wait_place&) const = default;
+  };
+  static wait_place place_of(const delivery_state& d);
+  /// Ends the event's wait at `place`; false if it did not wait there.
+  result<bool> leave(const event_record& e, wait_place place);
+  /// Moves a pending event's wait from `before` to `after`, and its endpoint's count.
+  boost::system::error_code move_wait(const event_record& e, wait_place before, wait_place after);
+  /// Whether the event `seq` waits for its first attempt, as this transaction has it.
+  bool waits_first(std::string_view endpoint, std::uint64_t seq) const;
   boost::system::error_code put_if_absent(MDB_dbi db, std::string_view key, std::string_view value);
   const store& store_;
   lmdb::txn& txn_;
   list_index::figures_cache& figures_;
+  const commit_effects& earlier_;
   /// What this write adds to the commit's bookkeeping, taken over when it succeeds.
   commit_effects effects_;
 };

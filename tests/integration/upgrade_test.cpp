@@ -1,10 +1,12 @@
 // Data dirs written by older rundunds opened by this one: moved over in place at start, step
-// by step to format 7, with their progress logged, and nothing in them lost or changed.
+// by step to format 8, with their progress logged, and nothing in them lost or changed.
 //
 // tests/data/format3 was made by tests/data/format3/make_fixture.py with a real format 3
-// rundund (commit 41936e5), and tests/data/format6 by the same script with a real format 6
-// rundund (commit 4be1727). Each holds runs in every state, events waiting for their second
-// attempt, and photos; expected.json is what that server answered for them.
+// rundund (commit 41936e5), tests/data/format6 by the same script with a real format 6
+// rundund (commit 4be1727), and tests/data/format7 by it with `--first-attempt-waiting` and a
+// real format 7 rundund (commit 322ed99). Each holds runs in every state, events waiting for
+// their second attempt, and photos; format 7's also an event whose first attempt was in
+// flight when its server was killed. expected.json is what that server answered for them.
 
 #include "net/signature.hpp"
 #include "tests/support/scripted_receiver.hpp"
@@ -35,6 +37,7 @@ const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 using environment = std::map<std::string, std::string>;
 const environment format3_clock{{"RUNDUN_CLOCK_START", "2026-11-30T09:14:00Z"}};
 const environment format6_clock{{"RUNDUN_CLOCK_START", "2026-12-05T17:46:00Z"}};
+const environment format7_clock{{"RUNDUN_CLOCK_START", "2026-12-05T23:21:00Z"}};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -77,13 +80,23 @@ struct upgrade_fixture {
   std::string run_id(const char* name) {
     return std::string(expected_run(name).at("run").at("id").as_string());
   }
-  /// The webhook events the fixture left waiting for their second attempt.
-  std::set<std::string> waiting_events() {
-    std::set<std::string> out;
+  /// The webhook events the fixture left waiting for their next attempt, with the number of
+  /// attempts each had.
+  std::map<std::string, std::size_t> waiting_events() {
+    std::map<std::string, std::size_t> out;
     for (auto& [name, run] : expected.at("runs").as_object())
       for (auto& e : run.at("events").as_array())
         if (e.at("delivery").at("status") == "pending")
-          out.insert(std::string(e.at("event_id").as_string()));
+          out[std::string(e.at("event_id").as_string())] =
+              e.at("delivery").at("attempts").as_array().size();
+    return out;
+  }
+  /// The webhook URLs of the fixture's runs: its endpoints.
+  std::set<std::string> endpoints() {
+    std::set<std::string> out;
+    for (auto& [name, run] : expected.at("runs").as_object())
+      if (auto* hook = run.at("run").as_object().if_contains("webhook"); hook && hook->is_object())
+        out.insert(std::string(hook->at("url").as_string()));
     return out;
   }
 };
@@ -96,10 +109,13 @@ struct format3 : upgrade_fixture {
 struct format6 : upgrade_fixture {
   format6() : upgrade_fixture("format6", format6_clock) {}
 };
+struct format7 : upgrade_fixture {
+  format7() : upgrade_fixture("format7", format7_clock) {}
+};
 
 /// What every moved-over data dir must show: everything the old server answered, the same,
-/// and each waiting event's second attempt sent promptly.
-void keeps_everything(upgrade_fixture& f, server_process& server);
+/// and each waiting event's next attempt sent promptly (`waiting` of them).
+void keeps_everything(upgrade_fixture& f, server_process& server, std::size_t waiting = 6);
 
 BOOST_FIXTURE_TEST_CASE(a_format_3_data_dir_is_moved_over_at_start_and_keeps_everything, format3) {
   server_process server(dir.str(), {}, true, fixture_clock);
@@ -134,10 +150,28 @@ BOOST_FIXTURE_TEST_CASE(a_format_6_data_dir_is_moved_over_at_start_and_keeps_eve
   BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"6",)"
                       R"("to_format":"7")") != std::string::npos);
   BOOST_TEST(log.find(R"("from_format":"5")") == std::string::npos);
+  BOOST_TEST(log.find(R"("from_format":"7","to_format":"8")") != std::string::npos);
   keeps_everything(*this, server);
 }
 
-void keeps_everything(upgrade_fixture& f, server_process& server) {
+BOOST_FIXTURE_TEST_CASE(a_format_7_data_dir_keeps_an_event_waiting_for_its_first_attempt, format7) {
+  server_process server(dir.str(), {}, true, fixture_clock);
+  // Its pending entries of first attempts went, counted (7 entries: 6 retries and the one
+  // first attempt), and the mark took their place.
+  auto log = server.stderr_text();
+  BOOST_TEST(log.find(R"("message":"moving the store to a new format","from_format":"7",)"
+                      R"("to_format":"8","pending_entries_done":"0","pending_entries_total":"7")") !=
+             std::string::npos);
+  BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"7",)"
+                      R"("to_format":"8","pending_entries_done":"7","pending_entries_total":"7")") !=
+             std::string::npos);
+  BOOST_TEST(log.find(R"("from_format":"6")") == std::string::npos);
+  // The event whose first attempt was in flight when the old server was killed gets it now,
+  // once, with the six retries.
+  keeps_everything(*this, server, 7);
+}
+
+void keeps_everything(upgrade_fixture& f, server_process& server, std::size_t waiting_count) {
   auto& expected = f.expected;
   auto& rx = f.rx;
   auto api = server.api();
@@ -151,7 +185,8 @@ void keeps_everything(upgrade_fixture& f, server_process& server) {
                   .as_array()
                   .size();
   BOOST_TEST(api.get("/v1/events?limit=500").json().at("events").as_array().size() == events);
-  BOOST_TEST(api.get("/v1/endpoints").json().at("endpoints").as_array().size() == 1u);
+  BOOST_TEST(api.get("/v1/endpoints").json().at("endpoints").as_array().size() ==
+             f.endpoints().size());
 
   // The template and every run read back as the old server answered them.
   auto& tmpl = expected.at("template").as_object();
@@ -179,23 +214,23 @@ void keeps_everything(upgrade_fixture& f, server_process& server) {
     BOOST_TEST((got.body == photo));
   }
 
-  // Each event waiting for its retry gets its second attempt, signed, promptly: it was due
-  // long ago.
+  // Each event waiting for its next attempt gets it, signed, promptly: it was due long ago.
   auto waiting = f.waiting_events();
-  BOOST_REQUIRE(waiting.size() == 6u);
+  BOOST_REQUIRE(waiting.size() == waiting_count);
   BOOST_REQUIRE(rx.wait_for(waiting.size(), 10s));
   net::webhook_signer signer{*net::parse_secret(secret)};
-  std::set<std::string> arrived;
+  std::map<std::string, std::size_t> arrived;
   for (auto& r : rx.requests()) {
-    arrived.insert(r.header("webhook-id"));
-    BOOST_TEST(r.json().at("delivery_attempt") == 2);
+    auto id = r.header("webhook-id");
+    arrived[id] = waiting.count(id) ? waiting.at(id) : 99;
+    BOOST_TEST(r.json().at("delivery_attempt") == arrived[id] + 1);
     auto ts = std::stoll(r.header("webhook-timestamp"));
     BOOST_TEST(r.header("webhook-signature") == signer.sign(r.header("webhook-id"), ts, r.body));
   }
   BOOST_TEST((arrived == waiting));
 
-  // Every event keeps its first attempt as it was, and now shows the second one; the events
-  // of the run without a webhook are as they were.
+  // Every event keeps its attempts as they were, and now shows the next one; the events of
+  // the run without a webhook are as they were.
   for (auto& [name, run] : expected.at("runs").as_object()) {
     auto id = std::string(run.at("run").at("id").as_string());
     BOOST_TEST_CONTEXT("run " << name) {
@@ -220,9 +255,11 @@ void keeps_everything(upgrade_fixture& f, server_process& server) {
           continue;
         }
         auto& attempts = a.at("delivery").at("attempts").as_array();
-        BOOST_REQUIRE(attempts.size() == 2u);
-        BOOST_TEST(attempts[0] == b.at("delivery").at("attempts").at(0));
-        BOOST_TEST(attempts[1].at("status_code") == 200);
+        auto& earlier = b.at("delivery").at("attempts").as_array();
+        BOOST_REQUIRE(attempts.size() == earlier.size() + 1);
+        for (std::size_t k = 0; k < earlier.size(); ++k)
+          BOOST_TEST(attempts[k] == earlier[k]);
+        BOOST_TEST(attempts.back().at("status_code") == 200);
         BOOST_TEST(a.at("delivery").at("status") == "delivered");
       }
     }

@@ -592,8 +592,9 @@ BOOST_FIXTURE_TEST_CASE(a_format_5_store_gets_its_endpoint_index_once_at_open, e
   };
   s = std::move(*store::open(dir.path(), store::default_map_size, observe));
   // Its start, every 5 % of the endpoints (each one, of 4), and its end; then the move to the
-  // delivery log (format 7), which keeps every event record as it is.
-  BOOST_REQUIRE(heard.size() == 7u);
+  // delivery log (format 7), which keeps every event record as it is, and the move to first
+  // attempts found by their mark (format 8: its start and end).
+  BOOST_REQUIRE(heard.size() == 9u);
   BOOST_TEST(
       (heard_t(heard.begin(), heard.begin() + 5) == heard_t{{"5>6", 0, 4, false, "endpoints"},
                                                             {"5>6", 1, 4, false, "endpoints"},
@@ -603,7 +604,10 @@ BOOST_FIXTURE_TEST_CASE(a_format_5_store_gets_its_endpoint_index_once_at_open, e
   BOOST_TEST(std::get<0>(heard[6]) == "6>7");
   BOOST_TEST(std::get<3>(heard[6]));
   BOOST_TEST(std::get<4>(heard[6]) == "events");
-  BOOST_TEST(**s->meta("format") == "7");
+  BOOST_TEST(std::get<0>(heard[8]) == "7>8");
+  BOOST_TEST(std::get<3>(heard[8]));
+  BOOST_TEST(std::get<4>(heard[8]) == "pending_entries");
+  BOOST_TEST(**s->meta("format") == "8");
   BOOST_TEST(urls(std::nullopt, 2) == (urls_t{"https://c/", "https://a/", "https://d/"}),
              boost::test_tools::per_element());
   BOOST_TEST(!s->endpoint("ep-old")->has_value());

@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(a_store_in_another_format_is_refused_with_a_clear_error) {
   {
     auto s = store::open(dir.path());
     BOOST_REQUIRE(s);
-    BOOST_TEST(**(*s)->meta("format") == "7"); // a new store is stamped
+    BOOST_TEST(**(*s)->meta("format") == "8"); // a new store is stamped
     BOOST_REQUIRE(!(*s)->write_sync([](write_batch& b) { return b.put_meta("format", "1"); }));
   }
   auto s = store::open(dir.path());
@@ -313,11 +313,12 @@ BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_ope
   BOOST_REQUIRE(listed);
   BOOST_REQUIRE(listed->size() == 3u);
   BOOST_TEST((*listed)[2].id.value == "evt-7");
-  BOOST_TEST(**(*s)->meta("format") == "7");
+  BOOST_TEST(**(*s)->meta("format") == "8");
   BOOST_TEST((*s)->find_run({"r-1"})->has_value());
   // Each move reported its start and its end: format 3 to 4 (the event lists), 4 to 5 (the
   // list indexes, which now list the run and its events), 5 to 6 (the endpoint index, over
-  // its one endpoint), then 6 to 7 (the delivery log: its 3 events' records kept as they are).
+  // its one endpoint), 6 to 7 (the delivery log: its 3 events' records kept as they are),
+  // then 7 to 8 (first attempts by their mark: the store has no pending entries).
   BOOST_TEST((heard == heard_t{{"3>4", 0, 1, false},
                                {"3>4", 1, 1, true},
                                {"4>5", 0, 1, false},
@@ -325,7 +326,9 @@ BOOST_AUTO_TEST_CASE(a_store_that_listed_events_in_an_index_is_moved_over_at_ope
                                {"5>6", 0, 1, false},
                                {"5>6", 1, 1, true},
                                {"6>7", 3, 3, false},
-                               {"6>7", 3, 3, true}}));
+                               {"6>7", 3, 3, true},
+                               {"7>8", 0, 0, false},
+                               {"7>8", 0, 0, true}}));
   BOOST_TEST((*s)->list_endpoints(std::nullopt, {})->items.size() == 1u);
   auto events = (*s)->list_events({}, {});
   BOOST_REQUIRE(events);
@@ -507,4 +510,71 @@ BOOST_AUTO_TEST_CASE(an_attempt_result_from_a_stale_copy_changes_the_event_as_st
   BOOST_TEST((*health)->stats.pending == 0u);
   BOOST_TEST((*health)->stats.delivered == 1u);
   BOOST_TEST((*health)->stats.failed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(first_attempts_wait_without_an_entry_and_are_found_again_from_their_mark) {
+  test::temp_dir dir;
+  auto first_result = [](const event_record& e, int status, std::int64_t at_ms) {
+    delivery_change c{e, {}};
+    c.step.attempt = attempt_record{1, from_unix_ms(at_ms), status, std::nullopt, 2};
+    if (status >= 300) {
+      c.step.next_attempt_at = from_unix_ms(at_ms + 30'000);
+      c.step.round_failures = 1;
+    } else {
+      c.step.status = delivery_status::delivered;
+    }
+    return c;
+  };
+  auto a1 = pending_event("evt-a1", "r", 11, 100, "ep-a");
+  auto a2 = pending_event("evt-a2", "r", 12, 110, "ep-a");
+  auto b1 = pending_event("evt-b1", "r", 13, 120, "ep-b");
+  auto a3 = pending_event("evt-a3", "r", 14, 130, "ep-a");
+  {
+    auto s = std::move(*store::open(dir.path()));
+    BOOST_REQUIRE(!s->write_sync([&](write_batch& b) {
+      for (auto* e : {&a1, &a2, &b1, &a3})
+        RUNDUN_TRY(b.put_event(*e, "{}", "http://" + e->endpoint + "/"));
+      return boost::system::error_code{};
+    }));
+    // The mark is the lowest event that waits for its first attempt.
+    BOOST_TEST(read_big_endian(**s->meta("first_attempt_mark")) == 11u);
+    // a1 is delivered, a2 fails and waits for its retry (in the pending index, due 30 s
+    // later), b1 and a3 still wait for their first attempt.
+    BOOST_REQUIRE(!s->write_sync([&](write_batch& b) {
+      RUNDUN_TRY(b.append_delivery(first_result(a1, 204, 1000)));
+      return b.append_delivery(first_result(a2, 500, 1000));
+    }));
+    auto page = s->pending("ep-a", 10);
+    BOOST_REQUIRE(page);
+    BOOST_REQUIRE(page->size() == 2u);
+    BOOST_TEST((*page)[0].id.value == "evt-a3");
+    BOOST_TEST((*page)[1].id.value == "evt-a2");
+    BOOST_TEST(to_unix_ms((*page)[1].due) == 31'000);
+    BOOST_TEST(s->pending("ep-a", 1)->size() == 1u);
+    // Written by the next commit: the writes above ended a1, the lowest, in its own.
+    BOOST_REQUIRE(!s->write_sync([](write_batch& b) { return b.put_meta("x", "y"); }));
+    BOOST_TEST(read_big_endian(**s->meta("first_attempt_mark")) == 13u);
+  }
+  // A reopen finds them again from the mark, with their counts.
+  auto s = std::move(*store::open(dir.path()));
+  auto page = s->pending("ep-a", 10);
+  BOOST_REQUIRE(page);
+  BOOST_REQUIRE(page->size() == 2u);
+  BOOST_TEST((*page)[0].id.value == "evt-a3");
+  BOOST_TEST((*page)[1].id.value == "evt-a2");
+  BOOST_REQUIRE(s->pending("ep-b", 10)->size() == 1u);
+  auto eps = *s->endpoints_with_pending();
+  std::sort(eps.begin(), eps.end());
+  BOOST_TEST((eps == std::vector<std::string>{"ep-a", "ep-b"}));
+  auto counts = s->pending_counts();
+  std::sort(counts.begin(), counts.end());
+  BOOST_TEST((counts == std::vector<std::pair<std::string, std::uint64_t>>{{"ep-a", 2}, {"ep-b", 1}}));
+  // The endpoint's next attempt is its waiting first attempt's.
+  BOOST_TEST(to_unix_ms(*(*s->endpoint("ep-a"))->next_attempt_at) == 130);
+  // A first attempt's result after the reopen finds its event waiting.
+  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.append_delivery(first_result(b1, 200, 2000)); }));
+  BOOST_TEST(s->pending("ep-b", 10)->empty());
+  BOOST_TEST((*s->find_event({"evt-b1"}))->delivery.attempts.size() == 1u);
+  BOOST_TEST((*s->endpoint("ep-b"))->stats.delivered == 1u);
+  BOOST_TEST((*s->endpoint("ep-b"))->stats.pending == 0u);
 }

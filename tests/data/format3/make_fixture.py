@@ -6,6 +6,11 @@ example 41936e5):
 
     python3 tests/data/format3/make_fixture.py /path/to/old/rundund tests/data/format3
 
+With `--first-attempt-waiting` (format 7, commit 322ed99), it also leaves a run whose one
+event's first attempt is in flight to a receiver that never answers (`/hang`), and stops
+the server with SIGKILL instead: the event waits for its first attempt, as a crash leaves
+it.
+
 It drives that server over HTTP, with the standard library only, until the data dir holds:
 - runs in every state: active (a photo and an answer), completed, cancelled, expired, and a
   completed run without a webhook;
@@ -41,6 +46,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 class failing_receiver(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("content-length", "0")))
+        if self.path == "/hang":
+            time.sleep(600)
+            return
         self.send_response(500)
         self.send_header("content-length", "0")
         self.end_headers()
@@ -68,7 +76,7 @@ def wait_until(check, what, limit=30):
     sys.exit(f"timed out waiting for {what}")
 
 
-def main(rundund, out_dir):
+def main(rundund, out_dir, first_attempt_waiting=False):
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", RECEIVER_PORT), failing_receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     data_dir = tempfile.mkdtemp(prefix="rundun-format3-")
@@ -130,6 +138,14 @@ def main(rundund, out_dir):
         return True
 
     wait_until(settled, "every event's first attempt and the expiry")
+    if first_attempt_waiting:
+        hang = {"url": f"http://127.0.0.1:{RECEIVER_PORT}/hang", "secret": SECRET}
+        waiting, link = new_run(webhook=hang, metadata={"state": "first attempt waiting"})
+        call(port, "POST", link + "/steps/notes/skip")
+        runs["first_attempt_waiting"] = (waiting, link)
+        wait_until(lambda: call(port, "GET", f"/v1/runs/{waiting['id']}/events")["events"],
+                   "the waiting run's event")
+        time.sleep(1)  # its first attempt is on its way to /hang
     expected = {"template": call(port, "GET", f"/v1/templates/{tmpl['id']}"), "runs": {}}
     for name, (run, link) in runs.items():
         expected["runs"][name] = {
@@ -137,9 +153,13 @@ def main(rundund, out_dir):
             "events": call(port, "GET", f"/v1/runs/{run['id']}/events")["events"],
             "link": link,
         }
-    server.send_signal(signal.SIGTERM)
-    if server.wait(timeout=30) != 0:
-        sys.exit("the old server did not stop cleanly")
+    if first_attempt_waiting:
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+    else:
+        server.send_signal(signal.SIGTERM)
+        if server.wait(timeout=30) != 0:
+            sys.exit("the old server did not stop cleanly")
     receiver.shutdown()
 
     os.makedirs(out_dir, exist_ok=True)
@@ -154,6 +174,8 @@ def main(rundund, out_dir):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    flags = [a for a in sys.argv[1:] if a.startswith("--")]
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if len(args) != 2 or flags not in ([], ["--first-attempt-waiting"]):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(args[0], args[1], first_attempt_waiting=bool(flags))
