@@ -21,10 +21,10 @@ void first_attempts::add(std::string_view endpoint, std::uint64_t seq) {
   if (it == waiting_.end())
     it = waiting_.emplace(std::string(endpoint), waiting_set{}).first;
   auto& w = it->second;
+  auto old_mark = w.count ? std::optional<std::uint64_t>{w.lowest()} : std::nullopt;
   auto& bits = w.blocks[block_of(seq)];
   if (bits & bit_of(seq))
     return;
-  auto old_mark = w.count ? std::optional<std::uint64_t>{w.lowest()} : std::nullopt;
   bits |= bit_of(seq);
   ++w.count;
   if (old_mark && *old_mark <= seq)
@@ -65,17 +65,19 @@ bool first_attempts::contains(std::string_view endpoint, std::uint64_t seq) cons
   return block != it->second.blocks.end() && (block->second & bit_of(seq));
 }
 
-std::vector<std::uint64_t> first_attempts::first(std::string_view endpoint,
+std::vector<std::uint64_t> first_attempts::first(std::string_view endpoint, std::uint64_t from,
                                                  std::size_t limit) const {
   std::vector<std::uint64_t> out;
   auto it = waiting_.find(std::string(endpoint));
   if (it == waiting_.end())
     return out;
-  for (auto [block, bits] : it->second.blocks) {
-    if (out.size() >= limit)
-      break;
+  auto& blocks = it->second.blocks;
+  for (auto b = blocks.lower_bound(block_of(from)); b != blocks.end() && out.size() < limit; ++b) {
+    auto bits = b->second;
+    if (b->first == block_of(from))
+      bits &= ~(bit_of(from) - 1); // the numbers below `from` in its block
     for (; bits && out.size() < limit; bits &= bits - 1)
-      out.push_back(block << 6 | static_cast<std::uint64_t>(std::countr_zero(bits)));
+      out.push_back(b->first << 6 | static_cast<std::uint64_t>(std::countr_zero(bits)));
   }
   return out;
 }

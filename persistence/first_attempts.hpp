@@ -30,8 +30,10 @@ public:
   void remove(std::string_view endpoint, std::uint64_t seq);
   bool contains(std::string_view endpoint, std::uint64_t seq) const;
 
-  /// Up to `limit` of the endpoint's waiting events, lowest sequence number first.
-  std::vector<std::uint64_t> first(std::string_view endpoint, std::size_t limit) const;
+  /// Up to `limit` of the endpoint's waiting events from sequence number `from` on, lowest
+  /// first.
+  std::vector<std::uint64_t> first(std::string_view endpoint, std::uint64_t from,
+                                   std::size_t limit) const;
   /// The number of the endpoint's waiting events.
   std::size_t count(std::string_view endpoint) const;
   /// The endpoints with at least one waiting event.

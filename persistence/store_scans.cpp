@@ -86,27 +86,38 @@ result<std::optional<time_point>> store::next_expiry() const {
 
 result<std::vector<pending_entry>> store::pending(std::string_view endpoint,
                                                   std::size_t limit) const {
-  // The events waiting for their first attempt (in memory, taken before the transaction
-  // begins: one committed since is not yet in its snapshot and is skipped), then those
-  // waiting in the pending index; the earliest `limit` of both.
-  std::vector<std::uint64_t> firsts;
-  {
-    std::lock_guard guard{counts_mtx_};
-    firsts = first_attempts_.first(endpoint, limit);
-  }
   using entries = std::vector<pending_entry>;
   auto page = scan<entries>(db_.pending, [&](lmdb::txn& t, lmdb::cursor& c) -> result<entries> {
     entries out;
-    for (auto seq : firsts) {
-      auto ev = event_at(t, db_, seq);
-      if (!ev)
-        return ev.error();
-      if (*ev && (*ev)->delivery.status == delivery_status::pending)
-        out.push_back({(*ev)->id, (*ev)->delivery.next_attempt_at.value_or((*ev)->created_at), seq});
+    // The events waiting for their first attempt, from memory, as this snapshot has them:
+    // one attempted since is skipped, and one committed after it is not in it (its order
+    // comes after this page). A page shorter than `limit` must mean that nothing more
+    // waits, so the set is read on past the skipped ones.
+    std::size_t firsts = 0;
+    for (std::uint64_t from = 0;;) {
+      std::vector<std::uint64_t> seqs;
+      {
+        std::lock_guard guard{counts_mtx_};
+        seqs = first_attempts_.first(endpoint, from, limit);
+      }
+      for (auto seq : seqs) {
+        from = seq + 1;
+        auto ev = event_at(t, db_, seq);
+        if (!ev)
+          return ev.error();
+        if (!*ev || !write_batch::place_of((*ev)->delivery).first)
+          continue;
+        out.push_back(
+            {(*ev)->id, (*ev)->delivery.next_attempt_at.value_or((*ev)->created_at), seq});
+        if (++firsts == limit)
+          break;
+      }
+      if (firsts == limit || seqs.size() < limit)
+        break;
     }
+    // Then those waiting for a later attempt, in the pending index.
     auto prefix = std::string(endpoint) + '/';
-    for (bool ok = c.seek(prefix); ok && out.size() < firsts.size() + limit &&
-                                   c.key().starts_with(prefix);
+    for (bool ok = c.seek(prefix); ok && out.size() < firsts + limit && c.key().starts_with(prefix);
          ok = c.next()) {
       auto rest = c.key().substr(prefix.size());
       out.push_back({event_id{std::string(c.value())},
