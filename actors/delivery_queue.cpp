@@ -24,6 +24,20 @@ bool delivery_queue::add(delivery_job job) {
   return true;
 }
 
+bool delivery_queue::sending(const event_id& id) const {
+  auto it = jobs_.find(id);
+  return it != jobs_.end() && it->second.in_flight;
+}
+
+void delivery_queue::withdraw(const event_id& id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second.in_flight)
+    return;
+  waiting_.erase(key_of(it->second.job));
+  forget(it->second.job);
+  jobs_.erase(it);
+}
+
 bool delivery_queue::waits_for_first_attempt(const delivery_job& j) const {
   if (!in_run_order(j))
     return false;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/commit_gate.hpp"
 #include "net/envelope.hpp"
 #include "persistence/model.hpp"
 
@@ -39,6 +40,9 @@ struct delivery_job {
   /// The due time of the event's entry in the store's pending index: where the result of
   /// its next attempt finds it (`due` may be later, while a result is being stored).
   time_point stored_due;
+  /// The write that makes a new event durable, while its order came before the commit: its
+  /// first request waits there (actors/commit_gate.hpp). Taken by that attempt.
+  std::shared_ptr<commit_gate> gate;
   /// A redelivery: its attempt does not wait for the run's first-attempt order.
   bool redelivery = false;
   /// Sent again by a recovery: its next attempt keeps its run's creation order, as a first
@@ -62,6 +66,10 @@ public:
 
   /// True when the job is in the window (waiting or in flight).
   bool contains(const event_id& id) const { return jobs_.count(id) > 0; }
+  /// Whether the job is in flight.
+  bool sending(const event_id& id) const;
+  /// Takes a waiting job out, as if it had never been added; a job in flight stays.
+  void withdraw(const event_id& id);
 
   /// Moves the jobs due at `now` to the ready list and returns the ones to start, marking
   /// them in flight. Never more than the in-flight cap allows.

@@ -34,6 +34,7 @@ delivery_job job_from(delivery_order&& o) {
   j.created_at = from_unix_ms(o.created_at_ms);
   j.data = std::move(o.data);
   j.secret = std::move(o.secret);
+  j.gate = std::move(o.gate);
   j.due = j.created_at;
   j.stored_due = j.due;
   return j;
@@ -120,12 +121,58 @@ caf::error on_exception(self_ptr self, const engine_context& ctx, std::exception
   return caf::make_error(caf::sec::runtime_error, std::move(reason));
 }
 
-// A new durable event for this endpoint, from its run's actor.
+// An order sent before its event is durable (it has a waiting commit_gate): taken now only
+// if its first request can leave at the commit, that is, if it starts now, in its run's
+// order; that request then waits in the gate. Else false, and the order waits for the
+// commit like any other. Only a write's first order may go ahead: a later one of the same
+// write would otherwise pass an earlier one that had to wait.
+bool send_at_commit(self_ptr self, const engine_context& ctx, const delivery_order& order) {
+  auto& st = self->state;
+  if (st.backlog || st.queue->full() || st.queue->contains(order.event) ||
+      st.disabled_runs.count(order.run.value) || order.gate->waiting() > 0)
+    return false;
+  auto id = order.event;
+  st.queue->add(job_from(delivery_order{order}));
+  pump(self, ctx);
+  if (st.queue->sending(id)) {
+    if (ctx.faults.on_message)
+      ctx.faults.on_message("endpoint.at_commit", id.value);
+    return true;
+  }
+  st.queue->withdraw(id);
+  return false;
+}
+
+// A new event for this endpoint, from its run's actor: durable, or with the write that
+// makes it durable (its commit_gate).
 void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order) {
   auto& st = self->state;
   took_work(self);
   if (ctx.faults.on_message)
     ctx.faults.on_message("endpoint", order.url);
+  if (auto gate = std::move(order.gate)) {
+    switch (gate->current()) {
+      case commit_gate::state::failed:
+        return; // never stored: nothing to send
+      case commit_gate::state::durable:
+        order.commit = gate->mark();
+        break;
+      case commit_gate::state::waiting:
+        order.gate = gate;
+        if (send_at_commit(self, ctx, order))
+          return;
+        // Once durable, it comes again through the directory (this actor may have left by
+        // then), as an order made after its commit.
+        order.gate.reset();
+        gate->when_durable(
+            [dd = ctx.delivery_directory, order](std::uint64_t commit) mutable {
+              order.commit = commit;
+              caf::anon_send(dd, deliver_atom::value, std::move(order));
+            },
+            [] {});
+        return;
+    }
+  }
   // With a backlog on disk, a new event waits its turn there, behind older ones; the
   // page-in does the checks below when it loads it. This keeps a dead endpoint's
   // intake cheap, so its mailbox does not grow with its backlog.
@@ -145,6 +192,18 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
     return fail_gone(self, ctx, job.id);
   if (!st.queue->add(std::move(job)))
     st.backlog = true;
+  pump(self, ctx);
+}
+
+// The write of an event whose first request waited in its gate failed: the event was never
+// stored, and its request never left.
+void on_unstored(self_ptr self, const engine_context& ctx, const std::string& id) {
+  auto& st = self->state;
+  if (!st.queue->sending(event_id{id}))
+    return;
+  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  ctx.in_flight->add(st.key, -1);
+  st.queue->finish(event_id{id}, std::nullopt);
   pump(self, ctx);
 }
 
@@ -255,6 +314,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
   schedule_refill(self);
   return {
       [=](deliver_atom, delivery_order& order) { on_deliver(self, *ctx, order); },
+      [=](unstored_atom, const std::string& id) { on_unstored(self, *ctx, id); },
       [=](attempt_atom, attempt_report& rep) { on_attempt(self, *ctx, rep); },
       [=](tick_atom) {
         self->state.armed_for.reset();

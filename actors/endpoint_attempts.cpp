@@ -246,10 +246,22 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
   b.round_failures = job.round_failures;
   b.webhook_off = st.disabled_runs.count(job.run.value) > 0;
   b.jitter = std::uniform_real_distribution<double>{0.0, 1.0}(st.rng);
-  st.client->post(std::move(req), [&ctx, handle = caf::actor_cast<caf::actor>(self),
-                                   b = std::move(b)](net::attempt_response r) mutable {
-    settle(ctx, handle, std::move(b), std::move(r));
-  });
+  auto handle = caf::actor_cast<caf::actor>(self);
+  auto launch = [&ctx, client = st.client, handle, req = std::move(req),
+                 b = std::move(b)]() mutable {
+    client->post(std::move(req), [&ctx, handle, b = std::move(b)](net::attempt_response r) mutable {
+      settle(ctx, handle, std::move(b), std::move(r));
+    });
+  };
+  if (!job.gate)
+    return launch();
+  // A new event whose write has not committed yet: the request leaves at the commit, from
+  // the writer's thread, or is dropped unsent if the write fails.
+  auto gate = std::move(job.gate);
+  gate->when_durable([launch = std::move(launch)](std::uint64_t) mutable { launch(); },
+                     [handle, id = job.id.value] {
+                       caf::anon_send(handle, unstored_atom::value, id);
+                     });
 }
 
 void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u) {

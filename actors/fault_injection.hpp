@@ -20,7 +20,9 @@ struct fault_injection {
   std::function<bool(std::string_view event_id)> fail_result_write;
   /// Called on an actor's thread when a run actor (`actor` = "run", `id` = the run id)
   /// takes a command, or an endpoint actor (`actor` = "endpoint", `id` = the endpoint's URL)
-  /// takes a delivery order; it may throw, as a bug in that actor would.
+  /// takes a delivery order; it may throw, as a bug in that actor would. Also called (`actor`
+  /// = "endpoint.at_commit", `id` = the event id) once an endpoint actor has left a new
+  /// event's first request in its write's commit_gate, before that write committed.
   std::function<void(std::string_view actor, std::string_view id)> on_message;
   /// Called on the media thread before it decodes an upload; it may block, to hold the
   /// thread while the queue behind it fills.

@@ -4,6 +4,7 @@
 // overload, registered in message_types.cpp), so any actor can later live on another node.
 
 #include "actors/command_reply.hpp"
+#include "actors/commit_gate.hpp"
 #include "actors/command_reply_to.hpp"
 #include "actors/run_logic.hpp"
 #include "persistence/delivery_log.hpp"
@@ -35,6 +36,9 @@ using stored_atom = caf::atom_constant<caf::atom("stored")>;
 /// An endpoint actor's own: write an attempt's result again, after its write failed.
 using rewrite_atom = caf::atom_constant<caf::atom("rewrite")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// (unstored_atom, event id): the write of an event whose first request waited for it failed;
+/// its endpoint drops the request, unsent.
+using unstored_atom = caf::atom_constant<caf::atom("unstored")>;
 using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
@@ -116,8 +120,12 @@ struct delivery_order {
   std::shared_ptr<const std::string> data;
   std::string secret;
   /// The store's commit that made the event durable (store::committed()): an endpoint that
-  /// paged in from a later snapshot has seen the event already.
+  /// paged in from a later snapshot has seen the event already. With a `gate`, the gate's.
   std::uint64_t commit = 0;
+  /// The write that makes the event durable, when the order is sent before its commit
+  /// (actors/commit_gate.hpp). Local to this process: not serialised, so an order that
+  /// crossed nodes has none, and is sent after its commit.
+  std::shared_ptr<commit_gate> gate;
 };
 
 template <class Inspector>

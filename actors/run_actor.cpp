@@ -88,8 +88,10 @@ std::vector<made_event> make_records(self_ptr self, const engine_context& ctx,
   return out;
 }
 
-/// Persists the run with the events of one change; its answer (if it has a caller) and its
-/// delivery orders go out once it is durable. Only one write of a run is in flight.
+/// Persists the run with the events of one change. Its answer (if it has a caller) goes out
+/// once it is durable; its delivery orders go now, with the write's commit_gate, so that an
+/// endpoint can have a first request ready to leave at the commit. Only one write of a run
+/// is in flight.
 void persist(self_ptr self, const engine_context& ctx, std::vector<new_event>& events,
              command_reply_to reply, const run_command* cmd = nullptr) {
   auto& st = self->state;
@@ -97,7 +99,8 @@ void persist(self_ptr self, const engine_context& ctx, std::vector<new_event>& e
   st.writing.emplace();
   st.writing->ticket = ticket;
   st.writing->reply = std::move(reply);
-  auto records = make_records(self, ctx, events, st.writing->orders);
+  std::vector<delivery_order> orders;
+  auto records = make_records(self, ctx, events, orders);
   const std::string& url = st.endpoint_url;
   // An upload's bytes (up to 10 MiB) go to the write as they are: shared, never copied.
   std::shared_ptr<const photo_upload> upload;
@@ -108,6 +111,7 @@ void persist(self_ptr self, const engine_context& ctx, std::vector<new_event>& e
     injected_failure = [f = ctx.faults.fail_run_write, id = st.run.id.value,
                         action = to_string(cmd->action),
                         step = cmd->step_id] { return f(id, action, step); };
+  auto gate = orders.empty() ? nullptr : std::make_shared<commit_gate>();
   auto handle = caf::actor_cast<caf::actor>(self);
   ctx.store->write(
       [run = st.run, records = std::move(records), url, upload,
@@ -124,11 +128,17 @@ void persist(self_ptr self, const engine_context& ctx, std::vector<new_event>& e
             return ec;
         return {};
       },
-      [handle, ticket, store = ctx.store](boost::system::error_code ec) {
-        // On the writer, right after this commit: the mark is this commit's own.
-        caf::anon_send(handle, committed_atom::value, ticket, ec ? ec.message() : std::string{},
-                       store->commit_mark());
+      [handle, ticket, gate, store = ctx.store](boost::system::error_code ec) {
+        // On the writer, right after this commit: the mark is this commit's own. The gate
+        // first: a request waiting in it leaves now.
+        if (gate)
+          ec ? gate->fail() : gate->open(store->commit_mark());
+        caf::anon_send(handle, committed_atom::value, ticket, ec ? ec.message() : std::string{});
       });
+  for (auto& order : orders) {
+    order.gate = gate;
+    self->send(ctx.delivery_directory, deliver_atom::value, std::move(order));
+  }
 }
 
 /// Arms the actor's own expiry timer, but only when the expiry is near: a pending CAF timer
@@ -204,7 +214,7 @@ void submit(self_ptr self, const engine_context& ctx, run_actor_state::waiting_w
 }
 
 void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket,
-                  const std::string& failure, std::uint64_t commit) {
+                  const std::string& failure) {
   bool ok = failure.empty();
   auto& st = self->state;
   if (!st.writing || st.writing->ticket != ticket)
@@ -212,10 +222,6 @@ void on_committed(self_ptr self, const engine_context& ctx, std::uint64_t ticket
   auto done = std::move(*st.writing);
   st.writing.reset();
   if (ok) {
-    for (auto& order : done.orders) {
-      order.commit = commit;
-      self->send(ctx.delivery_directory, deliver_atom::value, std::move(order));
-    }
     done.reply.deliver(command_reply::success(st.run));
     return resume(self, ctx);
   }
@@ -321,8 +327,8 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         if (self->state.run.active())
           submit(self, *ctx, {std::nullopt});
       },
-      [=](committed_atom, std::uint64_t ticket, const std::string& failure, std::uint64_t commit) {
-        on_committed(self, *ctx, ticket, failure, commit);
+      [=](committed_atom, std::uint64_t ticket, const std::string& failure) {
+        on_committed(self, *ctx, ticket, failure);
       },
       [=](webhook_off_atom) { self->state.webhook_off = true; },
   };

@@ -44,12 +44,12 @@ namespace rundun {
 struct run_actor_state {
   static inline const char* name = "rundun.run";
 
-  /// The write in flight: its answer and its events' delivery orders wait for the commit.
+  /// The write in flight: its answer waits for the commit (its events' delivery orders went
+  /// to their endpoint with the write's commit_gate).
   struct pending_write {
     std::uint64_t ticket = 0;
     /// The command's caller (empty for the expiry).
     command_reply_to reply;
-    std::vector<delivery_order> orders;
   };
 
   /// Work that waits for the write in flight: a command (it carries its caller), or (no

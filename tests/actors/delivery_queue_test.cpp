@@ -158,3 +158,22 @@ BOOST_AUTO_TEST_CASE(a_job_put_back_unstarted_keeps_its_attempts_and_its_runs_or
   q.put_back({"nope"}, t0);
   BOOST_TEST(q.in_flight() == 1u);
 }
+
+BOOST_AUTO_TEST_CASE(a_withdrawn_job_is_as_if_never_added_and_one_in_flight_stays) {
+  delivery_queue q{4, 10};
+  BOOST_REQUIRE(q.add(job("a1", "a", 1)));
+  BOOST_REQUIRE(q.add(job("a2", "a", 2)));
+  BOOST_TEST(ids(q.take_ready(t0)) == std::vector<std::string>{"a1"});
+  BOOST_TEST(q.sending({"a1"}));
+  BOOST_TEST(!q.sending({"a2"}));
+  // a2 waits behind a1; withdrawn, it is gone, and a1, in flight, cannot be withdrawn.
+  q.withdraw({"a2"});
+  q.withdraw({"a1"});
+  BOOST_TEST(!q.contains({"a2"}));
+  BOOST_TEST(q.sending({"a1"}));
+  BOOST_TEST(q.size() == 1u);
+  // Its run's order forgets it too: added again later, it is the next first attempt.
+  q.finish({"a1"}, std::nullopt);
+  BOOST_REQUIRE(q.add(job("a2", "a", 2)));
+  BOOST_TEST(ids(q.take_ready(t0)) == std::vector<std::string>{"a2"});
+}

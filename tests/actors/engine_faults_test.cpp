@@ -114,12 +114,77 @@ BOOST_AUTO_TEST_CASE(a_failed_write_answers_every_waiting_command_and_stores_non
   // The skip's event, written after the failure, is delivered.
   BOOST_REQUIRE(rx.wait_for(1, 10s));
   BOOST_TEST(event_types(rx.requests()) == std::vector<std::string>{"step.skipped"});
+  // The failed write's event was handed to its endpoint before the commit, and its request
+  // waited for it: dropped unsent, nothing left in flight, one attempt made in all.
+  BOOST_TEST(test::eventually([&] { return eng->figures().in_flight == 0; }));
+  BOOST_TEST(eng->figures().attempts_2xx == 1u);
 
   // The run goes on: a later answer is stored and delivered.
   auto later = wait<run_record>([&](auto cb) {
     eng->act(token, run_action::submit, "", "", cb); // still missing kitchen
   });
   BOOST_TEST(later.error().code == "steps_missing");
+}
+
+BOOST_AUTO_TEST_CASE(a_request_waiting_for_its_events_commit_is_dropped_unsent_if_the_write_fails) {
+  test::temp_dir dir;
+  test::scripted_receiver rx;
+  auto opts = options(dir);
+  struct seen {
+    std::mutex mtx;
+    std::condition_variable cv;
+    std::vector<std::string> at_commit;
+    std::size_t wait_for = 0;
+    bool failed_once = false;
+  };
+  auto s = std::make_shared<seen>();
+  opts.faults.on_message = [s](std::string_view actor, std::string_view id) {
+    if (actor != "endpoint.at_commit")
+      return;
+    std::lock_guard lock{s->mtx};
+    s->at_commit.emplace_back(id);
+    s->cv.notify_all();
+  };
+  // The first answer's write holds the writer until its event's request, signed, waits in
+  // the write's gate at the endpoint; then it fails as a full disk would.
+  opts.faults.fail_run_write = [s](std::string_view, std::string_view action,
+                                   std::string_view step) {
+    if (action != "answer" || step != "kitchen")
+      return false;
+    std::unique_lock lock{s->mtx};
+    if (s->failed_once)
+      return false;
+    s->failed_once = true;
+    return s->cv.wait_for(lock, 10s, [&] { return s->at_commit.size() >= s->wait_for; });
+  };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = *wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto run = make_run(*eng, tmpl.id, rx.url());
+  auto token = run.run.token;
+  // A first event makes the endpoint's actor, which then has nothing on disk to page in.
+  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }));
+  BOOST_REQUIRE(rx.wait_for(1, 10s));
+  BOOST_REQUIRE(test::eventually([&] { return eng->figures().in_flight == 0; }));
+  {
+    std::lock_guard lock{s->mtx};
+    s->wait_for = s->at_commit.size() + 1;
+  }
+  auto a = wait<run_record>(
+      [&](auto cb) { eng->act(token, run_action::answer, "kitchen", R"({"value":1})", cb); });
+  BOOST_REQUIRE(!a);
+  BOOST_TEST(a.error().code == "storage_error");
+  // Its request never left, and nothing is left in flight.
+  BOOST_TEST(test::eventually([&] { return eng->figures().in_flight == 0; }));
+  BOOST_TEST((*eng->get_events(run.run.id)).size() == 1u);
+  // The same answer again is stored, and its event arrives: two requests in all.
+  auto again = wait<run_record>(
+      [&](auto cb) { eng->act(token, run_action::answer, "kitchen", R"({"value":1})", cb); });
+  BOOST_REQUIRE(again);
+  BOOST_REQUIRE(rx.wait_for(2, 10s));
+  BOOST_TEST(event_types(rx.requests()) ==
+             (std::vector<std::string>{"step.skipped", "step.completed"}));
+  BOOST_TEST(test::eventually([&] { return eng->figures().in_flight == 0; }));
+  BOOST_TEST(eng->figures().attempts_2xx == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(a_run_actor_that_throws_fails_its_commands_and_no_other_run) {
