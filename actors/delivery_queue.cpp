@@ -29,6 +29,37 @@ bool delivery_queue::sending(const event_id& id) const {
   return it != jobs_.end() && it->second.in_flight;
 }
 
+bool delivery_queue::held(const event_id& id) const {
+  auto it = jobs_.find(id);
+  return it != jobs_.end() && it->second.held;
+}
+
+void delivery_queue::hold(const event_id& id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second.in_flight || it->second.held)
+    return;
+  waiting_.erase(key_of(it->second.job));
+  it->second.held = true;
+}
+
+bool delivery_queue::add_held(delivery_job job) {
+  if (contains(job.id))
+    return false;
+  if (in_run_order(job))
+    first_order_[job.run].emplace(job.seq, job.id);
+  auto id = job.id;
+  jobs_.emplace(std::move(id), entry{std::move(job), false, true});
+  return true;
+}
+
+void delivery_queue::release(const event_id& id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.held)
+    return;
+  it->second.held = false;
+  waiting_.insert(key_of(it->second.job));
+}
+
 void delivery_queue::withdraw(const event_id& id) {
   auto it = jobs_.find(id);
   if (it == jobs_.end() || it->second.in_flight)

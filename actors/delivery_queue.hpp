@@ -68,7 +68,17 @@ public:
   bool contains(const event_id& id) const { return jobs_.count(id) > 0; }
   /// Whether the job is in flight.
   bool sending(const event_id& id) const;
-  /// Takes a waiting job out, as if it had never been added; a job in flight stays.
+  /// Whether the job is held: its event is not durable yet.
+  bool held(const event_id& id) const;
+  /// Holds a waiting job until `release`: it keeps its place in its run's order, so later
+  /// first attempts of its run wait behind it, but it is neither started nor evicted. For
+  /// an event whose write has not committed (actors/commit_gate.hpp).
+  void hold(const event_id& id);
+  /// Adds a job held, even to a full window: it waits only for its commit.
+  bool add_held(delivery_job job);
+  /// The held job's event is durable: it waits like any other.
+  void release(const event_id& id);
+  /// Takes a waiting or held job out, as if it had never been added; a job in flight stays.
   void withdraw(const event_id& id);
 
   /// Moves the jobs due at `now` to the ready list and returns the ones to start, marking
@@ -114,13 +124,14 @@ private:
   struct entry {
     delivery_job job;
     bool in_flight = false;
+    bool held = false;
   };
 
   std::size_t concurrency_;
   std::size_t window_;
   std::size_t in_flight_ = 0;
   std::unordered_map<event_id, entry> jobs_;
-  /// Jobs not in flight, by (due, seq): what is due next, and what to evict.
+  /// Jobs neither in flight nor held, by (due, seq): what is due next, and what to evict.
   std::set<order_key> waiting_;
   /// Per run: the jobs whose first attempt has not been made, in creation order.
   std::unordered_map<run_id, std::map<std::uint64_t, event_id>> first_order_;

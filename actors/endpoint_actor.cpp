@@ -121,26 +121,42 @@ caf::error on_exception(self_ptr self, const engine_context& ctx, std::exception
   return caf::make_error(caf::sec::runtime_error, std::move(reason));
 }
 
-// An order sent before its event is durable (it has a waiting commit_gate): taken now only
-// if its first request can leave at the commit, that is, if it starts now, in its run's
-// order; that request then waits in the gate. Else false, and the order waits for the
-// commit like any other. Only a write's first order may go ahead: a later one of the same
-// write would otherwise pass an earlier one that had to wait.
-bool send_at_commit(self_ptr self, const engine_context& ctx, const delivery_order& order) {
+// An order sent before its event is durable (its commit_gate is waiting). With room and no
+// backlog, its first attempt starts now if it can, in its run's order, and its request then
+// waits in the gate. Otherwise the job is held in the window (beyond a full one, if need be)
+// until the commit: it keeps its place in its run's order, so no later event of its run can
+// pass it, and it is neither started nor evicted while its event is not on disk. At the
+// commit it comes again through the directory (this actor may have failed by then, and a
+// fresh one finds it on disk); a failed write drops it.
+void take_before_commit(self_ptr self, const engine_context& ctx, delivery_order& order) {
   auto& st = self->state;
-  if (st.backlog || st.queue->full() || st.queue->contains(order.event) ||
-      st.disabled_runs.count(order.run.value) || order.gate->waiting() > 0)
-    return false;
+  auto gate = std::move(order.gate);
   auto id = order.event;
-  st.queue->add(job_from(delivery_order{order}));
-  pump(self, ctx);
-  if (st.queue->sending(id)) {
-    if (ctx.faults.on_message)
-      ctx.faults.on_message("endpoint.at_commit", id.value);
-    return true;
+  auto handle = caf::actor_cast<caf::actor>(self);
+  bool may_start = !st.backlog && !st.queue->full() && !st.disabled_runs.count(order.run.value);
+  auto later = order; // what comes again at the commit
+  auto job = job_from(std::move(order));
+  if (may_start) {
+    job.gate = gate;
+    st.queue->add(std::move(job));
+    pump(self, ctx);
+    if (!st.queue->contains(id) || st.queue->sending(id)) {
+      // Started (its request waits in the gate), or settled at once (a malformed secret).
+      if (st.queue->sending(id) && ctx.faults.on_message)
+        ctx.faults.on_message("endpoint.at_commit", id.value);
+      return;
+    }
+    st.queue->find(id)->gate.reset();
+    st.queue->hold(id);
+  } else {
+    st.queue->add_held(std::move(job));
   }
-  st.queue->withdraw(id);
-  return false;
+  gate->when_durable(
+      [dd = ctx.delivery_directory, later = std::move(later)](std::uint64_t commit) mutable {
+        later.commit = commit;
+        caf::anon_send(dd, deliver_atom::value, std::move(later));
+      },
+      [handle, id = id.value] { caf::anon_send(handle, unstored_atom::value, id); });
 }
 
 // A new event for this endpoint, from its run's actor: durable, or with the write that
@@ -150,28 +166,26 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
   took_work(self);
   if (ctx.faults.on_message)
     ctx.faults.on_message("endpoint", order.url);
-  if (auto gate = std::move(order.gate)) {
-    switch (gate->current()) {
+  if (order.gate) {
+    switch (order.gate->current()) {
       case commit_gate::state::failed:
         return; // never stored: nothing to send
-      case commit_gate::state::durable:
-        order.commit = gate->mark();
-        break;
       case commit_gate::state::waiting:
-        order.gate = gate;
-        if (send_at_commit(self, ctx, order))
-          return;
-        // Once durable, it comes again through the directory (this actor may have left by
-        // then), as an order made after its commit.
+        return take_before_commit(self, ctx, order);
+      case commit_gate::state::durable:
+        order.commit = order.gate->mark();
         order.gate.reset();
-        gate->when_durable(
-            [dd = ctx.delivery_directory, order](std::uint64_t commit) mutable {
-              order.commit = commit;
-              caf::anon_send(dd, deliver_atom::value, std::move(order));
-            },
-            [] {});
-        return;
+        break;
     }
+  }
+  // Held here until its commit, which has come: it waits like any other now.
+  if (st.queue->held(order.event)) {
+    st.queue->release(order.event);
+    if (st.disabled_runs.count(order.run.value)) {
+      st.queue->withdraw(order.event);
+      return fail_gone(self, ctx, order.event);
+    }
+    return pump(self, ctx);
   }
   // With a backlog on disk, a new event waits its turn there, behind older ones; the
   // page-in does the checks below when it loads it. This keeps a dead endpoint's
@@ -195,15 +209,18 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
   pump(self, ctx);
 }
 
-// The write of an event whose first request waited in its gate failed: the event was never
-// stored, and its request never left.
+// The write of an event taken before its commit failed: the event was never stored. Its
+// request, if it waited in the gate, never left; a held job goes.
 void on_unstored(self_ptr self, const engine_context& ctx, const std::string& id) {
   auto& st = self->state;
-  if (!st.queue->sending(event_id{id}))
-    return;
-  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
-  ctx.in_flight->add(st.key, -1);
-  st.queue->finish(event_id{id}, std::nullopt);
+  event_id eid{id};
+  if (st.queue->sending(eid)) {
+    ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    ctx.in_flight->add(st.key, -1);
+    st.queue->finish(eid, std::nullopt);
+  } else {
+    st.queue->withdraw(eid);
+  }
   pump(self, ctx);
 }
 

@@ -284,8 +284,9 @@ caf::behavior run_actor(self_ptr self, std::shared_ptr<const engine_context> ctx
         w.command->reply_to.deliver(failure);
     st.waiting.clear();
     if (st.writing && !st.endpoint.empty()) {
-      // The write in flight may still commit, and its events' delivery orders die with this
-      // actor: once it is done (the store commits in order), the endpoint pages them in.
+      // The write in flight may still commit. Its events' orders went to the endpoint with
+      // its gate; should that endpoint have failed meanwhile, the wake makes it page them
+      // in once the write is done (the store commits in order).
       ctx->store->write([](persistence::write_batch&) { return boost::system::error_code{}; },
                         [dd = ctx->delivery_directory, key = st.endpoint,
                          url = st.run.webhook->url](boost::system::error_code) {

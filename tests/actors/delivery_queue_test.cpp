@@ -177,3 +177,31 @@ BOOST_AUTO_TEST_CASE(a_withdrawn_job_is_as_if_never_added_and_one_in_flight_stay
   BOOST_REQUIRE(q.add(job("a2", "a", 2)));
   BOOST_TEST(ids(q.take_ready(t0)) == std::vector<std::string>{"a2"});
 }
+
+BOOST_AUTO_TEST_CASE(a_held_job_keeps_its_runs_order_and_is_neither_started_nor_evicted) {
+  delivery_queue q{4, 3};
+  BOOST_REQUIRE(q.add(job("a1", "a", 1)));
+  q.hold({"a1"});
+  BOOST_TEST(q.held({"a1"}));
+  BOOST_REQUIRE(q.add(job("a2", "a", 2)));
+  BOOST_REQUIRE(q.add(job("b1", "b", 3, t0 + 5s)));
+  // a2 waits behind its run's held a1; b1 goes when due.
+  BOOST_TEST(q.take_ready(t0).empty());
+  // A full window still takes a held job; eviction never picks one.
+  BOOST_TEST(q.full());
+  BOOST_REQUIRE(q.add_held(job("c1", "c", 4, t0 + 9s)));
+  BOOST_TEST(q.size() == 4u);
+  auto evicted = q.evict_later_than(t0, 0);
+  BOOST_REQUIRE(evicted);
+  BOOST_TEST(evicted->value == "b1");
+  BOOST_TEST(q.contains({"c1"}));
+  // Released at its commit, a1 goes first, then a2 after it.
+  q.release({"a1"});
+  BOOST_TEST(!q.held({"a1"}));
+  BOOST_TEST(ids(q.take_ready(t0)) == std::vector<std::string>{"a1"});
+  q.finish({"a1"}, std::nullopt);
+  BOOST_TEST(ids(q.take_ready(t0)) == std::vector<std::string>{"a2"});
+  // A held job whose write failed is withdrawn.
+  q.withdraw({"c1"});
+  BOOST_TEST(!q.contains({"c1"}));
+}
