@@ -35,6 +35,10 @@ configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/rundun-config.cmake.in
   ${PROJECT_BINARY_DIR}/rundun-config.cmake INSTALL_DESTINATION ${rundun_cmake_dir})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/rundun-config-version.cmake
   COMPATIBILITY SameMinorVersion)
+# The license travels with the package: in its version file, which find_package reads first,
+# and in its config, where a consumer reads it as rundun_LICENSE.
+file(APPEND ${PROJECT_BINARY_DIR}/rundun-config-version.cmake
+  "\n# rundun is licensed under the Apache License, Version 2.0.\nset(PACKAGE_LICENSE \"Apache-2.0\")\n")
 # CAF 0.17, LMDB and Debian's c-ares ship no CMake package: the config brings the modules that
 # wrap them.
 install(FILES ${PROJECT_BINARY_DIR}/rundun-config.cmake

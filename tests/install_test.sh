@@ -13,6 +13,8 @@ cmake --install "$build" --prefix "$prefix" >/dev/null
 test -x "$prefix/bin/rundund" || { echo "FAIL: no bin/rundund"; exit 1; }
 "$prefix/bin/rundund" --help >/dev/null
 test -f "$prefix/lib/cmake/rundun/rundun-config.cmake" || { echo "FAIL: no package config"; exit 1; }
+grep -q 'set(PACKAGE_LICENSE "Apache-2.0")' "$prefix/lib/cmake/rundun/rundun-config-version.cmake" ||
+  { echo "FAIL: the package version file does not name the license"; exit 1; }
 if grep -rn "include *[<\"]caf/" "$prefix/include"; then
   echo "FAIL: an installed header includes CAF"
   exit 1

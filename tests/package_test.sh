@@ -43,6 +43,9 @@ dpkg --root="$root" --force-depends --force-script-chrootless -i "$deb" >/dev/nu
   fail "dpkg --root could not install the package"
 dpkg --root="$root" -s rundund | grep -q "Status: install ok installed" || fail "not installed"
 "$root/usr/bin/rundund" --help | grep -q -- "--data-dir" || fail "rundund --help from the root"
+# Its license, in the machine-readable copyright file.
+grep -q "^License: Apache-2.0$" "$root/usr/share/doc/rundund/copyright" ||
+  fail "the copyright file does not name Apache-2.0"
 
 # The unit, where the package put it, with the host's targets beside it for its references.
 cp -a /lib/systemd/system/*.target "$root/usr/lib/systemd/system/"
