@@ -5,17 +5,17 @@ namespace rundun {
 void commit_gate::when_durable(then_fn then, otherwise_fn otherwise) {
   std::unique_lock lock{mtx_};
   switch (state_) {
-    case state::waiting:
-      waiting_.emplace_back(std::move(then), std::move(otherwise));
-      return;
-    case state::durable: {
-      auto mark = mark_;
-      lock.unlock();
-      return then(mark);
-    }
-    case state::failed:
-      lock.unlock();
-      return otherwise();
+  case state::waiting:
+    waiting_.emplace_back(std::move(then), std::move(otherwise));
+    return;
+  case state::durable: {
+    auto mark = mark_;
+    lock.unlock();
+    return then(mark);
+  }
+  case state::failed:
+    lock.unlock();
+    return otherwise();
   }
 }
 

@@ -168,14 +168,14 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
     ctx.faults.on_message("endpoint", order.url);
   if (order.gate) {
     switch (order.gate->current()) {
-      case commit_gate::state::failed:
-        return; // never stored: nothing to send
-      case commit_gate::state::waiting:
-        return take_before_commit(self, ctx, order);
-      case commit_gate::state::durable:
-        order.commit = order.gate->mark();
-        order.gate.reset();
-        break;
+    case commit_gate::state::failed:
+      return; // never stored: nothing to send
+    case commit_gate::state::waiting:
+      return take_before_commit(self, ctx, order);
+    case commit_gate::state::durable:
+      order.commit = order.gate->mark();
+      order.gate.reset();
+      break;
     }
   }
   // Held here until its commit, which has come: it waits like any other now.

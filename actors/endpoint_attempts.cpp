@@ -258,10 +258,9 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
   // A new event whose write has not committed yet: the request leaves at the commit, from
   // the writer's thread, or is dropped unsent if the write fails.
   auto gate = std::move(job.gate);
-  gate->when_durable([launch = std::move(launch)](std::uint64_t) mutable { launch(); },
-                     [handle, id = job.id.value] {
-                       caf::anon_send(handle, unstored_atom::value, id);
-                     });
+  gate->when_durable(
+      [launch = std::move(launch)](std::uint64_t) mutable { launch(); },
+      [handle, id = job.id.value] { caf::anon_send(handle, unstored_atom::value, id); });
 }
 
 void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u) {

@@ -4,8 +4,8 @@
 // overload, registered in message_types.cpp), so any actor can later live on another node.
 
 #include "actors/command_reply.hpp"
-#include "actors/commit_gate.hpp"
 #include "actors/command_reply_to.hpp"
+#include "actors/commit_gate.hpp"
 #include "actors/run_logic.hpp"
 #include "persistence/delivery_log.hpp"
 #include "persistence/domain_error.hpp"

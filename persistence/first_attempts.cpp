@@ -6,8 +6,12 @@ namespace rundun::persistence {
 
 namespace {
 
-constexpr std::uint64_t block_of(std::uint64_t seq) { return seq >> 6; }
-constexpr std::uint64_t bit_of(std::uint64_t seq) { return std::uint64_t{1} << (seq & 63); }
+constexpr std::uint64_t block_of(std::uint64_t seq) {
+  return seq >> 6;
+}
+constexpr std::uint64_t bit_of(std::uint64_t seq) {
+  return std::uint64_t{1} << (seq & 63);
+}
 
 } // namespace
 

@@ -232,8 +232,8 @@ result<list_page<endpoint_health>> store::list_endpoints(std::optional<endpoint_
     auto first_due = first_attempt_due(*t, e.endpoint);
     if (!first_due)
       return first_due.error();
-    auto h = health_of(*t, db_.lists, *pending, *first_due, std::move(e.endpoint),
-                       std::move(e.url), std::move(**figures));
+    auto h = health_of(*t, db_.lists, *pending, *first_due, std::move(e.endpoint), std::move(e.url),
+                       std::move(**figures));
     if (!h)
       return h.error();
     page.items.push_back(std::move(*h));

@@ -207,9 +207,9 @@ boost::system::error_code store::mark_first_attempts(lmdb::txn& t, const dbs& d,
   auto entries = t.count(d.pending);
   if (!entries)
     return entries.error();
-  progress_report report{observe,
-                         {format_with_first_attempt_entries, format_version, 0, *entries, false,
-                          "pending_entries"}};
+  progress_report report{
+      observe,
+      {format_with_first_attempt_entries, format_version, 0, *entries, false, "pending_entries"}};
   std::vector<std::string> firsts;
   std::optional<std::uint64_t> mark;
   {

@@ -228,10 +228,10 @@ boost::system::error_code write_batch::append_delivery(const delivery_change& c)
   // attempt, or at its due time in the pending index. If it does not (the event moved on
   // without that copy, after an endpoint actor failed, or is gone), the step is applied to
   // the event as stored.
-  auto left = leave(before, is_first_attempt(c)
-                                ? wait_place{true, {}}
-                                : wait_place{false, before.delivery.next_attempt_at.value_or(
-                                                        before.created_at)});
+  auto left = leave(
+      before, is_first_attempt(c)
+                  ? wait_place{true, {}}
+                  : wait_place{false, before.delivery.next_attempt_at.value_or(before.created_at)});
   if (!left)
     return left.error();
   if (!*left)

@@ -51,7 +51,8 @@ class store;
 
 /// The typed write operations, valid inside one write transaction on the writer thread.
 /// Every operation keeps the secondary indexes (tokens, run events, pending, expiries) and the
-/// waits for a first attempt (first_attempts.hpp) in step with the records. Each returns a non-empty error code on failure.
+/// waits for a first attempt (first_attempts.hpp) in step with the records. Each returns a
+/// non-empty error code on failure.
 class write_batch {
 public:
   boost::system::error_code put_template(const template_record& x);

@@ -162,7 +162,8 @@ BOOST_AUTO_TEST_CASE(a_request_waiting_for_its_events_commit_is_dropped_unsent_i
   auto run = make_run(*eng, tmpl.id, rx.url());
   auto token = run.run.token;
   // A first event makes the endpoint's actor, which then has nothing on disk to page in.
-  BOOST_REQUIRE(wait<run_record>([&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }));
+  BOOST_REQUIRE(
+      wait<run_record>([&](auto cb) { eng->act(token, run_action::skip, "notes", "", cb); }));
   BOOST_REQUIRE(rx.wait_for(1, 10s));
   BOOST_REQUIRE(test::eventually([&] { return eng->figures().in_flight == 0; }));
   {

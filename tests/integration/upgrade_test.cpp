@@ -159,12 +159,14 @@ BOOST_FIXTURE_TEST_CASE(a_format_7_data_dir_keeps_an_event_waiting_for_its_first
   // Its pending entries of first attempts went, counted (7 entries: 6 retries and the one
   // first attempt), and the mark took their place.
   auto log = server.stderr_text();
-  BOOST_TEST(log.find(R"("message":"moving the store to a new format","from_format":"7",)"
-                      R"("to_format":"8","pending_entries_done":"0","pending_entries_total":"7")") !=
-             std::string::npos);
-  BOOST_TEST(log.find(R"("message":"the store is in the new format","from_format":"7",)"
-                      R"("to_format":"8","pending_entries_done":"7","pending_entries_total":"7")") !=
-             std::string::npos);
+  BOOST_TEST(
+      log.find(R"("message":"moving the store to a new format","from_format":"7",)"
+               R"("to_format":"8","pending_entries_done":"0","pending_entries_total":"7")") !=
+      std::string::npos);
+  BOOST_TEST(
+      log.find(R"("message":"the store is in the new format","from_format":"7",)"
+               R"("to_format":"8","pending_entries_done":"7","pending_entries_total":"7")") !=
+      std::string::npos);
   BOOST_TEST(log.find(R"("from_format":"6")") == std::string::npos);
   // The event whose first attempt was in flight when the old server was killed gets it now,
   // once, with the six retries.

@@ -1,8 +1,8 @@
 #include "persistence/first_attempts.hpp"
 
 #define BOOST_TEST_MODULE first_attempts
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 
 using namespace rundun::persistence;
 

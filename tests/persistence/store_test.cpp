@@ -568,11 +568,13 @@ BOOST_AUTO_TEST_CASE(first_attempts_wait_without_an_entry_and_are_found_again_fr
   BOOST_TEST((eps == std::vector<std::string>{"ep-a", "ep-b"}));
   auto counts = s->pending_counts();
   std::sort(counts.begin(), counts.end());
-  BOOST_TEST((counts == std::vector<std::pair<std::string, std::uint64_t>>{{"ep-a", 2}, {"ep-b", 1}}));
+  BOOST_TEST(
+      (counts == std::vector<std::pair<std::string, std::uint64_t>>{{"ep-a", 2}, {"ep-b", 1}}));
   // The endpoint's next attempt is its waiting first attempt's.
   BOOST_TEST(to_unix_ms(*(*s->endpoint("ep-a"))->next_attempt_at) == 130);
   // A first attempt's result after the reopen finds its event waiting.
-  BOOST_REQUIRE(!s->write_sync([&](write_batch& b) { return b.append_delivery(first_result(b1, 200, 2000)); }));
+  BOOST_REQUIRE(!s->write_sync(
+      [&](write_batch& b) { return b.append_delivery(first_result(b1, 200, 2000)); }));
   BOOST_TEST(s->pending("ep-b", 10)->empty());
   BOOST_TEST((*s->find_event({"evt-b1"}))->delivery.attempts.size() == 1u);
   BOOST_TEST((*s->endpoint("ep-b"))->stats.delivered == 1u);
