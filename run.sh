@@ -3,7 +3,8 @@
 # ./rundun-data. Extra arguments go to rundund (see ./build/app/rundund --help).
 set -euo pipefail
 cd "$(dirname "$0")"
-./cmake/setup.sh
+# The server alone: the tests and benchmarks are ./test.sh's to build.
+RUNDUN_BUILD_TARGETS=rundund ./cmake/setup.sh
 
 quickstart() {
   local url="$1" key="$2"

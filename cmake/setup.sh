@@ -37,4 +37,6 @@ build_type="${RUNDUN_BUILD_TYPE:-RelWithDebInfo}"
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$build_type" "$@"
 fi
-cmake --build build -j "$(nproc)"
+# RUNDUN_BUILD_TARGETS: what to build (./run.sh: rundund alone); everything by default.
+read -r -a targets <<<"${RUNDUN_BUILD_TARGETS:-}"
+cmake --build build -j "$(nproc)" ${targets[@]+--target "${targets[@]}"}
