@@ -109,9 +109,7 @@ caf::error on_exception(self_ptr self, const engine_context& ctx, std::exception
   auto reason = describe_exception(e);
   log::error("an endpoint actor failed", {{"endpoint", st.target.host}, {"reason", reason}});
   // Its attempts in flight finish on the io thread, but nobody takes their reports.
-  ctx.counters->in_flight.fetch_sub(static_cast<std::int64_t>(st.queue->in_flight()),
-                                    std::memory_order_relaxed);
-  ctx.in_flight->add(st.key, -static_cast<std::int64_t>(st.queue->in_flight()));
+  count_in_flight(self, ctx, -static_cast<std::int64_t>(st.queue->in_flight()));
   for (auto& [id, rp] : st.redeliver_waiters)
     rp.deliver(redeliver_reply{refusal_kind::engine_error, "the endpoint failed; try again"});
   st.redeliver_waiters.clear();
@@ -215,8 +213,7 @@ void on_unstored(self_ptr self, const engine_context& ctx, const std::string& id
   auto& st = self->state;
   event_id eid{id};
   if (st.queue->sending(eid)) {
-    ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
-    ctx.in_flight->add(st.key, -1);
+    count_in_flight(self, ctx, -1);
     st.queue->finish(eid, std::nullopt);
   } else {
     st.queue->withdraw(eid);

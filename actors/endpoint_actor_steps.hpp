@@ -81,6 +81,10 @@ void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id);
 /// failing disk does not turn into a storm of repeated attempts.
 void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u);
 
+/// Counts `delta` attempts into (or, negative, out of) flight: the engine's figure and the
+/// endpoint's, kept in step.
+void count_in_flight(self_ptr self, const engine_context& ctx, std::int64_t delta);
+
 /// Signs and posts one attempt of `job`. The io thread that ends it judges it, sends
 /// `attempt_atom` and queues the result's write; `stored_atom` follows. A job whose secret
 /// does not parse is failed and stored instead.

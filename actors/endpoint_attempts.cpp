@@ -198,6 +198,11 @@ void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
   });
 }
 
+void count_in_flight(self_ptr self, const engine_context& ctx, std::int64_t delta) {
+  ctx.counters->in_flight.fetch_add(delta, std::memory_order_relaxed);
+  ctx.in_flight->add(self->state.key, delta);
+}
+
 void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) {
   auto& st = self->state;
   int attempt = job.attempts + 1;
@@ -230,8 +235,7 @@ void start_attempt(self_ptr self, const engine_context& ctx, delivery_job& job) 
   req.id = job.id.value;
   req.timestamp = ts;
   req.signature = signer->sign(job.id.value, ts, *req.body);
-  ctx.counters->in_flight.fetch_add(1, std::memory_order_relaxed);
-  ctx.in_flight->add(st.key, 1);
+  count_in_flight(self, ctx, 1);
   attempt_basis b;
   auto& before = b.change.before;
   before.id = job.id;
@@ -275,8 +279,7 @@ void rewrite_later(self_ptr self, const std::string& id, unsettled_change& u) {
 void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
   auto& st = self->state;
   st.last_activity = std::chrono::steady_clock::now();
-  ctx.counters->in_flight.fetch_sub(1, std::memory_order_relaxed);
-  ctx.in_flight->add(st.key, -1);
+  count_in_flight(self, ctx, -1);
   count_attempt(*ctx.counters, rep);
   auto* job = st.queue->find(rep.event);
   if (!job)
