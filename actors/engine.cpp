@@ -136,10 +136,10 @@ void engine::impl::start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
   made->run_directory = system->spawn(run_directory, shared);
   made->delivery_directory = system->spawn(delivery_directory, shared);
   made->expiry_scheduler = system->spawn(expiry_scheduler, shared);
-  if (opts.retention.count() > 0)
-    retention =
-        system->spawn(rundun::retention, shared,
-                      retention_settings{opts.retention, retention_check_interval(opts.retention)});
+  // Always there: with runs kept forever it still expires the idempotency keys.
+  retention =
+      system->spawn(rundun::retention, shared,
+                    retention_settings{opts.retention, retention_check_interval(opts.retention)});
   ctx = std::move(made);
 }
 

@@ -4,6 +4,7 @@
 // and what the benchmarks drive. This header does not include CAF.
 
 #include "actors/fault_injection.hpp"
+#include "actors/idempotency.hpp"
 #include "actors/reader.hpp"
 #include "actors/run_logic.hpp"
 #include "actors/specs.hpp"
@@ -82,6 +83,14 @@ struct created_run {
   bool secret_generated = false;
 };
 
+/// What a creation with an `Idempotency-Key` answers (contract §4): what the key's first
+/// request created, as it was created, and whether this answer is a replay of it.
+template <class T>
+struct keyed_answer {
+  T created;
+  bool replayed = false;
+};
+
 /// A photo as its upload's answer describes it.
 struct uploaded_photo {
   photo_id id;
@@ -119,6 +128,9 @@ struct engine_figures {
   std::uint64_t media_queue = 0, store_queue = 0;
   /// What retention removed so far: ended runs and their events.
   std::uint64_t retention_runs_removed = 0, retention_events_removed = 0;
+  /// Creations answered from their `Idempotency-Key`; keys being handled now; keys expired.
+  std::uint64_t idempotency_replays = 0, idempotency_keys_in_progress = 0,
+                idempotency_keys_expired = 0;
   /// Every actor of the engine's actor system that is running.
   std::size_t live_actors = 0;
   /// Webhook signers cached now, and the most the engine keeps.
@@ -161,6 +173,18 @@ public:
   /// Templates never change, so storing one twice is harmless.
   void adopt_template(const template_record& rec, callback<template_record> done);
   void create_run(const run_spec& spec, callback<created_run> done);
+  /// The same creations under an `Idempotency-Key` (contract §4). The key is stored in the
+  /// commit that stores what the request created, and holds for 24 h and across restarts:
+  /// a request with the same key and fingerprint (see idempotency_key) gets the first
+  /// answer again (`replayed`) and creates nothing. Refusals, besides the creation's own:
+  /// `400 invalid_idempotency_key`; `409 idempotency_key_reused` for the key used on the
+  /// other route or with another fingerprint; `409 idempotency_key_in_progress` while the
+  /// key's first request is being handled. A refused request does not use up its key. In a
+  /// cluster, the node that owns the key decides (api/cluster_front.hpp).
+  void create_template(const template_spec& spec, const idempotency_key& key,
+                       callback<keyed_answer<template_record>> done);
+  void create_run(const run_spec& spec, const idempotency_key& key,
+                  callback<keyed_answer<created_run>> done);
   /// An executor's action through the run link `token`: answer, skip, submit or exit.
   void act(std::string_view token, run_action action, std::string step_id, std::string answer_json,
            callback<run_record> done);

@@ -4,6 +4,7 @@
 #include "actors/engine_impl.hpp"
 
 #include "actors/messages.hpp"
+#include "persistence/record_codec.hpp"
 #include "persistence/store.hpp"
 
 #include <caf/all.hpp>
@@ -70,51 +71,75 @@ void engine::create_template(const template_spec& spec, callback<template_record
   auto rec = make_template(spec, now(), impl_->ctx->ids);
   if (!rec)
     return done(rec.error());
-  adopt_template(*rec, std::move(done));
+  impl_->store_template(*rec, std::nullopt, std::move(done));
 }
 
 void engine::adopt_template(const template_record& rec, callback<template_record> done) {
-  impl_->store->write([rec](persistence::write_batch& b) { return b.put_template(rec); },
-                      [rec, done](boost::system::error_code ec) {
-                        if (ec)
-                          return done(storage_failure(ec));
-                        done(rec);
-                      });
+  impl_->store_template(rec, std::nullopt, std::move(done));
+}
+
+void engine::impl::store_template(const template_record& rec, std::optional<idempotency_record> key,
+                                  callback<template_record> done) {
+  if (key)
+    key->created = encode(rec);
+  store->write(
+      [rec, key = std::move(key)](persistence::write_batch& b) -> boost::system::error_code {
+        RUNDUN_TRY(b.put_template(rec));
+        return key ? b.put_idempotency_key(*key) : boost::system::error_code{};
+      },
+      [rec, done](boost::system::error_code ec) {
+        if (ec)
+          return done(storage_failure(ec));
+        done(rec);
+      });
 }
 
 void engine::create_run(const run_spec& spec, callback<created_run> done) {
   if (auto busy = impl_->shed_if_store_busy())
     return done(*busy);
+  impl_->store_run(spec, std::nullopt, std::move(done));
+}
+
+void engine::impl::store_run(const run_spec& spec, std::optional<idempotency_record> key,
+                             callback<created_run> done) {
   std::optional<checked_webhook> hook;
   if (spec.webhook) {
-    auto checked = check_webhook(*spec.webhook, impl_->opts.allow_private_destinations);
+    auto checked = check_webhook(*spec.webhook, opts.allow_private_destinations);
     if (!checked)
       return done(checked.error());
     hook = std::move(*checked);
   }
-  auto tmpl = get_template(spec.source_template);
+  auto tmpl = from_read(store->find_template(spec.source_template), "template_not_found", "");
   if (!tmpl) {
     if (tmpl.error().kind == error_kind::not_found)
       return done(not_found("template_not_found",
                             "no template has the id '" + spec.source_template.value + "'"));
     return done(tmpl.error());
   }
-  auto run = make_run(spec, *tmpl, now(), impl_->ctx->ids);
+  auto run = make_run(spec, *tmpl, now(), ctx->ids);
   if (!run)
     return done(run.error());
   created_run out{std::move(*run), hook && hook->secret_generated};
   if (hook)
     out.run.webhook = std::move(hook->config);
-  auto scheduler = impl_->ctx->expiry_scheduler;
-  impl_->store->write([r = out.run](persistence::write_batch& b) { return b.put_run(r); },
-                      [out, done, scheduler](boost::system::error_code ec) {
-                        if (ec)
-                          return done(storage_failure(ec));
-                        // No actor yet: the run's first command brings one.
-                        caf::anon_send(scheduler, watch_atom::value,
-                                       to_unix_ms(out.run.expires_at));
-                        done(out);
-                      });
+  if (key) {
+    key->created = encode(out.run);
+    key->secret_generated = out.secret_generated;
+  }
+  auto scheduler = ctx->expiry_scheduler;
+  store->write(
+      [r = out.run,
+       key = std::move(key)](persistence::write_batch& b) -> boost::system::error_code {
+        RUNDUN_TRY(b.put_run(r));
+        return key ? b.put_idempotency_key(*key) : boost::system::error_code{};
+      },
+      [out, done, scheduler](boost::system::error_code ec) {
+        if (ec)
+          return done(storage_failure(ec));
+        // No actor yet: the run's first command brings one.
+        caf::anon_send(scheduler, watch_atom::value, to_unix_ms(out.run.expires_at));
+        done(out);
+      });
 }
 
 void engine::act(std::string_view token, run_action action, std::string step_id,

@@ -31,6 +31,10 @@ struct engine_counters {
   std::atomic<std::uint64_t> run_actor_failures{0}, endpoint_actor_failures{0};
   /// What retention removed: ended runs, and their events.
   std::atomic<std::uint64_t> retention_runs_removed{0}, retention_events_removed{0};
+  /// `Idempotency-Key`s removed after their 24 h.
+  std::atomic<std::uint64_t> idempotency_keys_expired{0};
+  /// Creations answered again from their `Idempotency-Key`.
+  std::atomic<std::uint64_t> idempotency_replays{0};
   /// From an event's creation to the 2xx that delivered it, retries included.
   latency_histogram delivery_latency{delivery_latency_bounds};
 };

@@ -34,6 +34,8 @@ void copy_counters(const engine_counters& c, engine_figures& f) {
   f.endpoint_actor_failures = c.endpoint_actor_failures;
   f.retention_runs_removed = c.retention_runs_removed;
   f.retention_events_removed = c.retention_events_removed;
+  f.idempotency_replays = c.idempotency_replays;
+  f.idempotency_keys_expired = c.idempotency_keys_expired;
   f.endpoint_actors = c.live_endpoint_actors;
   f.in_flight = c.in_flight;
   f.delivery_latency = c.delivery_latency.read();
@@ -87,6 +89,7 @@ engine_figures engine::figures() const {
   auto& p = *impl_;
   engine_figures f;
   copy_counters(p.counters, f);
+  f.idempotency_keys_in_progress = p.keys.size();
   copy_commit_stats(p.store->stats(), f);
   f.media_queue = p.media_queued.load();
   f.store_queue = p.store->queue_depth();

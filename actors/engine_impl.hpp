@@ -60,6 +60,8 @@ struct engine::impl {
   bool stopped = false;
   /// Set once the engine shuts down: a dropped command is then answered, not sent again.
   std::atomic<bool> closing{false};
+  /// The `Idempotency-Key`s whose first request is being handled now.
+  keys_in_progress keys;
   /// Endpoint key -> host, for /metrics' backlog labels (see figures()).
   std::mutex hosts_mtx;
   std::unordered_map<std::string, std::string> hosts;
@@ -92,6 +94,20 @@ struct engine::impl {
   /// Sends `cmd` to its run's actor, through the run directory; the actor that settles it
   /// calls `done` (see command_reply_to.hpp). No actor is spawned to wait for the answer.
   void command(run_command cmd, callback<run_record> done, bool first_try = true);
+
+  /// Stores a new template, with `key` (its `created` filled here) in the same write.
+  void store_template(const template_record& rec, std::optional<idempotency_record> key,
+                      callback<template_record> done);
+  /// Checks and stores a new run, with `key` (its `created` filled here) in the same write.
+  void store_run(const run_spec& spec, std::optional<idempotency_record> key,
+                 callback<created_run> done);
+
+  /// A creation under an `Idempotency-Key` (engine_idempotency.cpp): `create(record,
+  /// done)` stores what the request makes together with `record`; `replay(record)` decodes
+  /// what the key's first request made.
+  template <class T, class Create, class Replay>
+  void keyed_creation(keyed_route route, const idempotency_key& k, std::string fingerprint,
+                      Create create, Replay replay, callback<keyed_answer<T>> done);
 
   // -- photos (engine_photos.cpp) -------------------------------------------------
 

@@ -24,6 +24,10 @@ struct fault_injection {
   /// = "endpoint.at_commit", `id` = the event id) once an endpoint actor has left a new
   /// event's first request in its write's commit_gate, before that write committed.
   std::function<void(std::string_view actor, std::string_view id)> on_message;
+  /// Asked on the store's writer thread once a creation with an `Idempotency-Key` is
+  /// committed, before it is answered; `true` drops the answer, so that a test can kill the
+  /// process between the commit and the answer.
+  std::function<bool(std::string_view key)> drop_keyed_answer;
   /// Called on the media thread before it decodes an upload; it may block, to hold the
   /// thread while the queue behind it fills.
   std::function<void()> before_media;

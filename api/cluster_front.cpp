@@ -64,6 +64,22 @@ const cluster::member* cluster_front::owner(std::optional<owner_mark> mark) cons
   return m && m->id != node_->self() ? m : nullptr;
 }
 
+const cluster::member* cluster_front::key_owner_of(const net::http_request& req) const {
+  auto key = req.find("Idempotency-Key");
+  if (key == req.end())
+    return nullptr;
+  // A bad key is the router's to refuse, here: there is nothing to decide.
+  if (check_idempotency_key(key->value()))
+    return nullptr;
+  auto& members = node_->members();
+  std::vector<std::string_view> ids;
+  ids.reserve(members.size());
+  for (auto& m : members)
+    ids.emplace_back(m.id);
+  auto& owner = members[key_owner(ids, key->value())];
+  return owner.id != node_->self() ? &owner : nullptr;
+}
+
 void cluster_front::handle(net::http_request&& req, net::responder respond) {
   auto p = place(req.method_string(), req.target());
   switch (p.what) {
@@ -76,7 +92,13 @@ void cluster_front::handle(net::http_request&& req, net::responder respond) {
   case placement::kind::recover:
     return recover(std::move(req), std::move(respond));
   case placement::kind::create_run:
+    if (auto* to = key_owner_of(req))
+      return forward(*to, std::move(req), std::move(respond));
     return create_run(std::move(req), std::move(respond));
+  case placement::kind::create_template:
+    if (auto* to = key_owner_of(req))
+      return forward(*to, std::move(req), std::move(respond));
+    return router_.handle(std::move(req), std::move(respond));
   case placement::kind::template_id:
     // A template is usable everywhere: this node's copy if it has one.
     if (auto* to = owner(p.mark); to && !engine_.get_template(template_id{p.key}))
@@ -322,12 +344,17 @@ void cluster_front::handle_forwarded(cluster::forwarded_request req,
               {{"status", std::to_string(refused->status)}});
     return done(std::move(*refused));
   }
-  // Run here and only here: the sender found this node to be the owner.
-  router_.handle(std::move(std::get<net::http_request>(converted)),
-                 [done = std::move(done)](net::http_response res) {
-                   res.prepare_payload();
-                   done(to_forwarded(std::move(res)));
-                 });
+  // Run here and only here: the sender found this node to be the owner (of the run, or of
+  // a creation's Idempotency-Key).
+  auto& forwarded = std::get<net::http_request>(converted);
+  net::responder answer = [done = std::move(done)](net::http_response res) {
+    res.prepare_payload();
+    done(to_forwarded(std::move(res)));
+  };
+  // A run created here for its key may need a copy of its template from a third node.
+  if (place(forwarded.method_string(), forwarded.target()).what == placement::kind::create_run)
+    return create_run(std::move(forwarded), std::move(answer));
+  router_.handle(std::move(forwarded), std::move(answer));
 }
 
 cluster_figures cluster_front::figures() const {

@@ -15,7 +15,13 @@
 
 namespace rundun::api {
 
-/// The API of one cluster node (contract §9) in front of its router. A request for a run
+/// The API of one cluster node (contract §9) in front of its router.
+///
+/// A creation with an `Idempotency-Key` (contract §4) goes to the member that owns the key
+/// (rendezvous hashing over the member ids), which handles it as if it came first to it:
+/// it stores the key and what it creates in one commit, so that it alone decides replays,
+/// reuse and keys in progress. A run made for a key so lives on the key's owner. When that
+/// member is down, the creation is `503 node_unavailable` and changes nothing. A request for a run
 /// that another node owns goes to that node, and its answer comes back unchanged; a request
 /// whose owner is down or unreachable gets `503 node_unavailable` with a Retry-After, and
 /// changes nothing. The lists ask every node and merge their pages (a node that cannot be
@@ -71,6 +77,10 @@ private:
   void ask_others(net::http_request req, net::responder respond, std::size_t next,
                   bool someone_unavailable, net::http_response local_answer);
   void create_run(net::http_request&& req, net::responder respond);
+  /// The member that decides the creation's `Idempotency-Key` when it is another node (see
+  /// key_owner in cluster_placement.hpp): the request goes there, and that node stores the
+  /// key with what it creates. None without a valid key, or when this node decides.
+  const cluster::member* key_owner_of(const net::http_request& req) const;
   void cluster_info(const net::http_request& req, net::responder respond);
   /// A list (contract §8) from every node, merged; or a recovery on every node, summed.
   void list(const std::string& which, net::http_request&& req, net::responder respond);

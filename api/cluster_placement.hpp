@@ -5,7 +5,9 @@
 
 #include "persistence/ids.hpp"
 
+#include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -13,14 +15,16 @@ namespace rundun::api {
 
 struct placement {
   enum class kind {
-    local,        ///< any node answers: health, metrics, assets, new templates, unknown routes
-    run_owner,    ///< the node that owns the run named by `key` (a run, event or photo id, or
-                  ///< a link token)
-    template_id,  ///< GET of a template: this node's copy, else its owner's
-    create_run,   ///< POST /v1/runs: here, once the template is here too
-    cluster_info, ///< GET /v1/cluster
-    list,         ///< GET /v1/runs, /v1/events, /v1/endpoints: every node's items, merged
-    recover,      ///< POST /v1/endpoints/recover: every node recovers its own events
+    local,           ///< any node answers: health, metrics, assets, new templates, unknown routes
+    run_owner,       ///< the node that owns the run named by `key` (a run, event or photo id, or
+                     ///< a link token)
+    template_id,     ///< GET of a template: this node's copy, else its owner's
+    create_run,      ///< POST /v1/runs: here, once the template is here too (or, with an
+                     ///< Idempotency-Key, on the key's owner: see key_owner)
+    create_template, ///< POST /v1/templates: here (or on its Idempotency-Key's owner)
+    cluster_info,    ///< GET /v1/cluster
+    list,            ///< GET /v1/runs, /v1/events, /v1/endpoints: every node's items, merged
+    recover,         ///< POST /v1/endpoints/recover: every node recovers its own events
   };
   kind what = kind::local;
   std::string key;
@@ -31,5 +35,12 @@ struct placement {
 
 /// Places a request by its method and target (query string ignored).
 placement place(std::string_view method, std::string_view target);
+
+/// The member that decides an `Idempotency-Key` (contract §4): of `member_ids`, the one
+/// whose hash with the key is the highest (rendezvous hashing). Every node picks the same
+/// one from the same members, in whatever order it lists them, and a member that joins or
+/// leaves moves only the keys it wins or won. Returns an index into `member_ids`, which must
+/// not be empty.
+std::size_t key_owner(std::span<const std::string_view> member_ids, std::string_view key);
 
 } // namespace rundun::api

@@ -192,6 +192,15 @@ std::vector<MetricFamily> engine_families(const engine_figures& f) {
          f.retention_runs_removed);
   single(out, "rundun_retention_removed_events_total",
          "Events removed by retention (with their runs).", T::Counter, f.retention_events_removed);
+  single(out, "rundun_idempotency_replays_total",
+         "Creations answered again from their Idempotency-Key, creating nothing.", T::Counter,
+         f.idempotency_replays);
+  single(out, "rundun_idempotency_keys_in_progress",
+         "Idempotency-Keys whose first request is being handled now.", T::Gauge,
+         f.idempotency_keys_in_progress);
+  single(out, "rundun_idempotency_keys_expired_total",
+         "Idempotency-Keys removed once their 24 hours were over.", T::Counter,
+         f.idempotency_keys_expired);
 
   single(out, "rundun_lmdb_commit_batches_total", "LMDB group commits.", T::Counter,
          f.commit_batches);

@@ -43,6 +43,34 @@ struct router::call : std::enable_shared_from_this<call> {
 
   void reply(unsigned status, const json::value& body) { send(json_response(status, body)); }
 
+  /// The `201` of a creation; a replay from its `Idempotency-Key` says so in a header.
+  void reply_created(const json::value& body, bool replayed) {
+    auto res = json_response(201, body);
+    if (replayed)
+      res.set("Idempotent-Replayed", "true");
+    send(std::move(res));
+  }
+
+  /// Reads the request's `Idempotency-Key` (contract §4) into `key`, fingerprinted by
+  /// `route` and the body's bytes: none when the header is absent. Answers `400` and returns
+  /// false for a key that is not 1..255 printable ASCII characters, or given twice.
+  bool read_idempotency_key(keyed_route route, std::optional<idempotency_key>& key) {
+    auto range = req.equal_range("Idempotency-Key");
+    if (range.first == range.second)
+      return true;
+    if (std::next(range.first) != range.second) {
+      error(400, "invalid_idempotency_key", "the Idempotency-Key header must be given once");
+      return false;
+    }
+    std::string_view value = range.first->value();
+    if (auto bad = check_idempotency_key(value)) {
+      fail(*bad);
+      return false;
+    }
+    key = idempotency_key{std::string(value), request_fingerprint(route, req.body())};
+    return true;
+  }
+
   void error(unsigned status, std::string_view code, std::string_view message,
              const std::vector<std::string>& steps = {}) {
     reply(status, error_body(code, message, steps));

@@ -11,15 +11,24 @@ namespace rundun::api {
 
 struct router::v1_routes {
   static void create_template(call& c) {
+    std::optional<idempotency_key> key;
+    if (!c.read_idempotency_key(keyed_route::templates, key))
+      return;
     auto spec = c.parsed_body(parse_template_spec);
     if (!spec)
       return;
-    c.owner->engine_.create_template(*spec,
-                                     [self = c.shared_from_this()](outcome<template_record> r) {
-                                       if (!r)
-                                         return self->fail(r.error());
-                                       self->reply(201, template_view(*r));
-                                     });
+    auto self = c.shared_from_this();
+    if (!key)
+      return c.owner->engine_.create_template(*spec, [self](outcome<template_record> r) {
+        if (!r)
+          return self->fail(r.error());
+        self->reply_created(template_view(*r), false);
+      });
+    c.owner->engine_.create_template(*spec, *key, [self](outcome<keyed_answer<template_record>> r) {
+      if (!r)
+        return self->fail(r.error());
+      self->reply_created(template_view(r->created), r->replayed);
+    });
   }
 
   static void get_template(call& c) {
@@ -28,14 +37,25 @@ struct router::v1_routes {
   }
 
   static void create_run(call& c) {
+    std::optional<idempotency_key> key;
+    if (!c.read_idempotency_key(keyed_route::runs, key))
+      return;
     auto spec = c.parsed_body(parse_run_spec);
     if (!spec)
       return;
     auto base = c.owner->cfg_.public_url;
-    c.owner->engine_.create_run(*spec, [self = c.shared_from_this(), base](outcome<created_run> r) {
+    auto self = c.shared_from_this();
+    if (!key)
+      return c.owner->engine_.create_run(*spec, [self, base](outcome<created_run> r) {
+        if (!r)
+          return self->fail(r.error());
+        self->reply_created(run_view(r->run, base, r->secret_generated), false);
+      });
+    c.owner->engine_.create_run(*spec, *key, [self, base](outcome<keyed_answer<created_run>> r) {
       if (!r)
         return self->fail(r.error());
-      self->reply(201, run_view(r->run, base, r->secret_generated));
+      auto& made = r->created;
+      self->reply_created(run_view(made.run, base, made.secret_generated), r->replayed);
     });
   }
 

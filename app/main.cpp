@@ -128,6 +128,19 @@ std::variant<std::uint64_t, std::string> held_body_bytes_cap() {
   return bytes;
 }
 
+/// Adds the faults a test asks for in the environment: `RUNDUN_TEST_DROP_KEYED_ANSWERS=1`
+/// stores each creation with an `Idempotency-Key` and never answers it, so that a test can
+/// kill the process between the commit and the answer. Not a flag: nothing but a test
+/// should do that.
+void add_test_faults(engine_options& opts) {
+  const char* drop = std::getenv("RUNDUN_TEST_DROP_KEYED_ANSWERS");
+  if (!drop || std::string_view(drop) != "1")
+    return;
+  log::warn("keyed creations are stored and never answered, for a test",
+            {{"RUNDUN_TEST_DROP_KEYED_ANSWERS", drop}});
+  opts.faults.drop_keyed_answer = [](std::string_view) { return true; };
+}
+
 namespace {
 
 /// The flags, and the test settings of the environment.
@@ -191,6 +204,7 @@ engine_options engine_options_from(const app::flags& f) {
   opts.retention =
       std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
   opts.node_id = f.node_id;
+  add_test_faults(opts);
   return opts;
 }
 

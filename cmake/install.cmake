@@ -7,11 +7,13 @@
 include(CMakePackageConfigHelpers)
 
 set(rundun_public_headers
-  actors/engine.hpp actors/fault_injection.hpp actors/reader.hpp actors/run_logic.hpp
+  actors/engine.hpp actors/fault_injection.hpp actors/idempotency.hpp actors/reader.hpp
+  actors/run_logic.hpp
   actors/specs.hpp actors/cluster.hpp actors/cluster_members.hpp actors/cluster_reader.hpp
   actors/read_messages.hpp
   net/error.hpp net/retry_policy.hpp net/signature.hpp net/signer_cache.hpp
-  persistence/clock.hpp persistence/domain_error.hpp persistence/ids.hpp
+  persistence/clock.hpp persistence/domain_error.hpp persistence/idempotency_record.hpp
+  persistence/ids.hpp
   persistence/endpoint_stats.hpp persistence/latency_histogram.hpp persistence/listing.hpp
   persistence/model.hpp)
 foreach(header IN LISTS rundun_public_headers)

@@ -117,6 +117,11 @@ public:
   /// A photo's record with its thumbnail JPEG.
   result<std::optional<photo_with_thumbnail>> photo_thumbnail(const photo_id& id) const;
   result<std::optional<std::string>> meta(std::string_view key) const;
+  /// The record of an `Idempotency-Key` (see idempotency_record.hpp), expired or not: the
+  /// caller compares its `created_at` with the time it goes by.
+  result<std::optional<idempotency_record>> find_idempotency_key(std::string_view key) const;
+  /// When the oldest stored key was stored; none when there is none.
+  result<std::optional<time_point>> oldest_idempotency_key() const;
 
   // -- lists (contract §8; see persistence/listing.hpp), any thread ----------------
 
@@ -189,7 +194,7 @@ private:
   struct dbs {
     MDB_dbi templates, runs, run_specs, tokens, events, event_ids, event_data, run_events, pending,
         endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended, lists,
-        deliveries;
+        deliveries, idempotency, idempotency_expiry;
   };
   struct queued {
     write_fn work;

@@ -84,7 +84,9 @@ result<store::dbs> store::open_tables(lmdb::txn& t) {
                                               {&d.photo_thumbs, "photo_thumbs"},
                                               {&d.ended, "ended"},
                                               {&d.lists, "lists"},
-                                              {&d.deliveries, "deliveries"}};
+                                              {&d.deliveries, "deliveries"},
+                                              {&d.idempotency, "idempotency"},
+                                              {&d.idempotency_expiry, "idempotency_expiry"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(t, name);
     if (!db)

@@ -5,6 +5,7 @@
 
 #include "persistence/delivery_log.hpp"
 #include "persistence/error.hpp"
+#include "persistence/idempotency_record.hpp"
 #include "persistence/list_index.hpp"
 #include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
@@ -91,6 +92,13 @@ public:
                                              const std::optional<recovery_job>& job);
   /// Marks a run's webhook as turned off (after a `410 Gone`).
   boost::system::error_code disable_webhook(const run_id& run);
+  /// Stores a used `Idempotency-Key` with what it created (call it in the write that creates
+  /// that), replacing an expired record of the same key.
+  boost::system::error_code put_idempotency_key(const idempotency_record& r);
+  /// Removes at most `limit` keys stored before `before`, oldest first, and counts them in
+  /// `removed`.
+  boost::system::error_code expire_idempotency_keys(time_point before, std::size_t limit,
+                                                    std::size_t& removed);
   boost::system::error_code put_meta(std::string_view key, std::string_view value);
 
 private:

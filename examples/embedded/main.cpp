@@ -46,11 +46,20 @@ int main(int argc, char** argv) {
   run_spec rs{tmpl->id, {}, 24, R"({"booking":"B-1234"})"};
   if (argc > 1)
     rs.webhook = webhook_spec{argv[1], std::nullopt, std::nullopt};
-  auto run = wait<created_run>([&](auto cb) { eng.create_run(rs, cb); });
-  if (!run) {
-    std::cerr << run.error().message << "\n";
+  // With an idempotency key, creating the run a second time (after a lost answer) returns the
+  // first run again instead of making another.
+  idempotency_key key{"booking-B-1234", {}};
+  auto made = wait<keyed_answer<created_run>>([&](auto cb) { eng.create_run(rs, key, cb); });
+  if (!made) {
+    std::cerr << made.error().message << "\n";
     return 1;
   }
+  auto again = wait<keyed_answer<created_run>>([&](auto cb) { eng.create_run(rs, key, cb); });
+  if (!again || !again->replayed || again->created.run.id.value != made->created.run.id.value) {
+    std::cerr << "error: the idempotency key did not replay the first run\n";
+    return 1;
+  }
+  auto* run = &made->created;
   auto token = run->run.token;
   auto steps = {std::pair{run_action::answer, std::string("kitchen")},
                 std::pair{run_action::skip, std::string("notes")},

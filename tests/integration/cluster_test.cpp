@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <fstream>
+#include <future>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -720,4 +721,84 @@ BOOST_AUTO_TEST_CASE(a_template_is_adopted_only_under_the_id_that_was_asked_for)
   // n1 holds no copy of the other template: asked for it, n1 forwards to n2 (which says 404).
   auto got = n1.api().get("/v1/templates/" + planted);
   BOOST_TEST(got.body.find("planted") == std::string::npos, got.body);
+}
+
+namespace {
+
+http_result keyed_post(std::uint16_t port, const std::string& target, const std::string& body,
+                       const std::string& key) {
+  return http_call(
+      port, "POST", target, body,
+      {{"Authorization", "Bearer " + server_process::test_key()}, {"Idempotency-Key", key}});
+}
+
+/// The index of the node whose owner mark `id` carries.
+std::size_t owner_index(const cluster_processes& c, const std::string& id) {
+  auto mark = owner_of_id(id);
+  BOOST_REQUIRE(mark);
+  for (std::size_t i = 0; i < c.where.ids.size(); ++i)
+    if (make_owner_mark(c.where.ids[i]).value == mark->value)
+      return i;
+  BOOST_FAIL("no member has the mark of " + id);
+  return 0;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_idempotency_key_holds_through_every_node_and_its_owner_decides) {
+  cluster_processes c{{"n1", "n2", "n3"}};
+  auto tid = c.api(0).make_template(json::parse(template_body()));
+  auto body = run_body(tid, "http://127.0.0.1:9/hook");
+
+  // The same key through each node: one run, and the same answer from all three.
+  auto first = keyed_post(c.nodes[0]->port(), "/v1/runs", body, "cluster-key-1");
+  BOOST_REQUIRE_EQUAL(first.status, 201);
+  for (std::size_t i : {1u, 2u}) {
+    auto again = keyed_post(c.nodes[i]->port(), "/v1/runs", body, "cluster-key-1");
+    BOOST_TEST(again.status == 201);
+    BOOST_TEST(again.headers["idempotent-replayed"] == "true");
+    BOOST_TEST(again.body == first.body);
+  }
+  auto other = keyed_post(c.nodes[2]->port(), "/v1/runs", run_body(tid, "http://127.0.0.1:9/x"),
+                          "cluster-key-1");
+  BOOST_TEST(other.error_code() == "idempotency_key_reused");
+  auto tmpl = keyed_post(c.nodes[1]->port(), "/v1/templates", template_body(), "cluster-key-1");
+  BOOST_TEST(tmpl.error_code() == "idempotency_key_reused");
+
+  // Concurrent requests with a new key through all three nodes create exactly one run.
+  std::vector<std::future<http_result>> answers;
+  for (int round = 0; round < 2; ++round)
+    for (std::size_t i = 0; i < 3; ++i)
+      answers.push_back(std::async(std::launch::async, [&, i] {
+        return keyed_post(c.nodes[i]->port(), "/v1/runs", body, "cluster-key-2");
+      }));
+  int made = 0;
+  std::set<std::string> ids;
+  for (auto& a : answers) {
+    auto r = a.get();
+    if (r.status == 201) {
+      made += !r.headers.count("idempotent-replayed");
+      ids.insert(std::string(r.json().at("id").as_string()));
+    } else {
+      BOOST_TEST(r.error_code() == "idempotency_key_in_progress");
+    }
+  }
+  BOOST_TEST(made == 1);
+  BOOST_TEST(ids.size() == 1u);
+
+  // The run lives on the key's owner. With that node down, the key cannot be decided:
+  // 503 node_unavailable through the others, and nothing is made.
+  auto owner = owner_index(c, std::string(first.json().at("id").as_string()));
+  c.nodes[owner]->kill9();
+  auto asker = (owner + 1) % 3;
+  auto down = keyed_post(c.nodes[asker]->port(), "/v1/runs", body, "cluster-key-1");
+  BOOST_TEST(down.status == 503);
+  BOOST_TEST(down.error_code() == "node_unavailable");
+  c.start(owner);
+  BOOST_REQUIRE(eventually([&] { return c.all_reachable(); }, 15s));
+  auto back = keyed_post(c.nodes[asker]->port(), "/v1/runs", body, "cluster-key-1");
+  BOOST_TEST(back.status == 201);
+  BOOST_TEST(back.headers["idempotent-replayed"] == "true");
+  // The same run; its link names the owner's new port (these nodes have no --public-url).
+  BOOST_TEST(back.json().at("id") == first.json().at("id"));
 }
