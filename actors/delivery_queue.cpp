@@ -161,10 +161,11 @@ delivery_job* delivery_queue::find(const event_id& id) {
   return it == jobs_.end() ? nullptr : &it->second.job;
 }
 
-std::vector<delivery_job> delivery_queue::remove_run(const run_id& run) {
+template <class Pick>
+std::vector<delivery_job> delivery_queue::remove_if(Pick pick) {
   std::vector<delivery_job> out;
   for (auto it = jobs_.begin(); it != jobs_.end();) {
-    if (it->second.job.run == run && !it->second.in_flight) {
+    if (!it->second.in_flight && pick(it->second)) {
       waiting_.erase(key_of(it->second.job));
       forget(it->second.job);
       out.push_back(std::move(it->second.job));
@@ -174,6 +175,14 @@ std::vector<delivery_job> delivery_queue::remove_run(const run_id& run) {
     }
   }
   return out;
+}
+
+std::vector<delivery_job> delivery_queue::remove_run(const run_id& run) {
+  return remove_if([&](const entry& e) { return e.job.run == run; });
+}
+
+std::vector<delivery_job> delivery_queue::remove_waiting() {
+  return remove_if([](const entry& e) { return !e.held; });
 }
 
 std::optional<event_id> delivery_queue::evict_later_than(time_point due, std::uint64_t seq) {

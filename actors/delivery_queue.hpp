@@ -100,6 +100,10 @@ public:
   /// Removes every job of `run` that is not in flight (after a `410 Gone`) and returns them.
   std::vector<delivery_job> remove_run(const run_id& run);
 
+  /// Removes every job that is neither in flight nor held (its event not yet durable), and
+  /// returns them: for an endpoint that was disabled.
+  std::vector<delivery_job> remove_waiting();
+
   /// Evicts the waiting job that is due latest, if it is due later than (`due`, `seq`), to
   /// make room for an earlier one. Returns the evicted id.
   std::optional<event_id> evict_later_than(time_point due, std::uint64_t seq);
@@ -120,6 +124,9 @@ private:
   bool waits_for_first_attempt(const delivery_job& j) const;
   void release_first(const run_id& run);
   void forget(const delivery_job& j);
+  /// Removes and returns the jobs that are not in flight and that `pick` chooses.
+  template <class Pick>
+  std::vector<delivery_job> remove_if(Pick pick);
 
   struct entry {
     delivery_job job;

@@ -131,7 +131,8 @@ void take_before_commit(self_ptr self, const engine_context& ctx, delivery_order
   auto gate = std::move(order.gate);
   auto id = order.event;
   auto handle = caf::actor_cast<caf::actor>(self);
-  bool may_start = !st.backlog && !st.queue->full() && !st.disabled_runs.count(order.run.value);
+  bool may_start = !st.backlog && !st.queue->full() && !st.disabled_runs.count(order.run.value) &&
+                   !st.disabled_at;
   auto later = order; // what comes again at the commit
   auto job = job_from(std::move(order));
   if (may_start) {
@@ -183,6 +184,10 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
       st.queue->withdraw(order.event);
       return fail_gone(self, ctx, order.event);
     }
+    if (st.disabled_at) {
+      st.queue->withdraw(order.event);
+      return fail_disabled(self, ctx, order.event);
+    }
     return pump(self, ctx);
   }
   // With a backlog on disk, a new event waits its turn there, behind older ones; the
@@ -202,6 +207,9 @@ void on_deliver(self_ptr self, const engine_context& ctx, delivery_order& order)
   // The run actor made the order with its webhook on; a 410 since is known here.
   if (st.disabled_runs.count(job.run.value))
     return fail_gone(self, ctx, job.id);
+  // A disabled endpoint fails its new events at once, unsent (contract §7).
+  if (st.disabled_at)
+    return fail_disabled(self, ctx, job.id);
   if (!st.queue->add(std::move(job)))
     st.backlog = true;
   pump(self, ctx);
@@ -275,6 +283,11 @@ caf::result<redeliver_reply> on_redeliver(self_ptr self, const engine_context& c
   if (run_disabled(self, ctx, (*ev)->run))
     return redeliver_reply{refusal_kind::webhook_disabled,
                            "the run's webhook was turned off after a 410 Gone"};
+  if (st.disabled_at)
+    return redeliver_reply{refusal_kind::endpoint_disabled,
+                           "the endpoint was disabled at " + format_rfc3339(*st.disabled_at) +
+                               " after failing too long; POST /v1/endpoints/recover enables it "
+                               "again"};
   if ((*ev)->delivery.status == delivery_status::pending)
     return redeliver_reply{refusal_kind::delivery_in_progress, "the event is waiting for delivery"};
   auto rp = self->make_response_promise();
@@ -311,6 +324,7 @@ void set_up(self_ptr self, const engine_context& ctx, std::string key, const std
   st.target = endpoint_target(st.key, url);
   st.client = make_client(ctx, st.target);
   st.queue.emplace(ctx.endpoint_concurrency, ctx.window);
+  read_disabled(self, ctx);
   ctx.counters->live_endpoint_actors.fetch_add(1, std::memory_order_relaxed);
   self->attach_functor(
       [c = ctx.counters] { c->live_endpoint_actors.fetch_sub(1, std::memory_order_relaxed); });
@@ -346,6 +360,7 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         // Deliveries may be on disk that no order announced (their run's actor failed
         // before it could send them): look.
         took_work(self);
+        read_disabled(self, *ctx);
         self->state.backlog = true;
         schedule_refill(self);
       },

@@ -13,7 +13,8 @@
 //   (stored_atom, event_id, bool ok)         a delivery-state change is durable
 //   (rewrite_atom, std::string event_id)     write an attempt's result again: its write failed
 //   (redeliver_atom, std::string event_id)   -> redeliver_reply
-//   (wake_atom)                              look at the disk for pending deliveries again
+//   (wake_atom)                              look at the disk for pending deliveries again,
+//                                            and at whether a recovery enabled it again
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
 //   (idle_atom)                              the directory's sweep: ask to leave if idle
 //   (leave_atom)                             the directory's go-ahead after (idle_atom, n): quit
@@ -29,8 +30,9 @@
 //   directory counts it and starts the endpoint again from the store a moment later.
 //
 // Its code: endpoint_actor.cpp (setup, failure, message dispatch), endpoint_paging.cpp (the
-// window and its page-in from the store) and endpoint_attempts.cpp (sending, judging and
-// storing attempts), which share endpoint_actor_steps.hpp.
+// window and its page-in from the store), endpoint_attempts.cpp (sending, judging and
+// storing attempts) and endpoint_disabling.cpp (an endpoint that gives up, contract §7),
+// which share endpoint_actor_steps.hpp.
 
 #include "actors/delivery_queue.hpp"
 #include "actors/engine_context.hpp"
@@ -77,6 +79,11 @@ struct endpoint_actor_state {
   /// same flag; this copy covers the attempts in flight and the flag's write, and its stale
   /// entries go at the idle sweep, so a busy endpoint does not keep every such run.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> disabled_runs;
+  /// When this endpoint was disabled (contract §7), as the store has it: read at start, at a
+  /// wake and with each page-in (a recovery enables it again); none while enabled. While it
+  /// is set, nothing is sent: every waiting event, and every new one, fails unsent with
+  /// `endpoint_disabled`.
+  std::optional<time_point> disabled_at;
   /// The store's commit mark when the last page-in had read its page: an order whose event
   /// was committed later cannot have been paged in, so it needs no look at the store.
   std::uint64_t paged_through_commit = 0;

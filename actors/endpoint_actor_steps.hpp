@@ -72,8 +72,29 @@ void store_change(self_ptr self, const engine_context& ctx, const event_id& id,
 void record(self_ptr self, const engine_context& ctx, const event_id& id,
             std::function<void(event_record&)> change, bool retry_until_stored = true);
 
-/// Fails an event, unsent, because its run's webhook is off (a 410): counts it and stores it.
+/// Fails an event, unsent, with `reason` as its `delivery.error`: counts it and stores it.
+void fail_unsent(self_ptr self, const engine_context& ctx, const event_id& id, std::string reason);
+
+/// Fails an event, unsent, because its run's webhook is off (a 410).
 void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id);
+
+// -- disabling (endpoint_disabling.cpp) ----------------------------------------------
+
+/// Reads whether the endpoint is disabled from the store: at start, at a wake, and after
+/// each page-in's read (so a page that holds events a recovery sent again is never failed
+/// as disabled: the recovery enabled the endpoint in an earlier commit).
+void read_disabled(self_ptr self, const engine_context& ctx);
+
+/// After a failed attempt: disables the endpoint once its run of failures (the store's
+/// `failing_since`) has lasted `endpoint_disable_after`.
+void disable_if_failing_too_long(self_ptr self, const engine_context& ctx);
+
+/// Fails, unsent, every job of the window that is neither in flight nor held, when the
+/// endpoint is disabled; true when it is (nothing may be sent then).
+bool fail_waiting_if_disabled(self_ptr self, const engine_context& ctx);
+
+/// Fails one event unsent with `endpoint_disabled`.
+void fail_disabled(self_ptr self, const engine_context& ctx, const event_id& id);
 
 /// Writes `id`'s change, which `settling` keeps because its write failed, again after a
 /// backoff that doubles up to max_rewrite_backoff (rewrite_atom). While the store cannot

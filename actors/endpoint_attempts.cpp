@@ -189,13 +189,17 @@ void record(self_ptr self, const engine_context& ctx, const event_id& id,
       retry_until_stored);
 }
 
-void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
+void fail_unsent(self_ptr self, const engine_context& ctx, const event_id& id, std::string reason) {
   ctx.counters->failed.fetch_add(1, std::memory_order_relaxed);
-  record(self, ctx, id, [](event_record& e) {
+  record(self, ctx, id, [reason = std::move(reason)](event_record& e) {
     e.delivery.status = delivery_status::failed;
     e.delivery.next_attempt_at.reset();
-    e.delivery.error = "endpoint_gone";
+    e.delivery.error = reason;
   });
+}
+
+void fail_gone(self_ptr self, const engine_context& ctx, const event_id& id) {
+  fail_unsent(self, ctx, id, "endpoint_gone");
 }
 
 void count_in_flight(self_ptr self, const engine_context& ctx, std::int64_t delta) {
@@ -316,6 +320,8 @@ void on_attempt(self_ptr self, const engine_context& ctx, attempt_report& rep) {
     for (auto& other : st.queue->remove_run(run))
       fail_gone(self, ctx, other.id);
   }
+  if (static_cast<net::verdict>(rep.verdict) != net::verdict::delivered)
+    disable_if_failing_too_long(self, ctx);
   pump(self, ctx);
 }
 

@@ -57,6 +57,8 @@ void pump(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
   if (st.draining)
     return answer_drain(self);
+  if (fail_waiting_if_disabled(self, ctx))
+    return schedule_refill(self); // its backlog pages in, to be failed in turn
   for (auto* job : st.queue->take_ready(now())) {
     if (auto u = st.settling.find(job->id.value); u != st.settling.end()) {
       // Its last result is not stored yet: nothing is sent again for it until it is, or
@@ -141,6 +143,9 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
     }
     return;
   }
+  // Read after the page: a recovery that sent events of this page again enabled the
+  // endpoint in an earlier commit, which this read sees.
+  read_disabled(self, ctx);
   // Everything on disk fits in what was read: once it is all in the window, no backlog.
   bool everything_seen = page->size() < q.window();
   bool all_taken = true;
@@ -157,6 +162,10 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
       continue;
     if (run_disabled(self, ctx, job->run)) {
       fail_gone(self, ctx, job->id);
+      continue;
+    }
+    if (st.disabled_at) {
+      fail_disabled(self, ctx, job->id);
       continue;
     }
     q.add(std::move(*job));

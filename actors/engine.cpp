@@ -164,6 +164,7 @@ engine::impl::make_context(std::shared_ptr<boost::asio::ssl::context> tls,
   made->resolver = std::move(resolver);
   made->endpoint_idle_timeout = opts.endpoint_idle_timeout;
   made->connection_idle_timeout = opts.connection_idle_timeout;
+  made->endpoint_disable_after = opts.endpoint_disable_after;
   made->faults = opts.faults;
   made->ids =
       id_minter{opts.node_id ? std::optional{make_owner_mark(*opts.node_id)} : std::nullopt};

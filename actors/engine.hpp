@@ -66,6 +66,10 @@ struct engine_options {
   /// Writes queued for the store at most before new commands are refused with `503
   /// overloaded` (deliveries' own writes always go through).
   std::size_t store_queue_limit = 16384;
+  /// An endpoint whose every attempt has failed for this long is disabled (contract §7): its
+  /// waiting events fail with `endpoint_disabled`, and so do its new ones, unsent, until a
+  /// recovery enables it again. Zero never disables.
+  std::chrono::milliseconds endpoint_disable_after{std::chrono::hours{24 * 5}};
   /// The node this engine is in a cluster, or none for a single node. A node's new ids and
   /// link tokens carry its mark (see persistence/ids.hpp), and its data dir remembers the
   /// node id: a data dir made for another node is refused.
@@ -128,6 +132,8 @@ struct engine_figures {
   std::uint64_t media_queue = 0, store_queue = 0;
   /// What retention removed so far: ended runs and their events.
   std::uint64_t retention_runs_removed = 0, retention_events_removed = 0;
+  /// Endpoints disabled after failing for `endpoint_disable_after`.
+  std::uint64_t endpoints_disabled = 0;
   /// Creations answered from their `Idempotency-Key`; keys being handled now; keys expired.
   std::uint64_t idempotency_replays = 0, idempotency_keys_in_progress = 0,
                 idempotency_keys_expired = 0;

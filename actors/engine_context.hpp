@@ -33,6 +33,8 @@ struct engine_counters {
   std::atomic<std::uint64_t> retention_runs_removed{0}, retention_events_removed{0};
   /// `Idempotency-Key`s removed after their 24 h.
   std::atomic<std::uint64_t> idempotency_keys_expired{0};
+  /// Endpoints disabled after failing for `endpoint_disable_after`.
+  std::atomic<std::uint64_t> endpoints_disabled{0};
   /// Creations answered again from their `Idempotency-Key`.
   std::atomic<std::uint64_t> idempotency_replays{0};
   /// From an event's creation to the 2xx that delivered it, retries included.
@@ -70,6 +72,8 @@ struct engine_context {
   std::chrono::milliseconds run_idle_timeout{60'000};
   /// An endpoint actor with nothing to do for this long leaves.
   std::chrono::milliseconds endpoint_idle_timeout{300'000};
+  /// An endpoint failing for this long is disabled; zero never (engine_options).
+  std::chrono::milliseconds endpoint_disable_after{0};
   /// Keep-alive connections unused for this long are closed.
   std::chrono::milliseconds connection_idle_timeout{30'000};
   /// Test hooks at the failure points; empty in production.

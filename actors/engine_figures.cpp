@@ -35,6 +35,7 @@ void copy_counters(const engine_counters& c, engine_figures& f) {
   f.retention_runs_removed = c.retention_runs_removed;
   f.retention_events_removed = c.retention_events_removed;
   f.idempotency_replays = c.idempotency_replays;
+  f.endpoints_disabled = c.endpoints_disabled;
   f.idempotency_keys_expired = c.idempotency_keys_expired;
   f.endpoint_actors = c.live_endpoint_actors;
   f.in_flight = c.in_flight;

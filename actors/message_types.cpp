@@ -25,6 +25,8 @@ std::string_view to_code(refusal_kind k) {
     return "storage_error";
   case refusal_kind::engine_error:
     return "engine_error";
+  case refusal_kind::endpoint_disabled:
+    return "endpoint_disabled";
   }
   return "engine_error";
 }

@@ -192,6 +192,7 @@ enum class refusal_kind : std::uint8_t {
   recovery_in_progress, ///< 409: a recovery of the endpoint still runs
   storage_error,        ///< 500: the store failed
   engine_error,         ///< 500: the actor failed
+  endpoint_disabled,    ///< 409: the endpoint was disabled after failing too long
 };
 
 /// The API's error code of `k` (§3), e.g. `webhook_disabled`; empty for `none`.

@@ -177,12 +177,16 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
         if (m.more)
           return count_next(self, ctx, list_position{m.next_ms, std::move(m.next_id)});
         recovery_job job{st.starting->since_ms, std::nullopt, counted.recovering};
-        ctx->store->write([key = st.key, job](
-                              persistence::write_batch& b) { return b.put_recovery_job(key, job); },
-                          [handle = caf::actor_cast<caf::actor>(self),
-                           start = st.starting->number](boost::system::error_code ec) {
-                            caf::anon_send(handle, recover_atom::value, start, !ec);
-                          });
+        // The recovery enables a disabled endpoint again (contract §7), in the job's commit.
+        ctx->store->write(
+            [key = st.key, job](persistence::write_batch& b) -> boost::system::error_code {
+              RUNDUN_TRY(b.enable_endpoint(key));
+              return b.put_recovery_job(key, job);
+            },
+            [handle = caf::actor_cast<caf::actor>(self),
+             start = st.starting->number](boost::system::error_code ec) {
+              caf::anon_send(handle, recover_atom::value, start, !ec);
+            });
       },
       [=](recover_atom, std::uint64_t start, bool ok) {
         auto& st = self->state;
@@ -192,6 +196,8 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
         if (!ok)
           reply =
               recover_reply{refusal_kind::storage_error, "the recovery could not be stored", 0, 0};
+        else // the endpoint reads that it is enabled again, before any event is sent again
+          self->send(ctx->delivery_directory, wake_atom::value, st.key, st.url);
         finish_start(self, ctx, reply);
       },
       [=](recover_atom) {

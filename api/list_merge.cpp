@@ -84,6 +84,17 @@ void fold(json::object& into, const json::object& other) {
   if (their_since && (!since || *their_since < *since))
     since = their_since;
   into["failing_since"] = attempt_succeeded(into) ? json::value(nullptr) : time_or_null(since);
+  // Each node disables the URL for its own runs: disabled where the first node did.
+  auto disabled = time_at(into, "disabled_at"), their_disabled = time_at(other, "disabled_at");
+  if (their_disabled && (!disabled || *their_disabled < *disabled))
+    into["disabled_at"] = *their_disabled;
+}
+
+/// The rank of a merged endpoint, as one node ranks its figures (persistence/listing.hpp).
+endpoint_rank merged_rank(json::object& e) {
+  if (auto* d = e.if_contains("disabled_at"); d && d->is_string())
+    return endpoint_rank::disabled;
+  return e["failing_since"].is_string() ? endpoint_rank::failing : endpoint_rank::healthy;
 }
 
 } // namespace
@@ -152,7 +163,7 @@ json::object merge_endpoints(const std::vector<node_answer>& answers,
   auto only = rank_filter(params.status);
   std::vector<std::pair<list_position, json::object>> merged;
   for (auto& [url, e] : by_url) {
-    auto rank = e["failing_since"].is_string() ? endpoint_rank::failing : endpoint_rank::healthy;
+    auto rank = merged_rank(e);
     if (only && rank != *only)
       continue;
     merged.emplace_back(endpoint_position(rank, url), std::move(e));

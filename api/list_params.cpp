@@ -148,7 +148,7 @@ constexpr std::array<std::string_view, 4> run_statuses{"active", "completed", "c
                                                        "expired"};
 constexpr std::array<std::string_view, 4> delivery_statuses{"pending", "delivered", "failed",
                                                             "not_subscribed"};
-constexpr std::array<std::string_view, 2> health_statuses{"failing", "healthy"};
+constexpr std::array<std::string_view, 3> health_statuses{"failing", "healthy", "disabled"};
 
 } // namespace
 
@@ -218,13 +218,23 @@ outcome<endpoint_list_params> parse_endpoint_list(std::string_view target,
   if (!p)
     return p.error();
   endpoint_list_params out;
-  enum class health { failing, healthy };
+  // In the order of health_statuses.
+  enum class health { failing, healthy, disabled };
   auto status = read_choice<health>(*p, "status", health_statuses);
   if (!status)
     return status.error();
   if (*status)
-    out.status = **status == health::failing ? endpoint_health_filter::failing
-                                             : endpoint_health_filter::healthy;
+    switch (**status) {
+    case health::failing:
+      out.status = endpoint_health_filter::failing;
+      break;
+    case health::healthy:
+      out.status = endpoint_health_filter::healthy;
+      break;
+    case health::disabled:
+      out.status = endpoint_health_filter::disabled;
+      break;
+    }
   auto page = read_page(*p, list_kind::endpoints, cursors);
   if (!page)
     return page.error();
@@ -238,6 +248,8 @@ std::optional<endpoint_rank> rank_filter(endpoint_health_filter status) {
     return endpoint_rank::failing;
   case endpoint_health_filter::healthy:
     return endpoint_rank::healthy;
+  case endpoint_health_filter::disabled:
+    return endpoint_rank::disabled;
   case endpoint_health_filter::any:
     break;
   }

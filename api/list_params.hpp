@@ -39,7 +39,7 @@ struct event_list_params {
   std::optional<std::string> endpoint_url;
 };
 
-enum class endpoint_health_filter { any, failing, healthy };
+enum class endpoint_health_filter { any, failing, healthy, disabled };
 
 struct endpoint_list_params {
   page_params page;

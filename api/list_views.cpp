@@ -56,6 +56,7 @@ json::object endpoint_view(const endpoint_health& e) {
           {"failed", s.failed},
           {"last_attempt", std::move(last)},
           {"failing_since", time_or_null(s.failing_since)},
+          {"disabled_at", time_or_null(s.disabled_at)},
           {"next_attempt_at", time_or_null(e.next_attempt_at)},
           {"recovering", s.recovering + e.recovery_remaining}};
 }

@@ -192,6 +192,9 @@ std::vector<MetricFamily> engine_families(const engine_figures& f) {
          f.retention_runs_removed);
   single(out, "rundun_retention_removed_events_total",
          "Events removed by retention (with their runs).", T::Counter, f.retention_events_removed);
+  single(out, "rundun_endpoints_disabled_total",
+         "Endpoints disabled after every attempt failed for --endpoint-disable-after.", T::Counter,
+         f.endpoints_disabled);
   single(out, "rundun_idempotency_replays_total",
          "Creations answered again from their Idempotency-Key, creating nothing.", T::Counter,
          f.idempotency_replays);

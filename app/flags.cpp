@@ -252,6 +252,22 @@ const std::vector<option>& options() {
       {"--connection-idle-timeout", "RUNDUN_CONNECTION_IDLE_TIMEOUT", true,
        "a kept-alive connection to an endpoint unused for this long is closed (30s)",
        duration_setter("--connection-idle-timeout", &flags::connection_idle_timeout)},
+      {"--endpoint-disable-after", "RUNDUN_ENDPOINT_DISABLE_AFTER", true,
+       "an endpoint whose every attempt has failed for this long is disabled: its waiting and "
+       "new events fail with endpoint_disabled until it is recovered; 0 never disables (5d)",
+       [](flags& f, std::string_view v) -> std::string {
+         if (v == "0") {
+           f.endpoint_disable_after = std::chrono::milliseconds{0};
+           return {};
+         }
+         auto d = net::parse_duration(v);
+         if (!d || d->count() <= 0)
+           return "--endpoint-disable-after must be a positive duration like 5d, 12h or 30m, "
+                  "or 0 to never disable, got '" +
+                  std::string(v) + "'";
+         f.endpoint_disable_after = *d;
+         return {};
+       }},
       {"--node-id", "RUNDUN_NODE_ID", true,
        "this node's id in a cluster, [a-z0-9-]{1,32}; the data dir remembers it",
        [](flags& f, std::string_view v) -> std::string {

@@ -36,6 +36,8 @@ struct flags {
   /// unused for this long is closed.
   std::chrono::milliseconds endpoint_idle_timeout{300'000};
   std::chrono::milliseconds connection_idle_timeout{30'000};
+  /// `--endpoint-disable-after`: an endpoint failing this long is disabled; zero never.
+  std::chrono::milliseconds endpoint_disable_after{std::chrono::hours{24 * 5}};
 
   /// This node's id and the cluster's members (contract §9); both empty for a single node.
   std::optional<std::string> node_id;

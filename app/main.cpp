@@ -201,6 +201,7 @@ engine_options engine_options_from(const app::flags& f) {
   opts.map_size = f.map_size;
   opts.endpoint_idle_timeout = f.endpoint_idle_timeout;
   opts.connection_idle_timeout = f.connection_idle_timeout;
+  opts.endpoint_disable_after = f.endpoint_disable_after;
   opts.retention =
       std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
   opts.node_id = f.node_id;

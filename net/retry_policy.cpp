@@ -31,6 +31,8 @@ result<milliseconds> parse_duration(std::string_view text) {
     return milliseconds{n * 60'000};
   if (unit == "h")
     return milliseconds{n * 3'600'000};
+  if (unit == "d")
+    return milliseconds{n * 86'400'000};
   return errc::duration_malformed;
 }
 

@@ -23,7 +23,8 @@ struct retry_schedule {
 /// The product's default schedule.
 retry_schedule default_retry_schedule();
 
-/// Parses one duration: a whole number and a unit, `ms`, `s`, `m` or `h` (`250ms`, `2m`).
+/// Parses one duration: a whole number and a unit, `ms`, `s`, `m`, `h` or `d` (`250ms`, `2m`,
+/// `5d`).
 result<milliseconds> parse_duration(std::string_view text);
 
 /// Parses a comma-separated list of durations, e.g. `30s,2m,10m,1h,6h`.

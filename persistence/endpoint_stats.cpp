@@ -67,6 +67,8 @@ std::string encode(const endpoint_stats& s) {
     o["fs"] = to_unix_ms(*s.failing_since);
   if (s.last_success)
     o["ls"] = to_unix_ms(*s.last_success);
+  if (s.disabled_at)
+    o["da"] = to_unix_ms(*s.disabled_at);
   if (auto& a = s.last_attempt) {
     json::object last{{"at", to_unix_ms(a->at)}, {"ms", a->duration_ms}};
     if (a->status_code)
@@ -90,6 +92,8 @@ std::optional<endpoint_stats> decode_endpoint_stats(std::string_view text) {
       s.failing_since = from_unix_ms(fs->to_number<std::int64_t>());
     if (auto* ls = o.if_contains("ls"))
       s.last_success = from_unix_ms(ls->to_number<std::int64_t>());
+    if (auto* da = o.if_contains("da"))
+      s.disabled_at = from_unix_ms(da->to_number<std::int64_t>());
     if (auto* la = o.if_contains("la")) {
       auto& l = la->as_object();
       attempt_record a;

@@ -25,6 +25,9 @@ struct endpoint_stats {
   std::optional<time_point> last_success;
   /// Events that a recovery sent again and that wait for their new attempt.
   std::uint64_t recovering = 0;
+  /// When the endpoint was disabled, after failing for the engine's `endpoint_disable_after`
+  /// (contract §7); none while it is enabled. A recovery enables it again.
+  std::optional<time_point> disabled_at;
 };
 
 /// True when an attempt succeeded: a 2xx, within the timeout.

@@ -68,10 +68,13 @@ struct list_page {
 
 /// Where an endpoint stands in `GET /v1/endpoints`, which lists by rank, then by URL.
 /// Rank 0 is kept for disabled endpoints, listed before the failing ones (a later issue).
-enum class endpoint_rank : std::uint8_t { failing = 1, healthy = 2 };
+enum class endpoint_rank : std::uint8_t { disabled = 0, failing = 1, healthy = 2 };
 
-/// The rank of an endpoint with the figures `s`: failing while in a run of failures.
+/// The rank of an endpoint with the figures `s`: disabled, else failing while in a run of
+/// failures.
 inline endpoint_rank rank_of(const endpoint_stats& s) {
+  if (s.disabled_at)
+    return endpoint_rank::disabled;
   return s.failing_since ? endpoint_rank::failing : endpoint_rank::healthy;
 }
 

@@ -138,6 +138,8 @@ public:
                                                     const list_request& r) const;
   /// One endpoint's figures; none for an endpoint with no events.
   result<std::optional<endpoint_health>> endpoint(std::string_view key) const;
+  /// An endpoint's figures alone (one read): none while it has no events.
+  result<std::optional<endpoint_stats>> endpoint_figures(std::string_view key) const;
   /// Up to `limit` failed events of `endpoint` created at or after `since_ms`, oldest first,
   /// strictly past `from`: what a recovery sends.
   result<std::vector<std::pair<list_position, event_record>>>

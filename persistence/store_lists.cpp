@@ -184,6 +184,13 @@ result<endpoint_health> health_of(const lmdb::txn& t, MDB_dbi lists, lmdb::curso
 
 } // namespace
 
+result<std::optional<endpoint_stats>> store::endpoint_figures(std::string_view key) const {
+  auto t = lmdb::txn::begin_read(env_);
+  if (!t)
+    return t.error();
+  return list_index::stats(*t, db_.lists, key);
+}
+
 result<std::optional<endpoint_health>> store::endpoint(std::string_view key) const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)

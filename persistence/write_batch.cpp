@@ -306,6 +306,26 @@ boost::system::error_code write_batch::put_recovery_job(std::string_view endpoin
   return list_index::put_job(txn_, store_.db_.lists, endpoint, *job);
 }
 
+boost::system::error_code write_batch::disable_endpoint(std::string_view endpoint, time_point at) {
+  auto cached = figures_.at(txn_, store_.db_.lists, endpoint);
+  if (!cached)
+    return cached.error();
+  if (auto& figures = **cached; figures && !figures->disabled_at)
+    figures->disabled_at = at;
+  return {};
+}
+
+boost::system::error_code write_batch::enable_endpoint(std::string_view endpoint) {
+  auto cached = figures_.at(txn_, store_.db_.lists, endpoint);
+  if (!cached)
+    return cached.error();
+  if (auto& figures = **cached; figures && figures->disabled_at) {
+    figures->disabled_at.reset();
+    figures->failing_since.reset();
+  }
+  return {};
+}
+
 boost::system::error_code write_batch::disable_webhook(const run_id& run) {
   return txn_.put(store_.db_.disabled, run.value, {});
 }

@@ -90,6 +90,13 @@ public:
   /// Keeps (or, with none, ends) the recovery job of `endpoint`.
   boost::system::error_code put_recovery_job(std::string_view endpoint,
                                              const std::optional<recovery_job>& job);
+  /// Disables an endpoint at `at` (contract §7), and moves its list entry (a disabled
+  /// endpoint is listed first). An endpoint without events, or already disabled, is left
+  /// alone.
+  boost::system::error_code disable_endpoint(std::string_view endpoint, time_point at);
+  /// Enables a disabled endpoint again, which also ends its run of failures: its next
+  /// failure starts a new one. An endpoint that is not disabled is left alone.
+  boost::system::error_code enable_endpoint(std::string_view endpoint);
   /// Marks a run's webhook as turned off (after a `410 Gone`).
   boost::system::error_code disable_webhook(const run_id& run);
   /// Stores a used `Idempotency-Key` with what it created (call it in the write that creates

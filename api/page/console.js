@@ -153,13 +153,16 @@ async function endpointsView(params) {
   const page = await api('GET', `/v1/endpoints?${q}`);
   const list = el('ul', { class: 'cards', 'aria-label': 'Endpoints' });
   for (const e of page.endpoints) {
+    const disabled = e.disabled_at !== null && e.disabled_at !== undefined;
     const failing = e.failing_since !== null;
-    list.append(el('li', { class: `card${failing ? ' failing' : ''}` },
+    const health = disabled ? 'disabled' : failing ? 'failing' : 'healthy';
+    const badge = disabled ? `Disabled ${when(e.disabled_at)}`
+      : failing ? `Failing since ${when(e.failing_since)}` : 'Healthy';
+    list.append(el('li', { class: `card${health === 'healthy' ? '' : ` ${health}`}` },
       el('section', { 'aria-label': e.url },
         el('div', { class: 'card-head' },
           el('h2', { class: 'mono' }, e.url),
-          el('span', { class: `badge ${failing ? 'failing' : 'healthy'}` },
-            failing ? `Failing since ${when(e.failing_since)}` : 'Healthy')),
+          el('span', { class: `badge ${health}` }, badge)),
         el('dl', { class: 'figures' },
           figure('Pending', e.pending), figure('In flight', e.in_flight),
           figure('Delivered', e.delivered), figure('Failed', e.failed),
@@ -170,11 +173,13 @@ async function endpointsView(params) {
           el('a', { href: `#/events?${new URLSearchParams({ endpoint: e.url })}` }, 'Events'),
           el('a', { href: `#/events?${new URLSearchParams({ endpoint: e.url, status: 'failed' })}` },
             'Failed events'),
-          e.failed > 0 && el('button', { type: 'button', onclick: () => confirmRecovery(e.url) },
-            'Recover failed')))));
+          (e.failed > 0 || disabled) &&
+            el('button', { type: 'button', onclick: () => confirmRecovery(e.url) },
+              disabled ? 'Enable and recover' : 'Recover failed')))));
   }
   const filter = el('select', { id: 'endpoint-health' },
     el('option', { value: '' }, 'All'),
+    el('option', { value: 'disabled', selected: status === 'disabled' }, 'Disabled'),
     el('option', { value: 'failing', selected: status === 'failing' }, 'Failing'),
     el('option', { value: 'healthy', selected: status === 'healthy' }, 'Healthy'));
   filter.addEventListener('change', () => { location.hash = `#/endpoints?status=${filter.value}`; });

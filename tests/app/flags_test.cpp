@@ -113,3 +113,21 @@ BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
                     "--ca-file", "--log-level", "--map-size", "--help"})
     BOOST_TEST(text.find(flag) != std::string::npos, flag);
 }
+
+BOOST_AUTO_TEST_CASE(endpoint_disable_after_takes_days_or_zero) {
+  using namespace std::chrono_literals;
+  BOOST_TEST((std::get<flags>(parse({})).endpoint_disable_after == 24h * 5));
+  BOOST_TEST(
+      (std::get<flags>(parse({"--endpoint-disable-after", "2d"})).endpoint_disable_after == 48h));
+  BOOST_TEST(
+      (std::get<flags>(parse({"--endpoint-disable-after=90m"})).endpoint_disable_after == 90min));
+  BOOST_TEST(
+      std::get<flags>(parse({"--endpoint-disable-after", "0"})).endpoint_disable_after.count() ==
+      0);
+  for (std::string bad : {"0s", "-1d", "5", "soon"})
+    BOOST_TEST(error_of({"--endpoint-disable-after", bad})
+                   .starts_with("--endpoint-disable-after must be a positive duration"));
+  setenv("RUNDUN_ENDPOINT_DISABLE_AFTER", "3h", 1);
+  BOOST_TEST((std::get<flags>(parse({})).endpoint_disable_after == 3h));
+  unsetenv("RUNDUN_ENDPOINT_DISABLE_AFTER");
+}

@@ -22,7 +22,8 @@ BOOST_AUTO_TEST_CASE(parses_schedules_and_durations) {
   BOOST_TEST(!parse_duration("s"));
   BOOST_TEST(!parse_duration("1.5s"));
   BOOST_TEST(!parse_duration("-1s"));
-  BOOST_TEST(!parse_duration("3d"));
+  BOOST_TEST((parse_duration("3d")->count() == 3 * 86'400'000));
+  BOOST_TEST(!parse_duration("3w"));
   BOOST_TEST(!parse_retry_schedule(""));
   BOOST_TEST(!parse_retry_schedule("1s,"));
   BOOST_TEST(!parse_retry_schedule("1s,,2s"));

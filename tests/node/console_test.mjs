@@ -40,13 +40,13 @@ const { server, base } = await startServer(rundund, ['--retry-schedule', '100ms,
 const browser = await chromium.launch({ executablePath: browserPath, headless: true });
 let passed = 0;
 
-async function open(device) {
+async function open(device, at = base) {
   const context = await browser.newContext(device);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  const response = await page.goto(`${base}/console`);
+  const response = await page.goto(`${at}/console`);
   return { context, page, problems, response };
 }
 
@@ -214,6 +214,60 @@ try {
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
     assert.deepEqual(problems, []);
     await context.close();
+  });
+  await test('a disabled endpoint is shown, filtered, and enabled again by a recovery', async () => {
+    // Its own server, which disables an endpoint after half a second of failures.
+    let back = false;
+    const gotBack = [];
+    const dead = http.createServer((req, res) => {
+      const chunks = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        if (!back) { res.writeHead(503).end(); return; }
+        gotBack.push(verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise((r) => dead.listen(0, '127.0.0.1', r));
+    const deadUrl = `http://127.0.0.1:${dead.address().port}/hooks`;
+    const second = await startServer(rundund, ['--retry-schedule', Array(30).fill('100ms').join(','),
+      '--endpoint-disable-after', '500ms']);
+    try {
+      const tmpl = (await call(second.base, 'POST', '/v1/templates', {
+        body: { name: 'Keys', steps: [{ id: 'a', title: 'Keys', required: false }] },
+      })).json.id;
+      const r = await call(second.base, 'POST', '/v1/runs', { body: { template_id: tmpl, webhook: { url: deadUrl, secret } } });
+      assert.equal(r.status, 201, r.text);
+      assert.equal((await call(second.base, 'POST', `${linkPath(r.json.link)}/steps/a/skip`, { auth: false })).status, 200);
+      await eventually(async () => (await call(second.base, 'GET', '/v1/endpoints?status=disabled')).json.endpoints.length === 1,
+        15000, 'the endpoint to be disabled');
+
+      const { context, page, problems } = await open(desktop, second.base);
+      await signIn(page);
+      const card = page.getByRole('region', { name: deadUrl });
+      await card.getByText(/^Disabled /).waitFor();
+      await page.getByLabel('Health').selectOption('disabled');
+      await page.waitForFunction(() => location.hash.includes('status=disabled'));
+      await card.getByText(/^Disabled /).waitFor();
+      await page.screenshot({ path: path.join(shotDir, '9-endpoint-disabled.png') });
+      await page.getByLabel('Health').selectOption('');
+      back = true;
+      await card.getByRole('button', { name: 'Enable and recover' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Recover failed events' });
+      await dialog.getByText('This sends 1 failed event').waitFor();
+      await dialog.getByRole('button', { name: 'Send them again' }).click();
+      await eventually(() => gotBack.length === 1, 10000, 'the resent event');
+      assert.equal(gotBack[0].event, 'step.skipped');
+      await eventually(async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return (await card.getByText('Healthy', { exact: true }).count()) === 1;
+      }, 10000, 'the endpoint to show as enabled and healthy');
+      assert.deepEqual(problems, []);
+      await context.close();
+    } finally {
+      second.server.stop();
+      dead.close();
+    }
   });
   console.log(`console: ${passed} scenarios passed`);
 } finally {
