@@ -107,7 +107,7 @@ struct engine_figures {
   std::uint64_t events_created[5] = {};
   std::uint64_t attempts_2xx = 0, attempts_3xx = 0, attempts_4xx = 0, attempts_5xx = 0,
                 attempts_timeout = 0, attempts_connect = 0, attempts_tls = 0, attempts_refused = 0,
-                attempts_other = 0;
+                attempts_proxy = 0, attempts_other = 0;
   std::uint64_t delivered = 0, failed = 0;
   /// Run actors resident now (a run's actor lives only while the run is worked on).
   std::int64_t run_actors = 0, endpoint_actors = 0, in_flight = 0;

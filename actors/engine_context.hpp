@@ -24,7 +24,7 @@ struct engine_counters {
   std::atomic<std::uint64_t> events_created[5] = {};
   std::atomic<std::uint64_t> attempts_2xx{0}, attempts_3xx{0}, attempts_4xx{0}, attempts_5xx{0},
       attempts_timeout{0}, attempts_connect{0}, attempts_tls{0}, attempts_refused{0},
-      attempts_other{0};
+      attempts_proxy{0}, attempts_other{0};
   std::atomic<std::uint64_t> delivered{0}, failed{0};
   std::atomic<std::int64_t> run_actors{0}, live_endpoint_actors{0}, in_flight{0};
   /// Actors that ended with an exception, by kind; their siblings went on.
