@@ -41,6 +41,11 @@ struct engine_options {
   bool allow_private_destinations = false;
   /// An extra CA bundle trusted for HTTPS delivery, beside the system trust store.
   std::optional<std::string> ca_file;
+  /// Every delivery goes through this HTTP proxy, `http://[user:password@]host:port`, as a
+  /// CONNECT tunnel to the address the destination guard checked (net/egress_proxy.hpp).
+  /// A malformed one makes `open` fail with `invalid_egress_proxy`; its message never quotes
+  /// the URL. None: deliveries connect directly.
+  std::optional<std::string> egress_proxy;
   /// Name servers for webhook host names, as `ip:port` (comma-separated), instead of those in
   /// /etc/resolv.conf. For tests, which point it at a DNS server on loopback; rundund has no
   /// flag for it.

@@ -2,6 +2,7 @@
 
 #include "actors/fault_injection.hpp"
 #include "actors/in_flight_table.hpp"
+#include "net/egress_proxy.hpp"
 #include "net/resolver.hpp"
 #include "net/retry_policy.hpp"
 #include "net/signer_cache.hpp"
@@ -54,6 +55,8 @@ struct engine_context {
   /// TLS settings of https deliveries, shared by every endpoint.
   std::shared_ptr<boost::asio::ssl::context> tls;
   bool allow_private_destinations = false;
+  /// The HTTP proxy every delivery goes through, or null (see engine_options::egress_proxy).
+  std::shared_ptr<const net::egress_proxy> egress_proxy;
   /// Looks up webhook host names for every endpoint's HTTP client: one cache and one
   /// socket to the name servers for the whole engine (thread-safe).
   std::shared_ptr<net::resolver> resolver;
