@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <mutex>
+#include <pthread.h>
 #include <sstream>
 #include <thread>
 
@@ -243,7 +244,12 @@ connect_proxy::connect_proxy(std::uint16_t port, std::optional<std::string> auth
   impl_->acceptor.listen();
   port_ = impl_->acceptor.local_endpoint().port();
   impl_->accept();
-  impl_->thread = std::thread([this] { impl_->io.run(); });
+  impl_->thread = std::thread([this] {
+    // Named like the load tool's own threads: load_bench, which runs this proxy too, then
+    // counts its CPU as the harness's, not the engine's.
+    pthread_setname_np(pthread_self(), "bench-proxy");
+    impl_->io.run();
+  });
 }
 
 connect_proxy::~connect_proxy() {
