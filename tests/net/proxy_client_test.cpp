@@ -116,6 +116,14 @@ BOOST_AUTO_TEST_CASE(a_certificate_for_another_name_fails_through_the_tunnel) {
   BOOST_TEST(rx.requests().empty());
 }
 
+BOOST_AUTO_TEST_CASE(an_ipv6_address_is_asked_for_in_brackets) {
+  test::scripted_receiver rx{{}, {}, "::1"};
+  auto r = post(*client(rx.url("/hook", "[::1]")));
+  BOOST_TEST(r.error == "");
+  BOOST_TEST(r.status.value_or(0) == 200);
+  BOOST_TEST(proxy.targets() == std::vector<std::string>{"[::1]:" + std::to_string(rx.port())});
+}
+
 BOOST_AUTO_TEST_CASE(keep_alive_through_the_proxy_uses_one_connect) {
   test::scripted_receiver rx{{}, ca.issue({"hook.test"}, {})};
   auto c = client(rx.url("/hook", "hook.test"));
