@@ -99,6 +99,7 @@ std::shared_ptr<net::endpoint_client> make_client(const engine_context& ctx,
   opts.allow_private_destinations = ctx.allow_private_destinations;
   opts.resolver = ctx.resolver;
   opts.idle_timeout = ctx.connection_idle_timeout;
+  opts.proxy = ctx.egress_proxy;
   return net::endpoint_client::make(*ctx.io, target, opts);
 }
 

@@ -47,6 +47,8 @@ void count_attempt(engine_counters& c, const attempt_report& r) {
       return c.attempts_tls;
     case failure_kind::destination_not_allowed:
       return c.attempts_refused;
+    case failure_kind::proxy:
+      return c.attempts_proxy;
     case failure_kind::none:
     case failure_kind::protocol:
       break;

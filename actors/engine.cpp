@@ -66,6 +66,22 @@ std::optional<domain_error> claim_node(persistence::store& store, const std::str
   return std::nullopt;
 }
 
+/// The egress proxy of `url`, or null without one; said once in the log, credentials left
+/// out.
+outcome<std::shared_ptr<const net::egress_proxy>>
+parse_proxy(const std::optional<std::string>& url) {
+  if (!url)
+    return std::shared_ptr<const net::egress_proxy>{};
+  auto proxy = net::parse_egress_proxy(*url);
+  if (!proxy)
+    return domain_error{error_kind::invalid_input,
+                        "invalid_egress_proxy",
+                        "egress_proxy " + proxy.error().message(),
+                        {}};
+  log::info("deliveries go through an egress proxy", {{"proxy", proxy->redacted()}});
+  return std::make_shared<const net::egress_proxy>(std::move(*proxy));
+}
+
 /// A store of an older format is moved over at open: say so, and how far it has got.
 void log_migration(const persistence::migration_progress& p) {
   auto from = std::string(p.from_format), to = std::string(p.to_format);
@@ -127,11 +143,12 @@ void engine::impl::start_io_threads() {
 }
 
 void engine::impl::start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
-                                std::shared_ptr<net::resolver> resolver) {
+                                std::shared_ptr<net::resolver> resolver,
+                                std::shared_ptr<const net::egress_proxy> proxy) {
   cfg = std::make_unique<engine_config>(std::max<std::size_t>(1, opts.actor_threads));
   system = std::make_unique<caf::actor_system>(*cfg);
   system->await_actors_before_shutdown(false);
-  auto made = make_context(std::move(tls), std::move(resolver));
+  auto made = make_context(std::move(tls), std::move(resolver), std::move(proxy));
   std::shared_ptr<const engine_context> shared = made;
   made->run_directory = system->spawn(run_directory, shared);
   made->delivery_directory = system->spawn(delivery_directory, shared);
@@ -145,7 +162,8 @@ void engine::impl::start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
 
 std::shared_ptr<engine_context>
 engine::impl::make_context(std::shared_ptr<boost::asio::ssl::context> tls,
-                           std::shared_ptr<net::resolver> resolver) {
+                           std::shared_ptr<net::resolver> resolver,
+                           std::shared_ptr<const net::egress_proxy> proxy) {
   auto made = std::make_shared<engine_context>();
   made->store = store.get();
   made->io = &io;
@@ -162,6 +180,7 @@ engine::impl::make_context(std::shared_ptr<boost::asio::ssl::context> tls,
   made->run_idle_timeout = opts.run_idle_timeout;
   made->allow_private_destinations = opts.allow_private_destinations;
   made->resolver = std::move(resolver);
+  made->egress_proxy = std::move(proxy);
   made->endpoint_idle_timeout = opts.endpoint_idle_timeout;
   made->connection_idle_timeout = opts.connection_idle_timeout;
   made->endpoint_disable_after = opts.endpoint_disable_after;
@@ -195,6 +214,10 @@ engine::~engine() {
 }
 
 outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
+  // Checked before the data dir is touched: a bad option changes nothing.
+  auto proxy = parse_proxy(opts.egress_proxy);
+  if (!proxy)
+    return proxy.error();
   auto p = std::make_unique<impl>();
   p->opts = opts;
   auto s = persistence::store::open(opts.data_dir, opts.map_size, log_migration);
@@ -224,7 +247,7 @@ outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
                             resolver.error().message(),
                         {}};
   p->start_io_threads();
-  p->start_actors(std::move(*tls), std::move(*resolver));
+  p->start_actors(std::move(*tls), std::move(*resolver), std::move(*proxy));
   p->recover();
   return std::unique_ptr<engine>{new engine(std::move(p))};
 }

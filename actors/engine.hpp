@@ -42,6 +42,11 @@ struct engine_options {
   bool allow_private_destinations = false;
   /// An extra CA bundle trusted for HTTPS delivery, beside the system trust store.
   std::optional<std::string> ca_file;
+  /// Every delivery goes through this HTTP proxy, `http://[user:password@]host:port`, as a
+  /// CONNECT tunnel to the address the destination guard checked (net/egress_proxy.hpp).
+  /// A malformed one makes `open` fail with `invalid_egress_proxy`; its message never quotes
+  /// the URL. None: deliveries connect directly.
+  std::optional<std::string> egress_proxy;
   /// Name servers for webhook host names, as `ip:port` (comma-separated), instead of those in
   /// /etc/resolv.conf. For tests, which point it at a DNS server on loopback; rundund has no
   /// flag for it.
@@ -120,7 +125,7 @@ struct engine_figures {
   std::uint64_t events_created[5] = {};
   std::uint64_t attempts_2xx = 0, attempts_3xx = 0, attempts_4xx = 0, attempts_5xx = 0,
                 attempts_timeout = 0, attempts_connect = 0, attempts_tls = 0, attempts_refused = 0,
-                attempts_other = 0;
+                attempts_proxy = 0, attempts_other = 0;
   std::uint64_t delivered = 0, failed = 0;
   /// Run actors resident now (a run's actor lives only while the run is worked on).
   std::int64_t run_actors = 0, endpoint_actors = 0, in_flight = 0;

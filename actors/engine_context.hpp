@@ -2,6 +2,7 @@
 
 #include "actors/fault_injection.hpp"
 #include "actors/in_flight_table.hpp"
+#include "net/egress_proxy.hpp"
 #include "net/resolver.hpp"
 #include "net/retry_policy.hpp"
 #include "net/signer_cache.hpp"
@@ -24,7 +25,7 @@ struct engine_counters {
   std::atomic<std::uint64_t> events_created[5] = {};
   std::atomic<std::uint64_t> attempts_2xx{0}, attempts_3xx{0}, attempts_4xx{0}, attempts_5xx{0},
       attempts_timeout{0}, attempts_connect{0}, attempts_tls{0}, attempts_refused{0},
-      attempts_other{0};
+      attempts_proxy{0}, attempts_other{0};
   std::atomic<std::uint64_t> delivered{0}, failed{0};
   std::atomic<std::int64_t> run_actors{0}, live_endpoint_actors{0}, in_flight{0};
   /// Actors that ended with an exception, by kind; their siblings went on.
@@ -60,6 +61,8 @@ struct engine_context {
   /// TLS settings of https deliveries, shared by every endpoint.
   std::shared_ptr<boost::asio::ssl::context> tls;
   bool allow_private_destinations = false;
+  /// The HTTP proxy every delivery goes through, or null (see engine_options::egress_proxy).
+  std::shared_ptr<const net::egress_proxy> egress_proxy;
   /// Looks up webhook host names for every endpoint's HTTP client: one cache and one
   /// socket to the name servers for the whole engine (thread-safe).
   std::shared_ptr<net::resolver> resolver;

@@ -26,6 +26,7 @@ void copy_counters(const engine_counters& c, engine_figures& f) {
   f.attempts_connect = c.attempts_connect;
   f.attempts_tls = c.attempts_tls;
   f.attempts_refused = c.attempts_refused;
+  f.attempts_proxy = c.attempts_proxy;
   f.attempts_other = c.attempts_other;
   f.delivered = c.delivered;
   f.failed = c.failed;

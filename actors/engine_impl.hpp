@@ -74,13 +74,15 @@ struct engine::impl {
   void start_io_threads();
 
   /// Starts the actor system and the engine's long-lived actors, with the context they
-  /// share; sets `ctx`.
+  /// share; sets `ctx`. `proxy`: the parsed `opts.egress_proxy`, or null.
   void start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
-                    std::shared_ptr<net::resolver> resolver);
+                    std::shared_ptr<net::resolver> resolver,
+                    std::shared_ptr<const net::egress_proxy> proxy);
 
   /// The context every actor shares, made from `opts` and the engine's own parts.
   std::shared_ptr<engine_context> make_context(std::shared_ptr<boost::asio::ssl::context> tls,
-                                               std::shared_ptr<net::resolver> resolver);
+                                               std::shared_ptr<net::resolver> resolver,
+                                               std::shared_ptr<const net::egress_proxy> proxy);
 
   /// At start: wakes the endpoints with pending deliveries and resumes the recoveries that
   /// were in progress.

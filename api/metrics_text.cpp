@@ -136,7 +136,7 @@ std::vector<MetricFamily> engine_families(const engine_figures& f) {
       {"4xx", f.attempts_4xx},         {"5xx", f.attempts_5xx},
       {"timeout", f.attempts_timeout}, {"connect", f.attempts_connect},
       {"tls", f.attempts_tls},         {"refused-destination", f.attempts_refused},
-      {"other", f.attempts_other}};
+      {"proxy", f.attempts_proxy},     {"other", f.attempts_other}};
   for (auto& [label, n] : outcomes)
     add(attempts, {{"outcome", label}}, n);
 

@@ -1,6 +1,7 @@
 #include "app/flags.hpp"
 
 #include "net/cluster_identity.hpp"
+#include "net/egress_proxy.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -82,6 +83,14 @@ std::string set_ca_file(flags& f, std::string_view v) {
   if (!std::filesystem::is_regular_file(std::string(v), ec))
     return "--ca-file must name a readable file, got '" + std::string(v) + "'";
   f.ca_file = std::string(v);
+  return {};
+}
+
+std::string set_egress_proxy(flags& f, std::string_view v) {
+  // The message says what is wrong without the value: it may carry the proxy's password.
+  if (auto proxy = net::parse_egress_proxy(v); !proxy)
+    return "--egress-proxy " + proxy.error().message();
+  f.egress_proxy = std::string(v);
   return {};
 }
 
@@ -235,6 +244,10 @@ const std::vector<option>& options() {
        switch_setter("RUNDUN_ALLOW_PRIVATE_DESTINATIONS", &flags::allow_private_destinations)},
       {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery",
        set_ca_file},
+      {"--egress-proxy", "RUNDUN_EGRESS_PROXY", true,
+       "send every delivery through this HTTP proxy, http://[user:password@]host:port, as a "
+       "CONNECT tunnel to the address the destination guard checked (none)",
+       set_egress_proxy},
       {"--log-level", "RUNDUN_LOG_LEVEL", true, "debug, info, warn or error (info)", set_log_level},
       {"--map-size", "RUNDUN_MAP_SIZE", true,
        "most the LMDB data file may grow to; units K, M, G, T (64G)", set_map_size},

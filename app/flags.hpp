@@ -25,6 +25,9 @@ struct flags {
   std::size_t endpoint_concurrency = 16;
   bool allow_private_destinations = false;
   std::optional<std::string> ca_file;
+  /// `--egress-proxy`: the HTTP proxy every delivery goes through, as given (checked by
+  /// net::parse_egress_proxy). It may hold a password: never print it.
+  std::optional<std::string> egress_proxy;
   log::level log_level = log::level::info;
   /// The most the LMDB data file may grow to. It only reserves address space.
   std::size_t map_size = std::size_t{64} << 30;

@@ -198,6 +198,7 @@ engine_options engine_options_from(const app::flags& f) {
   opts.endpoint_concurrency = f.endpoint_concurrency;
   opts.allow_private_destinations = f.allow_private_destinations;
   opts.ca_file = f.ca_file;
+  opts.egress_proxy = f.egress_proxy;
   opts.map_size = f.map_size;
   opts.endpoint_idle_timeout = f.endpoint_idle_timeout;
   opts.connection_idle_timeout = f.connection_idle_timeout;

@@ -9,9 +9,14 @@
 //                                              healthy throughput beside them (embedded)
 //   load_bench recovery [--events N]           rundund restarting on N overdue retries: time
 //                                              to /healthz, then to the first retry sent
+//   load_bench proxy-compare [options]         throughput twice in one run: direct, then
+//                                              through an egress proxy (the in-bench one
+//                                              unless --egress-proxy names another)
 //
 // options: --driver embedded|http  --events N  --endpoints E  --rate R (events/s, 0: as fast
 //          as possible)  --json FILE  --rundund PATH  --tls (HTTPS receivers)  --check
+//          --egress-proxy URL|bench (deliver through that HTTP proxy; `bench`: a CONNECT proxy
+//          in this process, the tests' tests/support/connect_proxy, on its own thread)
 
 #include "actors/engine.hpp"
 #include "bench_cpu.hpp"
@@ -20,7 +25,9 @@
 #include "bench_process.hpp"
 #include "bench_receiver.hpp"
 #include "bench_tls.hpp"
+#include "net/egress_proxy.hpp"
 #include "net/log.hpp"
+#include "tests/support/connect_proxy.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -76,7 +83,24 @@ struct options {
   /// Receivers serve HTTPS, with a certificate from a CA made for the run, which the engine
   /// is told to trust.
   bool tls = false;
+  /// Deliveries go through this HTTP proxy URL; `bench` starts a CONNECT proxy in this
+  /// process; empty: direct.
+  std::string egress_proxy;
 };
+
+/// The in-bench proxy's pseudo-URL.
+constexpr std::string_view in_bench_proxy = "bench";
+
+/// The egress proxy as the results may show it: `none`, `in-bench`, or `http://host:port`
+/// (never its credentials).
+std::string proxy_label(const std::string& proxy) {
+  if (proxy.empty())
+    return "none";
+  if (proxy == in_bench_proxy)
+    return "in-bench";
+  auto parsed = net::parse_egress_proxy(proxy);
+  return parsed ? parsed->redacted() : "invalid";
+}
 
 /// A field of /proc/self/status in MiB (VmRSS, RssAnon, RssFile, VmHWM).
 double status_mib(const std::string& field) {
@@ -319,6 +343,8 @@ std::uint64_t unique_healthy(const receivers& rx) {
 /// made for the run), and the engine in this process or rundund, with its runs made.
 struct delivery_rig {
   std::filesystem::path dir;
+  /// The in-bench CONNECT proxy (`--egress-proxy bench`); it outlives the engine.
+  std::optional<test::connect_proxy> proxy;
   std::optional<bench::receiver_tls> tls;
   std::optional<receivers> rx;
   std::unique_ptr<engine> eng;
@@ -334,6 +360,9 @@ struct delivery_rig {
     if (opt.tls)
       tls.emplace(bench::make_receiver_tls(dir / "receiver-ca.pem"));
     rx.emplace(opt.endpoints, hang_share, flaky_share, tls ? tls->server : nullptr);
+    auto proxy_url = opt.egress_proxy;
+    if (proxy_url == in_bench_proxy)
+      proxy_url = proxy.emplace().url();
     if (opt.driver == "embedded") {
       engine_options eo;
       eo.data_dir = dir / "store";
@@ -341,12 +370,19 @@ struct delivery_rig {
       eo.retry = *net::parse_retry_schedule("1s,1s,1s");
       if (tls)
         eo.ca_file = tls->ca_file.string();
-      eng = std::move(*engine::open(eo));
+      if (!proxy_url.empty())
+        eo.egress_proxy = proxy_url;
+      auto opened = engine::open(eo);
+      if (!opened)
+        throw std::runtime_error(opened.error().message);
+      eng = std::move(*opened);
       jobs = make_runs_embedded(*eng, *rx, opt.events);
     } else {
       std::vector<std::string> extra;
       if (tls)
         extra = {"--ca-file", tls->ca_file.string()};
+      if (!proxy_url.empty())
+        extra.insert(extra.end(), {"--egress-proxy", proxy_url});
       start_rundund(child, opt, (dir / "store").string(), extra);
       jobs = make_runs_http(child.port, *rx, opt.events, 32);
     }
@@ -474,7 +510,7 @@ engine_counts count_engine(const engine* eng) {
   auto f = eng->figures();
   auto attempts = f.attempts_2xx + f.attempts_3xx + f.attempts_4xx + f.attempts_5xx +
                   f.attempts_timeout + f.attempts_connect + f.attempts_tls + f.attempts_refused +
-                  f.attempts_other;
+                  f.attempts_proxy + f.attempts_other;
   return {static_cast<double>(attempts), static_cast<double>(f.commit_batches),
           static_cast<double>(f.commit_writes)};
 }
@@ -515,6 +551,7 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
       {"scenario", opt.scenario},
       {"driver", opt.driver},
       {"tls", opt.tls},
+      {"egress_proxy", proxy_label(opt.egress_proxy)},
       {"events", rig.jobs.size()},
       {"healthy_events", rig.healthy_events},
       {"endpoints", opt.endpoints},
@@ -542,6 +579,30 @@ json::object run_delivery(const options& opt, double hang_share, double flaky_sh
   for (auto& [k, v] : counts)
     out[k] = v;
   return out;
+}
+
+/// Throughput direct, then through the egress proxy, in one run and with the same settings:
+/// both results and their ratios.
+json::object run_proxy_compare(const options& opt) {
+  auto direct_opt = opt;
+  direct_opt.egress_proxy.clear();
+  auto proxied_opt = opt;
+  if (proxied_opt.egress_proxy.empty())
+    proxied_opt.egress_proxy = in_bench_proxy;
+  auto direct = run_delivery(direct_opt, 0, 0);
+  auto proxied = run_delivery(proxied_opt, 0, 0);
+  auto ratio = [&](const char* key) {
+    return proxied.at(key).to_number<double>() / direct.at(key).to_number<double>();
+  };
+  std::fprintf(stderr, "proxy-compare: delivered/s direct %.0f, through the proxy %.0f (%.2fx)\n",
+               direct.at("delivered_per_s").to_number<double>(),
+               proxied.at("delivered_per_s").to_number<double>(), ratio("delivered_per_s"));
+  return {{"scenario", "proxy-compare"},
+          {"direct", std::move(direct)},
+          {"through_proxy", std::move(proxied)},
+          {"delivered_per_s_ratio", ratio("delivered_per_s")},
+          {"cpu_us_per_event_ratio", ratio("cpu_us_per_event")},
+          {"p99_ms_ratio", ratio("p99_ms")}};
 }
 
 json::object run_open_runs(const options& opt) {
@@ -811,6 +872,8 @@ options parse(int argc, char** argv) {
       o.json_file = v;
     else if (k == "--rundund")
       o.rundund = v;
+    else if (k == "--egress-proxy")
+      o.egress_proxy = v;
     else
       throw std::runtime_error("unknown option " + k);
   }
@@ -831,6 +894,8 @@ int main(int argc, char** argv) {
       result = run_delivery(opt, 0, 0);
     else if (opt.scenario == "isolation")
       result = run_delivery(opt, 0.1, 0.1);
+    else if (opt.scenario == "proxy-compare")
+      result = run_proxy_compare(opt);
     else if (opt.scenario == "open-runs")
       result = run_open_runs(opt);
     else if (opt.scenario == "backlog")
@@ -843,10 +908,18 @@ int main(int argc, char** argv) {
     std::printf("%s\n", text.c_str());
     if (!opt.json_file.empty())
       std::ofstream{opt.json_file} << text << "\n";
-    if (opt.check && result.contains("healthy_events")) {
-      bool ok = result.at("delivered_verified") == result.at("healthy_events") &&
-                result.at("bad_signatures").as_uint64() == 0 &&
-                result.at("duplicates").as_uint64() == 0;
+    // proxy-compare holds two deliveries' results, each checked.
+    std::vector<const json::object*> checked;
+    if (result.contains("healthy_events"))
+      checked.push_back(&result);
+    for (auto part : {"direct", "through_proxy"})
+      if (result.contains(part))
+        checked.push_back(&result.at(part).as_object());
+    if (opt.check && !checked.empty()) {
+      bool ok = std::all_of(checked.begin(), checked.end(), [](const json::object* r) {
+        return r->at("delivered_verified") == r->at("healthy_events") &&
+               r->at("bad_signatures").as_uint64() == 0 && r->at("duplicates").as_uint64() == 0;
+      });
       std::fprintf(stderr, "check %s/%s%s: %s\n", opt.scenario.c_str(), opt.driver.c_str(),
                    opt.tls ? " (https)" : "",
                    ok ? "every healthy event delivered once and verified" : "FAILED");

@@ -48,6 +48,21 @@ public:
       return "name servers must be a comma-separated list of ip:port";
     case errc::dns_setup:
       return "cannot start the DNS resolver";
+    // The proxy's messages never quote the URL: it may carry a password.
+    case errc::proxy_malformed:
+      return "must be an HTTP proxy URL like http://[user:password@]host:port";
+    case errc::proxy_scheme:
+      return "must use the http scheme (http://[user:password@]host:port); https and SOCKS "
+             "proxies are not supported (TLS to an https endpoint runs inside the tunnel)";
+    case errc::proxy_host:
+      return "must have a valid host (http://[user:password@]host:port)";
+    case errc::proxy_port:
+      return "must name a port between 1 and 65535 (http://[user:password@]host:port)";
+    case errc::proxy_path:
+      return "must have no path, query or fragment (http://[user:password@]host:port)";
+    case errc::proxy_credentials:
+      return "must have a user name without ':' and no control characters in the user name or "
+             "password (percent-decoded)";
     }
     return "unknown net error";
   }

@@ -26,6 +26,12 @@ enum class errc {
   dns_busy,           ///< too many names being looked up at once
   dns_servers,        ///< name servers not in the `ip:port,ip:port` form
   dns_setup,          ///< the resolver could not start
+  proxy_malformed,    ///< an egress proxy that is not an absolute URL
+  proxy_scheme,       ///< an egress proxy with a scheme other than http
+  proxy_host,         ///< an egress proxy with an empty or malformed host
+  proxy_port,         ///< an egress proxy without a port in 1..65535
+  proxy_path,         ///< an egress proxy URL with a path, query or fragment
+  proxy_credentials,  ///< egress proxy credentials that cannot go into a Basic header
 };
 
 const boost::system::error_category& category();

@@ -3,6 +3,7 @@
 #include "net/destination_guard.hpp"
 #include "net/envelope.hpp"
 #include "net/error.hpp"
+#include "net/proxy_tunnel.hpp"
 
 #include <array>
 #include <atomic>
@@ -39,7 +40,7 @@ using steady = std::chrono::steady_clock;
 using strand_type = asio::strand<asio::io_context::executor_type>;
 // Sockets and timers name the strand's type rather than any_io_executor: every completion
 // would go through the type-erased executor otherwise.
-using socket_type = asio::basic_stream_socket<tcp, strand_type>;
+using socket_type = strand_socket;
 using tls_stream_type = ssl::stream<socket_type>;
 using timer_type = asio::basic_waitable_timer<steady, asio::wait_traits<steady>, strand_type>;
 
@@ -109,8 +110,9 @@ private:
   std::optional<std::string> retry_after_;
 };
 
-/// A keep-alive connection, plain or TLS, with its buffers and the deadline of the attempt
-/// that uses it. Lives on the client's strand; held by the pool or by one exchange at a time.
+/// A keep-alive connection, plain or TLS, direct or a tunnel through the egress proxy, with
+/// its buffers and the deadline of the attempt that uses it. Lives on the client's strand; held by
+/// the pool or by one exchange at a time.
 ///
 /// The deadline is one timer per connection that is not re-armed per request. An attempt
 /// only moves `deadline` forward (the attempts of one client have the same timeout, so a
@@ -217,8 +219,9 @@ bool is_header_value(std::string_view value) {
 class endpoint_client_impl;
 
 /// One POST: resolve, check and connect (unless a kept-alive connection is free), TLS
-/// handshake for https, write, read. Made by `post` on the caller's thread, then run on the
-/// client's strand.
+/// handshake for https, write, read. Through an egress proxy, the connect step is: resolve
+/// the proxy, connect to it, and open a CONNECT tunnel to the checked address. Made by
+/// `post` on the caller's thread, then run on the client's strand.
 class exchange : public std::enable_shared_from_this<exchange> {
 public:
   exchange(std::shared_ptr<endpoint_client_impl> owner, outgoing_request req,
@@ -230,13 +233,19 @@ public:
 private:
   void do_resolve();
   void on_resolve(result<address_list> addresses);
+  void do_resolve_proxy();
+  void on_resolve_proxy(result<address_list> addresses);
+  void do_connect(const std::vector<tcp::endpoint>& to);
   void on_connect(error_code ec, const tcp::endpoint&);
+  void on_tunnel(tunnel_outcome outcome);
+  void do_handshake();
   void on_handshake(error_code ec);
   void do_write();
   void on_write(error_code ec, std::size_t);
   void on_read(error_code ec, std::size_t);
   bool retry_on_fresh_connection(const error_code& ec, std::size_t bytes);
   void fail(failure_kind kind, std::string what);
+  void fail_connecting(failure_kind kind, std::string what);
   void finish(attempt_response r);
   std::string_view body() const { return req_.body ? std::string_view{*req_.body} : ""; }
 
@@ -247,8 +256,10 @@ private:
   std::shared_ptr<connection> conn_;
   bool reused_ = false;
   bool retried_ = false;
-  /// The checked addresses the connection goes to.
+  /// The checked addresses the connection goes to (through the proxy: the first of them).
   std::vector<tcp::endpoint> endpoints_;
+  /// The egress proxy's addresses, when there is one.
+  std::vector<tcp::endpoint> proxy_endpoints_;
   steady::time_point started_;
   steady::time_point deadline_;
 };
@@ -293,13 +304,15 @@ public:
 
   // -- used by exchanges, on the strand --
 
-  /// Looks up the endpoint's host until `deadline`; `done` runs on the strand.
-  void resolve(steady::time_point deadline, std::function<void(result<address_list>)> done) {
+  /// Looks up `host` (the endpoint's or the proxy's) until `deadline`; `done` runs on the
+  /// strand.
+  void resolve(const std::string& host, steady::time_point deadline,
+               std::function<void(result<address_list>)> done) {
     if (!resolver_)
       return done(resolver_failure_);
     auto self = std::static_pointer_cast<endpoint_client_impl>(shared_from_this());
     resolver_->resolve(
-        target_.host, deadline, [self, done = std::move(done)](result<address_list> r) mutable {
+        host, deadline, [self, done = std::move(done)](result<address_list> r) mutable {
           asio::dispatch(self->strand_,
                          [r = std::move(r), done = std::move(done)] { done(std::move(r)); });
         });
@@ -371,6 +384,8 @@ public:
 
   const url& target() const { return target_; }
   const client_options& options() const { return opts_; }
+  /// The egress proxy every new connection goes through, or null.
+  const egress_proxy* proxy() const { return opts_.proxy.get(); }
   /// The start of every request to this endpoint, up to its own headers.
   const std::string& head() const { return head_; }
 
@@ -454,9 +469,10 @@ void exchange::start() {
 void exchange::do_resolve() {
   // The lookup ends by the attempt's deadline: a name server that does not answer fails this
   // attempt then, and holds nothing else.
-  owner_->resolve(deadline_, [self = shared_from_this()](result<address_list> addresses) {
-    self->on_resolve(std::move(addresses));
-  });
+  owner_->resolve(owner_->target().host, deadline_,
+                  [self = shared_from_this()](result<address_list> addresses) {
+                    self->on_resolve(std::move(addresses));
+                  });
 }
 
 void exchange::on_resolve(result<address_list> addresses) {
@@ -477,23 +493,77 @@ void exchange::on_resolve(result<address_list> addresses) {
   endpoints_.clear();
   for (auto& address : *addresses)
     endpoints_.emplace_back(address, owner_->target().port);
+  // Through a proxy, the guard has had its say on the endpoint before the proxy hears of it.
+  if (owner_->proxy())
+    return do_resolve_proxy();
+  do_connect(endpoints_);
+}
+
+void exchange::do_resolve_proxy() {
+  owner_->resolve(owner_->proxy()->host, deadline_,
+                  [self = shared_from_this()](result<address_list> addresses) {
+                    self->on_resolve_proxy(std::move(addresses));
+                  });
+}
+
+void exchange::on_resolve_proxy(result<address_list> addresses) {
+  const auto& proxy = *owner_->proxy();
+  if (addresses.has_error()) {
+    auto what = "proxy: dns: " + proxy.host + ": ";
+    auto limit = std::to_string(owner_->options().timeout.count());
+    if (addresses.error() == errc::dns_timeout)
+      return fail(failure_kind::proxy, what + "no answer within the attempt's " + limit + " ms");
+    return fail(failure_kind::proxy, what + addresses.error().message());
+  }
+  // No guard here: the proxy is the operator's choice, and is on a private network as often
+  // as not. The guard holds for the tunnel's target instead.
+  proxy_endpoints_.clear();
+  for (auto& address : *addresses)
+    proxy_endpoints_.emplace_back(address, proxy.port);
+  do_connect(proxy_endpoints_);
+}
+
+void exchange::do_connect(const std::vector<tcp::endpoint>& to) {
   conn_ = owner_->make_connection();
   conn_->begin_attempt(deadline_);
   reused_ = false;
-  asio::async_connect(conn_->lowest(), endpoints_,
+  asio::async_connect(conn_->lowest(), to,
                       beast::bind_front_handler(&exchange::on_connect, shared_from_this()));
 }
 
 void exchange::on_connect(error_code ec, const tcp::endpoint&) {
   if (conn_->timed_out())
-    return fail(failure_kind::timeout, "timeout");
+    return fail_connecting(failure_kind::timeout, "timeout");
   if (ec)
-    return fail(failure_kind::connect, "connect: " + ec.message());
+    return fail_connecting(failure_kind::connect, "connect: " + ec.message());
   error_code ignored; // Nagle's delay only matters for a request written in pieces
   conn_->lowest().set_option(tcp::no_delay{true}, ignored);
+  auto* proxy = owner_->proxy();
+  if (!proxy)
+    return do_handshake();
+  // One tunnel, to the first checked address: a proxy that cannot reach it answers 502 or
+  // 504, and the attempt fails with that, where a direct connect would try the next address.
+  // The connection's timer bounds the handshake as it bounds the rest of the attempt.
+  auto& to = endpoints_.front();
+  open_tunnel(
+      conn_->lowest(), conn_->received, connect_request(*proxy, to.address(), to.port()),
+      [self = shared_from_this()](tunnel_outcome outcome) { self->on_tunnel(std::move(outcome)); });
+}
+
+void exchange::on_tunnel(tunnel_outcome outcome) {
+  if (conn_->timed_out())
+    return fail(failure_kind::proxy, "proxy: timeout");
+  if (!outcome.open())
+    return fail(failure_kind::proxy, std::move(outcome.error));
+  do_handshake();
+}
+
+void exchange::do_handshake() {
   auto* tls = conn_->tls();
   if (!tls)
     return do_write();
+  // Inside a tunnel too, SNI and the certificate check name the endpoint's host, set when
+  // the connection was made: the proxy only ever sees the address.
   tls->async_handshake(ssl::stream_base::client,
                        beast::bind_front_handler(&exchange::on_handshake, shared_from_this()));
 }
@@ -591,6 +661,13 @@ void exchange::fail(failure_kind kind, std::string what) {
   r.failure = kind;
   r.error = std::move(what);
   finish(std::move(r));
+}
+
+void exchange::fail_connecting(failure_kind kind, std::string what) {
+  // Through a proxy, the connection being made is the proxy's: its failure says so.
+  if (owner_->proxy())
+    return fail(failure_kind::proxy, "proxy: " + what);
+  fail(kind, std::move(what));
 }
 
 void exchange::finish(attempt_response r) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "net/egress_proxy.hpp"
 #include "net/resolver.hpp"
 #include "net/url.hpp"
 
@@ -33,21 +34,32 @@ struct outgoing_request {
   std::string signature;
 };
 
-/// Why an attempt got no usable response.
-enum class failure_kind { none, timeout, dns, connect, tls, protocol, destination_not_allowed };
+/// Why an attempt got no usable response. `proxy`: the egress proxy could not be resolved or
+/// reached, refused the CONNECT, broke the protocol, or did not answer in time.
+enum class failure_kind {
+  none,
+  timeout,
+  dns,
+  connect,
+  tls,
+  protocol,
+  destination_not_allowed,
+  proxy
+};
 
 /// What came of one POST: a status (and maybe a Retry-After), or a failure with a reason.
 struct attempt_response {
   std::optional<int> status;
   std::optional<std::string> retry_after;
   failure_kind failure = failure_kind::none;
-  /// A short reason for the events API, e.g. `timeout`, `connect: Connection refused`.
+  /// A short reason for the events API, e.g. `timeout`, `connect: Connection refused`,
+  /// `proxy: CONNECT refused with 403`.
   std::string error;
   std::chrono::milliseconds duration{0};
 };
 
 struct client_options {
-  /// One attempt: connect + request + response.
+  /// One attempt: connect (to the proxy and through it) + TLS + request + response.
   std::chrono::milliseconds timeout{10'000};
   /// Most idle keep-alive connections kept for reuse.
   std::size_t max_idle = 16;
@@ -65,6 +77,10 @@ struct client_options {
   std::shared_ptr<net::resolver> resolver;
   /// Name servers of the client's own resolver, when `resolver` is null.
   resolver_options dns;
+  /// When set, every new connection goes through this HTTP proxy: a CONNECT tunnel to the
+  /// endpoint's address that the destination guard checked, then TLS and requests inside it
+  /// as without a proxy. Shared by the engine's clients, never changed.
+  std::shared_ptr<const egress_proxy> proxy;
 };
 
 /// The connections to one endpoint: keep-alive connections are reused across attempts.
@@ -72,6 +88,10 @@ struct client_options {
 /// Owned by that endpoint's delivery actor (through a shared_ptr: operations in flight hold
 /// it too). `post` may be called from any thread; the completion runs on an io thread and
 /// must not touch actor state (the delivery actor's completion only sends itself a message).
+///
+/// Through an egress proxy (`client_options::proxy`), a new connection is a CONNECT tunnel to
+/// the checked address; the tunnel is then the connection, kept alive and reused the same
+/// way, and failures up to the open tunnel are `failure_kind::proxy`.
 ///
 /// Each POST is one write of the request's bytes (the endpoint's constant head, the
 /// request's own headers and the body), and its response is parsed by Beast into the status

@@ -37,6 +37,7 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_contract) {
   BOOST_TEST(f.http_threads >= 1u);
   BOOST_TEST(f.http_threads <= flags::max_default_http_threads);
   BOOST_TEST(f.retention_days == 30.0);
+  BOOST_TEST(!f.egress_proxy);
 }
 
 BOOST_AUTO_TEST_CASE(http_threads_and_retention_are_checked) {
@@ -105,12 +106,38 @@ BOOST_AUTO_TEST_CASE(bad_flags_say_what_is_wrong) {
              "--allow-private-destinations takes no value");
 }
 
+BOOST_AUTO_TEST_CASE(egress_proxy_takes_an_http_proxy_url_from_the_flag_or_the_environment) {
+  auto f = std::get<flags>(parse({"--egress-proxy", "http://user:secret@proxy.internal:3128"}));
+  BOOST_TEST(*f.egress_proxy == "http://user:secret@proxy.internal:3128");
+  ::setenv("RUNDUN_EGRESS_PROXY", "http://10.0.0.5:8080", 1);
+  BOOST_TEST(*std::get<flags>(parse({})).egress_proxy == "http://10.0.0.5:8080");
+  BOOST_TEST(*std::get<flags>(parse({"--egress-proxy=http://[::1]:3128"})).egress_proxy ==
+             "http://[::1]:3128");
+  ::setenv("RUNDUN_EGRESS_PROXY", "https://user:secret@proxy.internal:3128", 1);
+  auto env = error_of({});
+  BOOST_TEST(env.starts_with("RUNDUN_EGRESS_PROXY: --egress-proxy must use the http scheme"), env);
+  ::unsetenv("RUNDUN_EGRESS_PROXY");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_egress_proxy_is_named_and_its_password_never_echoed) {
+  for (auto bad : {"https://user:secret@proxy.internal:3128", "http://user:secret@proxy.internal",
+                   "http://user:secret@:3128", "http://user:secret@proxy.internal:3128/path",
+                   "proxy.internal:3128", ""}) {
+    auto e = error_of({"--egress-proxy", bad});
+    BOOST_TEST(e.starts_with("--egress-proxy must "), bad << ": " << e);
+    BOOST_TEST(e.find("secret") == std::string::npos, e);
+  }
+  BOOST_TEST(error_of({"--egress-proxy", "http://proxy.internal"}) ==
+             "--egress-proxy must name a port between 1 and 65535 "
+             "(http://[user:password@]host:port)");
+}
+
 BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
   BOOST_TEST(std::holds_alternative<help_requested>(parse({"--help"})));
   auto text = usage();
   for (auto flag : {"--listen", "--data-dir", "--api-key", "--public-url", "--retry-schedule",
                     "--delivery-timeout", "--endpoint-concurrency", "--allow-private-destinations",
-                    "--ca-file", "--log-level", "--map-size", "--help"})
+                    "--ca-file", "--egress-proxy", "--log-level", "--map-size", "--help"})
     BOOST_TEST(text.find(flag) != std::string::npos, flag);
 }
 
