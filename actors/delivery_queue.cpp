@@ -181,8 +181,9 @@ std::vector<delivery_job> delivery_queue::remove_run(const run_id& run) {
   return remove_if([&](const entry& e) { return e.job.run == run; });
 }
 
-std::vector<delivery_job> delivery_queue::remove_waiting() {
-  return remove_if([](const entry& e) { return !e.held; });
+std::vector<delivery_job>
+delivery_queue::remove_waiting(const std::function<bool(const delivery_job&)>& keep) {
+  return remove_if([&](const entry& e) { return !e.held && !keep(e.job); });
 }
 
 std::optional<event_id> delivery_queue::evict_later_than(time_point due, std::uint64_t seq) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -100,9 +101,9 @@ public:
   /// Removes every job of `run` that is not in flight (after a `410 Gone`) and returns them.
   std::vector<delivery_job> remove_run(const run_id& run);
 
-  /// Removes every job that is neither in flight nor held (its event not yet durable), and
-  /// returns them: for an endpoint that was disabled.
-  std::vector<delivery_job> remove_waiting();
+  /// Removes every job that is neither in flight nor held (its event not yet durable), nor
+  /// kept by `keep`, and returns them: for an endpoint that was disabled.
+  std::vector<delivery_job> remove_waiting(const std::function<bool(const delivery_job&)>& keep);
 
   /// Evicts the waiting job that is due latest, if it is due later than (`due`, `seq`), to
   /// make room for an earlier one. Returns the evicted id.

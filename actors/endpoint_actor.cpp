@@ -248,6 +248,7 @@ void requeue_redelivered(self_ptr self, const engine_context& ctx, const std::st
 void on_stored(self_ptr self, const engine_context& ctx, const event_id& eid, bool ok) {
   auto& st = self->state;
   auto& id = eid.value;
+  st.refill_stalled = false; // a settled change may let the next page-in take something
   auto unsettled = st.settling.find(id);
   if (!ok && unsettled != st.settling.end() && unsettled->second.retry_until_stored)
     return rewrite_later(self, id, unsettled->second);
@@ -364,6 +365,11 @@ caf::behavior endpoint_actor(self_ptr self, std::shared_ptr<const engine_context
         read_disabled(self, *ctx);
         self->state.backlog = true;
         schedule_refill(self);
+      },
+      [=](disabled_atom) {
+        self->state.disabling = false;
+        read_disabled(self, *ctx);
+        pump(self, *ctx);
       },
       [=](idle_atom) {
         forget_disabled_runs(self, *ctx);

@@ -16,6 +16,8 @@
 //   (wake_atom)                              look at the disk for pending deliveries again,
 //                                            and at whether a recovery enabled it again
 //   (drain_atom)                             -> bool, once nothing is in flight; starts nothing new
+//   (disabled_atom)                          the store decided whether to disable it: read
+//                                            the flag (endpoint_disabling.cpp)
 //   (idle_atom)                              the directory's sweep: ask to leave if idle
 //   (leave_atom)                             the directory's go-ahead after (idle_atom, n): quit
 // Sends:
@@ -84,6 +86,8 @@ struct endpoint_actor_state {
   /// is set, nothing is sent: every waiting event, and every new one, fails unsent with
   /// `endpoint_disabled`.
   std::optional<time_point> disabled_at;
+  /// A write that may disable the endpoint is on its way (disabled_atom comes back).
+  bool disabling = false;
   /// The store's commit mark when the last page-in had read its page: an order whose event
   /// was committed later cannot have been paged in, so it needs no look at the store.
   std::uint64_t paged_through_commit = 0;
@@ -92,6 +96,11 @@ struct endpoint_actor_state {
   /// A refill message is on its way: one at once (room in the window), one periodic.
   bool refill_now_pending = false;
   bool refill_later_pending = false;
+  /// The last page-in took nothing: every entry it read was in the window or settling. Until
+  /// a change settles (stored_atom), refills wait for the periodic one, rather than read the
+  /// same page again at once (a disabled endpoint failing its backlog, or a full page of
+  /// results on their way to the store, would spin).
+  bool refill_stalled = false;
   std::optional<time_point> armed_for;
   bool draining = false;
   std::vector<caf::response_promise> drain_waiters;

@@ -28,20 +28,17 @@ bool fail_waiting_if_disabled(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
   if (!st.disabled_at)
     return false;
-  for (auto& job : st.queue->remove_waiting()) {
-    // Its last result is not stored yet: it is failed once that is (stored_atom pumps).
-    if (st.settling.count(job.id.value)) {
-      st.queue->add(std::move(job));
-      continue;
-    }
+  // A job whose last result is not stored yet stays: it is failed once that is (stored_atom
+  // pumps).
+  for (auto& job : st.queue->remove_waiting(
+           [&](const delivery_job& j) { return st.settling.count(j.id.value) > 0; }))
     fail_disabled(self, ctx, job.id);
-  }
   return true;
 }
 
 void disable_if_failing_too_long(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
-  if (st.disabled_at || ctx.endpoint_disable_after.count() <= 0)
+  if (st.disabled_at || st.disabling || ctx.endpoint_disable_after.count() <= 0)
     return;
   auto figures = ctx.store->endpoint_figures(st.key);
   if (!figures || !*figures || !(*figures)->failing_since)
@@ -50,20 +47,26 @@ void disable_if_failing_too_long(self_ptr self, const engine_context& ctx) {
   auto since = *(*figures)->failing_since;
   if (at - since < ctx.endpoint_disable_after)
     return;
-  st.disabled_at = at;
-  ctx.counters->endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
-  log::warn("endpoint disabled: every attempt failed for too long; its waiting and new "
-            "events fail with endpoint_disabled until POST /v1/endpoints/recover",
-            {{"endpoint", st.target.host},
-             {"failing_since", format_rfc3339(since)},
-             {"disabled_at", format_rfc3339(at)}});
-  // The flag's write is not waited for: the events fail after it in the writer's queue, and
-  // an actor that starts again before it commits fails its events at its next failure.
+  // The write decides again, on the figures it commits with (a 2xx or a recovery may come
+  // first); this actor takes the flag from the store once it is durable, at the wake.
+  st.disabling = true;
+  auto disabled = std::make_shared<bool>(false);
   ctx.store->write(
-      [key = st.key, at](persistence::write_batch& b) { return b.disable_endpoint(key, at); },
-      [](boost::system::error_code ec) {
+      [key = st.key, at, after = ctx.endpoint_disable_after, disabled](
+          persistence::write_batch& b) { return b.disable_endpoint(key, at, after, *disabled); },
+      [handle = caf::actor_cast<caf::actor>(self), counters = ctx.counters, disabled,
+       host = st.target.host, since, at](boost::system::error_code ec) {
         if (ec)
           log::error("an endpoint's disabling could not be stored", {{"reason", ec.message()}});
+        if (!ec && *disabled) {
+          counters->endpoints_disabled.fetch_add(1, std::memory_order_relaxed);
+          log::warn("endpoint disabled: every attempt failed for too long; its waiting and new "
+                    "events fail with endpoint_disabled until POST /v1/endpoints/recover",
+                    {{"endpoint", host},
+                     {"failing_since", format_rfc3339(since)},
+                     {"disabled_at", format_rfc3339(at)}});
+        }
+        caf::anon_send(handle, disabled_atom::value);
       });
 }
 

@@ -42,7 +42,7 @@ void schedule_refill(self_ptr self) {
     return;
   // With room in the window, page in at once; a full window looks again periodically, for
   // backlog entries that fell due before the ones it holds.
-  if (st.queue->size() <= st.queue->window() / 2) {
+  if (st.queue->size() <= st.queue->window() / 2 && !st.refill_stalled) {
     if (!st.refill_now_pending) {
       st.refill_now_pending = true;
       self->send(self, refill_atom::value, false);
@@ -149,10 +149,12 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
   // Everything on disk fits in what was read: once it is all in the window, no backlog.
   bool everything_seen = page->size() < q.window();
   bool all_taken = true;
+  std::size_t taken = 0;
   std::unordered_map<std::string, std::string> secrets;
   for (auto& p : *page) {
     if (q.contains(p.id) || st.settling.count(p.id.value))
       continue;
+    ++taken;
     if (q.full() && !q.evict_later_than(p.due, p.seq)) {
       all_taken = false;
       break;
@@ -171,6 +173,7 @@ void refill(self_ptr self, const engine_context& ctx, bool periodic) {
     q.add(std::move(*job));
   }
   st.backlog = !(everything_seen && all_taken);
+  st.refill_stalled = st.backlog && taken == 0;
   pump(self, ctx);
 }
 

@@ -7,9 +7,11 @@
 #include "actors/expiry_scheduler.hpp"
 #include "actors/message_types.hpp"
 #include "actors/messages.hpp"
+#include "actors/operator_notifier.hpp"
 #include "actors/retention.hpp"
 #include "actors/run_directory.hpp"
 #include "net/log.hpp"
+#include "net/signature.hpp"
 #include "net/tls_context.hpp"
 #include "persistence/store.hpp"
 
@@ -158,6 +160,31 @@ void engine::impl::start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
       system->spawn(rundun::retention, shared,
                     retention_settings{opts.retention, retention_check_interval(opts.retention)});
   ctx = std::move(made);
+  start_notices();
+}
+
+void engine::impl::start_notices() {
+  auto hook = opts.operator_webhook ? net::parse_url(*opts.operator_webhook)
+                                    : net::result<net::url>{net::errc::url_malformed};
+  // Made always, for /metrics and the log; kept in the store for a notifier only.
+  if (hook) {
+    auto key = net::parse_secret(opts.operator_webhook_secret.value_or(""));
+    notifier = system->spawn(operator_notifier, std::shared_ptr<const engine_context>{ctx},
+                             operator_webhook{*hook, key.value_or("")});
+  }
+  store->set_notices({true, hook.has_value(), hook ? net::endpoint_key(*hook) : std::string()});
+  store->set_notice_observer([this, handle = notifier](std::vector<operator_notice> made) {
+    for (auto& n : made) {
+      counters.notices_made[static_cast<int>(n.type) - 1].fetch_add(1, std::memory_order_relaxed);
+      log::warn(
+          "operator notice",
+          {{"notice", std::string(to_string(n.type))}, {"endpoint", n.url}, {"event_id", n.id}});
+      if (opts.on_notice)
+        opts.on_notice(n);
+    }
+    if (handle)
+      caf::anon_send(handle, wake_atom::value);
+  });
 }
 
 std::shared_ptr<engine_context>
@@ -213,11 +240,32 @@ engine::~engine() {
   impl_->reads.join();
 }
 
+/// A refusal of the operator webhook's options, or none.
+static std::optional<domain_error> check_operator_webhook(const engine_options& opts) {
+  if (!opts.operator_webhook)
+    return std::nullopt;
+  auto url = net::parse_url(*opts.operator_webhook);
+  if (!url)
+    return domain_error{error_kind::invalid_input,
+                        "invalid_operator_webhook",
+                        "operator_webhook " + url.error().message(),
+                        {}};
+  if (!opts.operator_webhook_secret || !net::parse_secret(*opts.operator_webhook_secret))
+    return domain_error{error_kind::invalid_input,
+                        "invalid_operator_webhook_secret",
+                        "operator_webhook_secret must be whsec_ and the standard base64 of 24 to "
+                        "64 bytes",
+                        {}};
+  return std::nullopt;
+}
+
 outcome<std::unique_ptr<engine>> engine::open(engine_options opts) {
   // Checked before the data dir is touched: a bad option changes nothing.
   auto proxy = parse_proxy(opts.egress_proxy);
   if (!proxy)
     return proxy.error();
+  if (auto bad = check_operator_webhook(opts))
+    return *bad;
   auto p = std::make_unique<impl>();
   p->opts = opts;
   auto s = persistence::store::open(opts.data_dir, opts.map_size, log_migration);
@@ -271,6 +319,8 @@ void engine::shutdown() {
   caf::anon_send_exit(p.ctx->expiry_scheduler, caf::exit_reason::user_shutdown);
   if (p.retention)
     caf::anon_send_exit(p.retention, caf::exit_reason::user_shutdown);
+  if (p.notifier)
+    caf::anon_send_exit(p.notifier, caf::exit_reason::user_shutdown);
   // Every actor must have terminated before the actor system goes: a pending timer (a run's
   // expiry) that held the last reference to a live actor would otherwise destroy it on CAF
   // 0.17's clock thread, which deadlocks. Each directory stops its children on this exit.

@@ -14,6 +14,7 @@
 #include "persistence/latency_histogram.hpp"
 #include "persistence/listing.hpp"
 #include "persistence/model.hpp"
+#include "persistence/operator_notice.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -75,6 +76,19 @@ struct engine_options {
   /// waiting events fail with `endpoint_disabled`, and so do its new ones, unsent, until a
   /// recovery enables it again. Zero never disables.
   std::chrono::milliseconds endpoint_disable_after{std::chrono::hours{24 * 5}};
+  /// Where the operator's notices go (contract §7): an `http` or `https` URL, or none. The
+  /// destination guard does not apply to it. A bad one makes `open` fail with
+  /// `invalid_operator_webhook`.
+  std::optional<std::string> operator_webhook;
+  /// The `whsec_…` secret that signs the operator's notices; required with
+  /// `operator_webhook` (`invalid_operator_webhook_secret` otherwise).
+  std::optional<std::string> operator_webhook_secret;
+  /// Called with each operator notice once it is durable, with or without an operator
+  /// webhook: `endpoint.failing`, `endpoint.disabled` and `endpoint.recovered`, each once
+  /// per run of failures. It runs on the store's writer thread: keep it short, and do not
+  /// call the engine from it. A crash between the commit and the call skips the call (the
+  /// webhook's delivery, which is durable, does not).
+  std::function<void(const operator_notice&)> on_notice;
   /// The node this engine is in a cluster, or none for a single node. A node's new ids and
   /// link tokens carry its mark (see persistence/ids.hpp), and its data dir remembers the
   /// node id: a data dir made for another node is refused.
@@ -139,6 +153,10 @@ struct engine_figures {
   std::uint64_t retention_runs_removed = 0, retention_events_removed = 0;
   /// Endpoints disabled after failing for `endpoint_disable_after`.
   std::uint64_t endpoints_disabled = 0;
+  /// Operator notices made, by type (failing, disabled, recovered); delivered; failed after
+  /// their last attempt.
+  std::uint64_t notices_made[3] = {};
+  std::uint64_t notices_delivered = 0, notices_failed = 0;
   /// Creations answered from their `Idempotency-Key`; keys being handled now; keys expired.
   std::uint64_t idempotency_replays = 0, idempotency_keys_in_progress = 0,
                 idempotency_keys_expired = 0;

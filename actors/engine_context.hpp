@@ -36,6 +36,9 @@ struct engine_counters {
   std::atomic<std::uint64_t> idempotency_keys_expired{0};
   /// Endpoints disabled after failing for `endpoint_disable_after`.
   std::atomic<std::uint64_t> endpoints_disabled{0};
+  /// Operator notices made (by notice_type - 1), delivered, and failed for good.
+  std::atomic<std::uint64_t> notices_made[3] = {};
+  std::atomic<std::uint64_t> notices_delivered{0}, notices_failed{0};
   /// Creations answered again from their `Idempotency-Key`.
   std::atomic<std::uint64_t> idempotency_replays{0};
   /// From an event's creation to the 2xx that delivered it, retries included.

@@ -37,6 +37,10 @@ void copy_counters(const engine_counters& c, engine_figures& f) {
   f.retention_events_removed = c.retention_events_removed;
   f.idempotency_replays = c.idempotency_replays;
   f.endpoints_disabled = c.endpoints_disabled;
+  for (int i = 0; i < 3; ++i)
+    f.notices_made[i] = c.notices_made[i].load();
+  f.notices_delivered = c.notices_delivered;
+  f.notices_failed = c.notices_failed;
   f.idempotency_keys_expired = c.idempotency_keys_expired;
   f.endpoint_actors = c.live_endpoint_actors;
   f.in_flight = c.in_flight;

@@ -82,7 +82,9 @@ void engine::impl::keyed_creation(keyed_route route, const idempotency_key& k,
 void engine::create_template(const template_spec& spec, const idempotency_key& key,
                              callback<keyed_answer<template_record>> done) {
   auto& p = *impl_;
-  auto fingerprint = key.fingerprint.empty() ? spec_fingerprint(spec) : key.fingerprint;
+  auto fingerprint = key.fingerprint.empty()
+                         ? spec_fingerprint(spec)
+                         : caller_fingerprint(keyed_route::templates, key.fingerprint);
   p.keyed_creation<template_record>(
       keyed_route::templates, key, std::move(fingerprint),
       [&p, spec](idempotency_record rec, callback<template_record> done) {
@@ -97,7 +99,9 @@ void engine::create_template(const template_spec& spec, const idempotency_key& k
 void engine::create_run(const run_spec& spec, const idempotency_key& key,
                         callback<keyed_answer<created_run>> done) {
   auto& p = *impl_;
-  auto fingerprint = key.fingerprint.empty() ? spec_fingerprint(spec) : key.fingerprint;
+  auto fingerprint = key.fingerprint.empty()
+                         ? spec_fingerprint(spec)
+                         : caller_fingerprint(keyed_route::runs, key.fingerprint);
   p.keyed_creation<created_run>(
       keyed_route::runs, key, std::move(fingerprint),
       [&p, spec](idempotency_record rec, callback<created_run> done) {

@@ -57,6 +57,8 @@ struct engine::impl {
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<engine_context> ctx;
   caf::actor retention;
+  /// Sends the operator's notices; only with an operator webhook.
+  caf::actor notifier;
   bool stopped = false;
   /// Set once the engine shuts down: a dropped command is then answered, not sent again.
   std::atomic<bool> closing{false};
@@ -78,6 +80,11 @@ struct engine::impl {
   void start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
                     std::shared_ptr<net::resolver> resolver,
                     std::shared_ptr<const net::egress_proxy> proxy);
+
+  /// Has the store make the operator's notices (counted, logged and given to the observer),
+  /// and with an operator webhook keep them for the notifier actor that it starts
+  /// (operator_notifier.hpp).
+  void start_notices();
 
   /// The context every actor shares, made from `opts` and the engine's own parts.
   std::shared_ptr<engine_context> make_context(std::shared_ptr<boost::asio::ssl::context> tls,

@@ -1,5 +1,6 @@
 #include "actors/idempotency.hpp"
 
+#include <cstdio>
 #include <memory>
 
 #include <openssl/evp.h>
@@ -84,6 +85,12 @@ std::string request_fingerprint(keyed_route route, std::string_view body) {
   return h.finish();
 }
 
+std::string caller_fingerprint(keyed_route route, std::string_view given) {
+  if (given.size() <= max_stored_fingerprint_bytes)
+    return std::string(given);
+  return request_fingerprint(route, given);
+}
+
 std::string spec_fingerprint(const template_spec& spec) {
   field_hasher h(keyed_route::templates);
   h.add(spec.name);
@@ -100,7 +107,10 @@ std::string spec_fingerprint(const template_spec& spec) {
 std::string spec_fingerprint(const run_spec& spec) {
   field_hasher h(keyed_route::runs);
   h.add(spec.source_template.value);
-  h.add(std::to_string(spec.expires_in_hours));
+  // Every bit of the number, not to_string's six decimals.
+  char hours[64];
+  std::snprintf(hours, sizeof hours, "%a", spec.expires_in_hours);
+  h.add(std::string_view(hours));
   h.add(spec.metadata_json);
   h.add(std::string_view(spec.webhook ? "1" : "0"));
   if (spec.webhook) {

@@ -38,6 +38,13 @@ std::optional<domain_error> check_idempotency_key(std::string_view key);
 /// SHA-256 over the route and the request's body bytes: the HTTP API's fingerprint.
 std::string request_fingerprint(keyed_route route, std::string_view body);
 
+/// The longest fingerprint stored as given (the key's record has one byte for its length).
+inline constexpr std::size_t max_stored_fingerprint_bytes = 64;
+
+/// A caller's fingerprint as stored: as given up to max_stored_fingerprint_bytes, else its
+/// SHA-256 (with the route).
+std::string caller_fingerprint(keyed_route route, std::string_view given);
+
 /// SHA-256 over the route and every field of the spec, each length-prefixed: the C++ API's
 /// fingerprint when its caller gives none.
 std::string spec_fingerprint(const template_spec& spec);

@@ -44,6 +44,8 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
 using redeliver_atom = caf::atom_constant<caf::atom("redeliver")>;
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
+/// (disabled_atom): an endpoint's disabling is decided in the store (it may not have been).
+using disabled_atom = caf::atom_constant<caf::atom("disabled")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;

@@ -180,7 +180,7 @@ caf::behavior recovery_actor(self_ptr self, ctx_ptr ctx, std::string key, std::s
         // The recovery enables a disabled endpoint again (contract §7), in the job's commit.
         ctx->store->write(
             [key = st.key, job](persistence::write_batch& b) -> boost::system::error_code {
-              RUNDUN_TRY(b.enable_endpoint(key));
+              RUNDUN_TRY(b.enable_endpoint(key, now()));
               return b.put_recovery_job(key, job);
             },
             [handle = caf::actor_cast<caf::actor>(self),

@@ -195,6 +195,16 @@ std::vector<MetricFamily> engine_families(const engine_figures& f) {
   single(out, "rundun_endpoints_disabled_total",
          "Endpoints disabled after every attempt failed for --endpoint-disable-after.", T::Counter,
          f.endpoints_disabled);
+  auto& notices = family(out, "rundun_operator_notices_total",
+                         "Operator notices made (each once per run of failures of an endpoint), "
+                         "by type.",
+                         T::Counter);
+  for (auto t : {notice_type::failing, notice_type::disabled, notice_type::recovered})
+    add(notices, {{"type", to_string(t)}}, f.notices_made[static_cast<int>(t) - 1]);
+  single(out, "rundun_operator_notices_delivered_total",
+         "Operator notices delivered to --operator-webhook.", T::Counter, f.notices_delivered);
+  single(out, "rundun_operator_notices_failed_total",
+         "Operator notices that failed their last attempt.", T::Counter, f.notices_failed);
   single(out, "rundun_idempotency_replays_total",
          "Creations answered again from their Idempotency-Key, creating nothing.", T::Counter,
          f.idempotency_replays);

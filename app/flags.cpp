@@ -2,6 +2,8 @@
 
 #include "net/cluster_identity.hpp"
 #include "net/egress_proxy.hpp"
+#include "net/signature.hpp"
+#include "net/url.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -83,6 +85,23 @@ std::string set_ca_file(flags& f, std::string_view v) {
   if (!std::filesystem::is_regular_file(std::string(v), ec))
     return "--ca-file must name a readable file, got '" + std::string(v) + "'";
   f.ca_file = std::string(v);
+  return {};
+}
+
+std::string set_operator_webhook(flags& f, std::string_view v) {
+  auto url = net::parse_url(v);
+  if (!url)
+    return "--operator-webhook " + url.error().message();
+  f.operator_webhook = std::string(v);
+  return {};
+}
+
+std::string set_operator_webhook_secret(flags& f, std::string_view v) {
+  // The value is a secret: the error says what is allowed, never what was given.
+  if (!net::parse_secret(v))
+    return "--operator-webhook-secret must be whsec_ and the standard base64 of 24 to 64 "
+           "random bytes";
+  f.operator_webhook_secret = std::string(v);
   return {};
 }
 
@@ -244,6 +263,14 @@ const std::vector<option>& options() {
        switch_setter("RUNDUN_ALLOW_PRIVATE_DESTINATIONS", &flags::allow_private_destinations)},
       {"--ca-file", "RUNDUN_CA_FILE", true, "extra CA bundle trusted for HTTPS delivery",
        set_ca_file},
+      {"--operator-webhook", "RUNDUN_OPERATOR_WEBHOOK", true,
+       "where the operator's notices go (endpoint.failing, endpoint.disabled, "
+       "endpoint.recovered), signed with --operator-webhook-secret; no destination guard (none)",
+       set_operator_webhook},
+      {"--operator-webhook-secret", "RUNDUN_OPERATOR_WEBHOOK_SECRET", true,
+       "whsec_ secret that signs the operator's notices (generated on first start, kept in the "
+       "data dir, printed once)",
+       set_operator_webhook_secret},
       {"--egress-proxy", "RUNDUN_EGRESS_PROXY", true,
        "send every delivery through this HTTP proxy, http://[user:password@]host:port, as a "
        "CONNECT tunnel to the address the destination guard checked (none)",

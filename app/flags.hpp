@@ -28,6 +28,10 @@ struct flags {
   /// `--egress-proxy`: the HTTP proxy every delivery goes through, as given (checked by
   /// net::parse_egress_proxy). It may hold a password: never print it.
   std::optional<std::string> egress_proxy;
+  /// `--operator-webhook`: where the operator's notices go (checked as a URL).
+  std::optional<std::string> operator_webhook;
+  /// `--operator-webhook-secret` (`whsec_…`, checked): signs them. A secret: never print it.
+  std::optional<std::string> operator_webhook_secret;
   log::level log_level = log::level::info;
   /// The most the LMDB data file may grow to. It only reserves address space.
   std::size_t map_size = std::size_t{64} << 30;

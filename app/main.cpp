@@ -9,6 +9,7 @@
 #include "app/flags.hpp"
 #include "net/http_server.hpp"
 #include "net/log.hpp"
+#include "net/signature.hpp"
 #include "persistence/clock.hpp"
 
 #include <charconv>
@@ -33,6 +34,41 @@ using namespace rundun;
 constexpr int exit_bad_flags = 2;
 constexpr int exit_failure = 1;
 constexpr const char* api_key_file = "api-key.sha256";
+constexpr const char* operator_secret_file = "operator-webhook.secret";
+
+/// The operator webhook's secret: from --operator-webhook-secret, or the one kept in the
+/// data dir, or a new one that is kept there (mode 0600) and printed once. None without an
+/// operator webhook, and none when the file cannot be written.
+std::optional<std::string> resolve_operator_secret(const app::flags& f) {
+  if (f.operator_webhook_secret)
+    return f.operator_webhook_secret;
+  auto dir = std::filesystem::path(f.data_dir);
+  auto path = dir / operator_secret_file;
+  if (std::ifstream in{path}; in) {
+    std::string secret;
+    in >> secret;
+    if (net::parse_secret(secret))
+      return secret;
+  }
+  auto secret = net::make_secret();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    // Created 0600 before the secret is written into it.
+    std::ofstream create{tmp, std::ios::trunc};
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::ofstream out{tmp, std::ios::trunc};
+  out << secret << '\n';
+  out.close();
+  std::filesystem::rename(tmp, path, ec);
+  if (!out || ec)
+    return std::nullopt;
+  std::cout << "rundund operator webhook secret: " << secret << std::endl;
+  return secret;
+}
 
 /// The API key's hash: from --api-key, or the one kept in the data dir, or a new key that is
 /// generated, printed once, and kept (as a hash) for the next start.
@@ -203,6 +239,7 @@ engine_options engine_options_from(const app::flags& f) {
   opts.endpoint_idle_timeout = f.endpoint_idle_timeout;
   opts.connection_idle_timeout = f.connection_idle_timeout;
   opts.endpoint_disable_after = f.endpoint_disable_after;
+  opts.operator_webhook = f.operator_webhook;
   opts.retention =
       std::chrono::milliseconds{static_cast<std::int64_t>(f.retention_days * 24 * 3600 * 1000)};
   opts.node_id = f.node_id;
@@ -310,7 +347,16 @@ int main(int argc, char** argv) {
     return *code;
   auto& [f, held_body_bytes] = std::get<settings>(read);
   auto stop_signals = block_stop_signals();
-  auto eng = engine::open(engine_options_from(f));
+  auto opts = engine_options_from(f);
+  if (f.operator_webhook) {
+    opts.operator_webhook_secret = resolve_operator_secret(f);
+    if (!opts.operator_webhook_secret) {
+      std::cerr << "rundund: cannot write the operator webhook secret file in " << f.data_dir
+                << "\n";
+      return exit_failure;
+    }
+  }
+  auto eng = engine::open(std::move(opts));
   if (!eng) {
     std::cerr << "rundund: " << eng.error().message << "\n";
     return exit_failure;

@@ -13,6 +13,7 @@ set(rundun_public_headers
   actors/read_messages.hpp
   net/error.hpp net/retry_policy.hpp net/signature.hpp net/signer_cache.hpp
   persistence/clock.hpp persistence/domain_error.hpp persistence/idempotency_record.hpp
+  persistence/operator_notice.hpp
   persistence/ids.hpp
   persistence/endpoint_stats.hpp persistence/latency_histogram.hpp persistence/listing.hpp
   persistence/model.hpp)

@@ -24,8 +24,11 @@ envelope_template::envelope_template(const envelope_fields& f) {
   append_json_string(text_, f.event_id);
   text_ += ",\"delivery_attempt\":";
   split_ = text_.size();
-  text_ += ",\"run_id\":";
-  append_json_string(text_, f.run_id);
+  // An operator's notice is about an endpoint, not a run: it has no run_id.
+  if (!f.run_id.empty()) {
+    text_ += ",\"run_id\":";
+    append_json_string(text_, f.run_id);
+  }
   text_ += ",\"created_at\":";
   append_json_string(text_, f.created_at);
   text_ += ",\"data\":";

@@ -11,7 +11,7 @@ struct envelope_fields {
   std::string_view event;      ///< `step.completed`, …
   std::string_view event_id;   ///< `evt-…`, the same on every attempt
   int delivery_attempt = 1;    ///< 1 on the first attempt
-  std::string_view run_id;     ///< `r-…`
+  std::string_view run_id;     ///< `r-…`; empty for an operator's notice, which has none
   std::string_view created_at; ///< RFC 3339, when the event happened
   std::string_view data_json;  ///< the `data` object, already serialised
 };
@@ -33,7 +33,8 @@ private:
 };
 
 /// The JSON body of one delivery attempt:
-/// `{"event","event_id","delivery_attempt","run_id","created_at","data"}`.
+/// `{"event","event_id","delivery_attempt","run_id","created_at","data"}` (no `run_id` when
+/// it is empty).
 /// `data_json` is spliced in as is, so an attempt costs no re-serialisation of the data.
 std::string encode_envelope(const envelope_fields& f);
 

@@ -32,6 +32,11 @@ void figures_cache::note_url(std::string_view endpoint, std::string_view url) {
 
 boost::system::error_code figures_cache::flush(lmdb::txn& t, const endpoint_index::tables& db) {
   for (auto& [endpoint, e] : entries_) {
+    if (e.now) {
+      for (auto& n : e.now->owed)
+        owed_.emplace_back(endpoint, std::move(n));
+      e.now->owed.clear();
+    }
     RUNDUN_TRY(endpoint_index::follow(t, db, endpoint, e.stored, e.now, e.url));
     if (e.now)
       RUNDUN_TRY(t.put(db.lists, figures_key(endpoint), encode(*e.now)));

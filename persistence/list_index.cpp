@@ -256,8 +256,9 @@ boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::table
     }
   }
   // Every event with an endpoint is counted as pending, delivered or failed: none counted
-  // after a removal is none left (retention removed the last run that had one).
-  bool none_left = !after && s.pending + s.delivered + s.failed == 0;
+  // after a removal is none left (retention removed the last run that had one). A disabled
+  // endpoint keeps its figures, and so stays disabled (and listed) until it is recovered.
+  bool none_left = !after && s.pending + s.delivered + s.failed == 0 && !s.disabled_at;
   if (none_left)
     (*cached)->reset();
   else

@@ -59,8 +59,11 @@ public:
   /// The normalised URL of `endpoint`, for its URL row if this transaction gives it its first
   /// event.
   void note_url(std::string_view endpoint, std::string_view url);
-  /// Writes every changed endpoint's figures and index entry; empties the cache.
+  /// Writes every changed endpoint's figures and index entry; empties the cache. The notices
+  /// the changes owe are kept for `take_owed`.
   boost::system::error_code flush(lmdb::txn& t, const endpoint_index::tables& db);
+  /// The notices owed by the figures flushed so far, by endpoint key, in the order owed.
+  std::vector<std::pair<std::string, owed_notice>> take_owed() { return std::move(owed_); }
 
 private:
   struct entry {
@@ -69,6 +72,7 @@ private:
     std::string url;
   };
   std::unordered_map<std::string, entry> entries_;
+  std::vector<std::pair<std::string, owed_notice>> owed_;
 };
 
 /// Indexes a run as `r` now stands: a new run, or one whose status changed.

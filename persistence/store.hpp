@@ -120,6 +120,8 @@ public:
   /// The record of an `Idempotency-Key` (see idempotency_record.hpp), expired or not: the
   /// caller compares its `created_at` with the time it goes by.
   result<std::optional<idempotency_record>> find_idempotency_key(std::string_view key) const;
+  /// Up to `limit` operator notices still to deliver, oldest first (operator_notice.hpp).
+  result<std::vector<operator_notice>> pending_notices(std::size_t limit) const;
   /// When the oldest stored key was stored; none when there is none.
   result<std::optional<time_point>> oldest_idempotency_key() const;
 
@@ -161,6 +163,22 @@ public:
   /// destroys the actors that the `done` callbacks talk to.
   void close_writer();
 
+  /// What the store does with the operator's notices (contract §7) that the endpoints'
+  /// figures owe: with `make` unset (the default) it drops them; else it makes each one,
+  /// hands it to the notice observer after its commit, and with `keep` leaves it in the
+  /// `notices` table for the notifier to deliver. No notice is made about the endpoint
+  /// `operator_endpoint` (the key of the operator's own URL). Set before the first write.
+  struct notice_settings {
+    bool make = false;
+    bool keep = false;
+    std::string operator_endpoint;
+  };
+  void set_notices(notice_settings s) { notices_ = std::move(s); }
+  /// Called on the writer thread after each commit that made notices, with them. Set it
+  /// before the first write.
+  using notice_observer = std::function<void(std::vector<operator_notice>)>;
+  void set_notice_observer(notice_observer f) { on_notices_ = std::move(f); }
+
   /// Called on the writer thread when a group commit (or a write in it) fails, with the
   /// reason and the writes it took down. Set it before the first write.
   using failure_observer = std::function<void(boost::system::error_code, std::size_t writes)>;
@@ -196,7 +214,7 @@ private:
   struct dbs {
     MDB_dbi templates, runs, run_specs, tokens, events, event_ids, event_data, run_events, pending,
         endpoints, expiries, disabled, meta, photos, photo_bytes, photo_thumbs, ended, lists,
-        deliveries, idempotency, idempotency_expiry;
+        deliveries, idempotency, idempotency_expiry, notices;
   };
   struct queued {
     write_fn work;
@@ -304,6 +322,12 @@ private:
   std::uint64_t mark_on_disk_ = 0;
   commit_stats stats_;
   failure_observer on_failure_;
+  /// See set_notices and set_notice_observer.
+  notice_settings notices_;
+  notice_observer on_notices_;
+  /// Writes the notices `figures` owes, once flushed, into `t`, and adds them to `made`.
+  boost::system::error_code store_notices(lmdb::txn& t, list_index::figures_cache& figures,
+                                          std::vector<operator_notice>& made);
 
   std::mutex mtx_;
   std::condition_variable cv_;

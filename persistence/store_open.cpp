@@ -86,7 +86,8 @@ result<store::dbs> store::open_tables(lmdb::txn& t) {
                                               {&d.lists, "lists"},
                                               {&d.deliveries, "deliveries"},
                                               {&d.idempotency, "idempotency"},
-                                              {&d.idempotency_expiry, "idempotency_expiry"}};
+                                              {&d.idempotency_expiry, "idempotency_expiry"},
+                                              {&d.notices, "notices"}};
   for (auto [slot, name] : names) {
     auto db = lmdb::open_db(t, name);
     if (!db)

@@ -103,8 +103,11 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
     }
     write_batch wb{*this, child ? *child : *parent, child ? own_figures : batch_figures, effects};
     auto ec = batch[i].work(wb);
+    std::vector<operator_notice> own_notices;
     if (!ec && child)
       ec = own_figures.flush(*child, figure_tables);
+    if (!ec && child)
+      ec = store_notices(*child, own_figures, own_notices);
     if (ec) {
       if (!isolate_writes) {
         out.batch_error = ec; // the whole transaction aborts; the caller retries isolated
@@ -117,10 +120,18 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
       if ((out.writes[i] = child->commit()))
         continue;
     effects.merge(std::move(wb.effects_));
+    for (auto& n : own_notices)
+      effects.notices.push_back(std::move(n));
   }
-  if (!isolate_writes)
+  if (!isolate_writes) {
     if ((out.batch_error = batch_figures.flush(*parent, figure_tables)))
       return out;
+    if ((out.batch_error = store_notices(*parent, batch_figures, effects.notices)))
+      return out;
+  }
+  // A notice's key is a sequence number too: a restart must not give it out again.
+  for (auto& n : effects.notices)
+    effects.max_seq = std::max(effects.max_seq, n.seq);
   // Batches may commit sequence numbers out of order: only ever raise the stored one.
   if (effects.max_seq > seq_on_disk_)
     out.batch_error = parent->put(db_.meta, seq_meta_key, big_endian(effects.max_seq));
@@ -132,8 +143,12 @@ store::batch_outcome store::apply_batch(std::vector<queued>& batch, bool isolate
     commit_mark_.fetch_add(1, std::memory_order_acq_rel);
     out.batch_error = parent->commit();
   }
-  if (!out.batch_error)
+  if (!out.batch_error) {
+    auto notices = std::move(effects.notices);
     adopt(std::move(effects));
+    if (!notices.empty() && on_notices_)
+      on_notices_(std::move(notices));
+  }
   return out;
 }
 

@@ -306,23 +306,34 @@ boost::system::error_code write_batch::put_recovery_job(std::string_view endpoin
   return list_index::put_job(txn_, store_.db_.lists, endpoint, *job);
 }
 
-boost::system::error_code write_batch::disable_endpoint(std::string_view endpoint, time_point at) {
+boost::system::error_code write_batch::disable_endpoint(std::string_view endpoint, time_point at,
+                                                        std::chrono::milliseconds after,
+                                                        bool& disabled) {
+  disabled = false;
   auto cached = figures_.at(txn_, store_.db_.lists, endpoint);
   if (!cached)
     return cached.error();
-  if (auto& figures = **cached; figures && !figures->disabled_at)
-    figures->disabled_at = at;
+  auto& figures = **cached;
+  // Decided here, on the figures this commit has: a 2xx or a recovery committed since the
+  // actor looked keeps the endpoint enabled.
+  if (!figures || figures->disabled_at || !figures->failing_since ||
+      at - *figures->failing_since < after)
+    return {};
+  auto job = list_index::job(txn_, store_.db_.lists, endpoint);
+  if (!job)
+    return job.error();
+  if (*job)
+    return {};
+  disabled = disable(*figures, at);
   return {};
 }
 
-boost::system::error_code write_batch::enable_endpoint(std::string_view endpoint) {
+boost::system::error_code write_batch::enable_endpoint(std::string_view endpoint, time_point at) {
   auto cached = figures_.at(txn_, store_.db_.lists, endpoint);
   if (!cached)
     return cached.error();
-  if (auto& figures = **cached; figures && figures->disabled_at) {
-    figures->disabled_at.reset();
-    figures->failing_since.reset();
-  }
+  if (auto& figures = **cached)
+    enable(*figures, at);
   return {};
 }
 

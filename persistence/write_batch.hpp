@@ -10,6 +10,7 @@
 #include "persistence/listing.hpp"
 #include "persistence/lmdb.hpp"
 #include "persistence/model.hpp"
+#include "persistence/operator_notice.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -44,6 +45,8 @@ struct commit_effects {
   std::unordered_map<std::uint64_t, first_attempt_change> first_attempts;
   /// The low-water mark this commit wrote, if it wrote one.
   std::optional<std::uint64_t> mark_written;
+  /// The operator notices this commit made (see store::set_notices).
+  std::vector<operator_notice> notices;
 
   void merge(commit_effects&& other);
 };
@@ -90,13 +93,15 @@ public:
   /// Keeps (or, with none, ends) the recovery job of `endpoint`.
   boost::system::error_code put_recovery_job(std::string_view endpoint,
                                              const std::optional<recovery_job>& job);
-  /// Disables an endpoint at `at` (contract §7), and moves its list entry (a disabled
-  /// endpoint is listed first). An endpoint without events, or already disabled, is left
-  /// alone.
-  boost::system::error_code disable_endpoint(std::string_view endpoint, time_point at);
-  /// Enables a disabled endpoint again, which also ends its run of failures: its next
-  /// failure starts a new one. An endpoint that is not disabled is left alone.
-  boost::system::error_code enable_endpoint(std::string_view endpoint);
+  /// Disables an endpoint at `at` (contract §7) if, as this transaction has its figures, its
+  /// run of failures began at least `after` before `at`, it is not disabled yet, and no
+  /// recovery of it runs; moves its list entry (a disabled endpoint is listed first).
+  /// `disabled` tells whether it did.
+  boost::system::error_code disable_endpoint(std::string_view endpoint, time_point at,
+                                             std::chrono::milliseconds after, bool& disabled);
+  /// Enables a disabled endpoint again at `at`, which also ends its run of failures: its
+  /// next failure starts a new one. An endpoint that is not disabled is left alone.
+  boost::system::error_code enable_endpoint(std::string_view endpoint, time_point at);
   /// Marks a run's webhook as turned off (after a `410 Gone`).
   boost::system::error_code disable_webhook(const run_id& run);
   /// Stores a used `Idempotency-Key` with what it created (call it in the write that creates
@@ -106,6 +111,9 @@ public:
   /// `removed`.
   boost::system::error_code expire_idempotency_keys(time_point before, std::size_t limit,
                                                     std::size_t& removed);
+  /// Keeps an operator notice with its next attempt (`n.attempts`, `n.due`), or with none
+  /// removes it: delivered, or failed after its last attempt.
+  boost::system::error_code put_notice(std::uint64_t seq, const std::optional<operator_notice>& n);
   boost::system::error_code put_meta(std::string_view key, std::string_view value);
 
 private:

@@ -11,7 +11,9 @@
 #include <boost/test/unit_test.hpp>
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
 
 using namespace rundun;
 using rundun::test::checklist;
@@ -357,4 +359,62 @@ BOOST_AUTO_TEST_CASE(a_malformed_name_server_list_is_refused_at_open) {
   BOOST_TEST(eng.error().message ==
              "cannot use the DNS servers not a server: name servers must be a comma-separated "
              "list of ip:port");
+}
+
+BOOST_AUTO_TEST_CASE(an_embedded_engine_tells_its_observer_of_failing_disabled_and_recovered) {
+  test::temp_dir dir;
+  std::atomic<bool> fixed{false};
+  test::scripted_receiver rx{[&](const test::received&, std::size_t) {
+    test::reply_plan plan;
+    plan.status = fixed ? 204 : 500;
+    return plan;
+  }};
+  auto opts = options(dir);
+  opts.endpoint_disable_after = 500ms;
+  std::mutex mtx;
+  std::vector<operator_notice> seen;
+  std::set<std::thread::id> threads;
+  opts.on_notice = [&](const operator_notice& n) {
+    std::lock_guard lock(mtx);
+    seen.push_back(n);
+    threads.insert(std::this_thread::get_id());
+  };
+  auto count = [&] {
+    std::lock_guard lock(mtx);
+    return seen.size();
+  };
+  auto eng = std::move(*engine::open(opts));
+  auto tmpl = wait<template_record>([&](auto cb) { eng->create_template(checklist(), cb); });
+  auto event_to_rx = [&] {
+    run_spec spec{tmpl->id, webhook_spec{rx.url(), std::nullopt, std::nullopt}, 1, "{}"};
+    auto created = wait<created_run>([&](auto cb) { eng->create_run(spec, cb); });
+    BOOST_REQUIRE(created);
+    BOOST_REQUIRE(wait<run_record>(
+        [&](auto cb) { eng->act(created->run.token, run_action::skip, "notes", "", cb); }));
+  };
+  // Its three attempts fail: failing.
+  event_to_rx();
+  BOOST_REQUIRE(test::eventually([&] { return count() == 1; }));
+  // The test moves the engine's clock past the half second: the next failed attempt
+  // disables it.
+  struct clock_back {
+    ~clock_back() { set_clock_offset(0ms); }
+  } restore;
+  set_clock_offset(1s);
+  event_to_rx();
+  BOOST_REQUIRE(test::eventually([&] { return count() == 2; }));
+  fixed = true;
+  BOOST_REQUIRE(
+      wait<recovery_started>([&](auto cb) { eng->recover(rx.url(), from_unix_ms(0), cb); }));
+  BOOST_REQUIRE(test::eventually([&] { return count() == 3; }));
+  std::lock_guard lock(mtx);
+  BOOST_TEST((seen[0].type == notice_type::failing));
+  BOOST_TEST((seen[1].type == notice_type::disabled));
+  BOOST_TEST((seen[2].type == notice_type::recovered));
+  for (auto& n : seen) {
+    BOOST_TEST(n.url == rx.url());
+    BOOST_TEST(n.id.starts_with("evt-"));
+    BOOST_TEST(boost::json::parse(n.data_json).at("url").as_string() == rx.url());
+  }
+  BOOST_TEST(!threads.count(std::this_thread::get_id())); // on an engine thread
 }

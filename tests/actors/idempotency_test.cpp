@@ -113,3 +113,16 @@ BOOST_AUTO_TEST_CASE(a_key_record_survives_its_encoding) {
   cut.resize(14);
   BOOST_TEST(!decode_idempotency("k", cut));
 }
+
+BOOST_AUTO_TEST_CASE(a_long_caller_fingerprint_is_hashed_to_fit_the_record) {
+  std::string body(300, 'b');
+  auto stored = caller_fingerprint(keyed_route::runs, body);
+  BOOST_TEST(stored.size() == 32u);
+  BOOST_TEST(stored == caller_fingerprint(keyed_route::runs, body));
+  BOOST_TEST(caller_fingerprint(keyed_route::runs, "short") == "short");
+  idempotency_record r{"k", keyed_route::runs, stored, from_unix_ms(1), false, "{}"};
+  BOOST_TEST(decode_idempotency("k", encode_value(r))->fingerprint == stored);
+  auto a = a_run(), b = a_run();
+  b.expires_in_hours = a.expires_in_hours + 1e-9;
+  BOOST_TEST(spec_fingerprint(a) != spec_fingerprint(b));
+}

@@ -158,3 +158,16 @@ BOOST_AUTO_TEST_CASE(endpoint_disable_after_takes_days_or_zero) {
   BOOST_TEST((std::get<flags>(parse({})).endpoint_disable_after == 3h));
   unsetenv("RUNDUN_ENDPOINT_DISABLE_AFTER");
 }
+
+BOOST_AUTO_TEST_CASE(the_operator_webhook_and_its_secret_are_checked_and_the_secret_never_echoed) {
+  auto f = std::get<flags>(
+      parse({"--operator-webhook", "http://ops.internal:9000/notices", "--operator-webhook-secret",
+             "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}));
+  BOOST_TEST(*f.operator_webhook == "http://ops.internal:9000/notices");
+  BOOST_TEST(*f.operator_webhook_secret == "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  BOOST_TEST(!std::get<flags>(parse({})).operator_webhook);
+  BOOST_TEST(error_of({"--operator-webhook", "ftp://x"}).starts_with("--operator-webhook "));
+  auto bad = error_of({"--operator-webhook-secret", "whsec_notbase64!!sekrit"});
+  BOOST_TEST(bad.starts_with("--operator-webhook-secret must be whsec_"));
+  BOOST_TEST(bad.find("sekrit") == std::string::npos);
+}

@@ -9,11 +9,14 @@
 #include "tests/support/scripted_receiver.hpp"
 #include "tests/support/server_process.hpp"
 
+#include "net/webhook_verifier.hpp"
+
 #define BOOST_TEST_MODULE endpoint_disable
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <set>
 
 using namespace rundun::test;
 using namespace std::chrono_literals;
@@ -201,4 +204,60 @@ BOOST_AUTO_TEST_CASE(zero_never_disables) {
   BOOST_REQUIRE(eventually([&] { return status_of(events_of(api, run)[0]) == "failed"; }, 15s));
   BOOST_TEST(error_of(events_of(api, run)[0]).empty());
   BOOST_TEST(!disabled(api, url));
+}
+
+BOOST_AUTO_TEST_CASE(operator_notices_are_signed_kept_across_a_kill_and_sent_once) {
+  flaky_receiver customer;
+  auto url = customer.rx.url();
+  // The operator's endpoint refuses its first request, and accepts the others.
+  scripted_receiver op{[](const received&, std::size_t i) {
+    reply_plan plan;
+    plan.status = i == 0 ? 503 : 204;
+    return plan;
+  }};
+  temp_dir dir;
+  auto with_operator = flags("1s");
+  with_operator.insert(with_operator.end(), {"--operator-webhook", op.url()});
+  std::string secret, link;
+  {
+    server_process server{dir.str(), with_operator};
+    // No secret given: one is made, kept in the data dir, and printed once.
+    auto out = server.stdout_text();
+    auto at = out.find("rundund operator webhook secret: ");
+    BOOST_REQUIRE(at != std::string::npos);
+    secret = out.substr(at + 33, out.find('\n', at) - at - 33);
+    BOOST_REQUIRE(secret.starts_with("whsec_"));
+    auto api = server.api();
+    auto tid = api.make_template(json::parse(template_body));
+    link = make_run(api, tid, url).second;
+    BOOST_REQUIRE_EQUAL(http_call(server.port(), "POST", link + "/steps/open/answer", "{}").status,
+                        200);
+    // Disabled: its notice is made, and its first attempt refused. Then the process dies.
+    BOOST_REQUIRE(op.wait_for(1, 15s));
+    server.kill9();
+    BOOST_TEST(server.stderr_text().find(secret) == std::string::npos);
+  }
+  server_process server{dir.str(), with_operator};
+  BOOST_TEST(server.stdout_text().find("operator webhook secret") == std::string::npos);
+  // After the restart the notice is sent again, the same one, and accepted.
+  BOOST_REQUIRE(op.wait_for(2, 15s));
+  auto verifier = rundun::net::webhook_verifier::from_secret(secret);
+  BOOST_REQUIRE(verifier);
+  std::set<std::string> ids;
+  for (auto& r : op.requests()) {
+    BOOST_TEST(!verifier->verify(r.header("webhook-id"), r.header("webhook-timestamp"),
+                                 r.header("webhook-signature"), r.body,
+                                 std::chrono::system_clock::now()));
+    auto n = r.json().as_object();
+    BOOST_TEST(n.at("event").as_string() == "endpoint.disabled");
+    BOOST_TEST(!n.contains("run_id"));
+    BOOST_TEST(n.at("data").at("url").as_string() == url);
+    ids.insert(std::string(n.at("event_id").as_string()));
+  }
+  BOOST_TEST(ids.size() == 1u);
+  BOOST_TEST(eventually([&] {
+    auto m = parse_prometheus_text(http_call(server.port(), "GET", "/metrics").body);
+    return m.value("rundun_operator_notices_delivered_total") == 1;
+  }));
+  BOOST_TEST(server.stderr_text().find(secret) == std::string::npos);
 }
