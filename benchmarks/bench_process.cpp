@@ -21,12 +21,16 @@ http_client::http_client(std::uint16_t p) : port(p) {
   stream.connect({asio::ip::make_address("127.0.0.1"), port});
 }
 
-std::pair<int, std::string> http_client::call(http::verb verb, const std::string& target,
-                                              const std::string& body, const std::string& key) {
+std::pair<int, std::string>
+http_client::call(http::verb verb, const std::string& target, const std::string& body,
+                  const std::string& key,
+                  const std::vector<std::pair<std::string, std::string>>& headers) {
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1");
   if (!key.empty())
     req.set(http::field::authorization, "Bearer " + key);
+  for (auto& [name, value] : headers)
+    req.set(name, value);
   req.body() = body;
   req.prepare_payload();
   http::write(stream, req);

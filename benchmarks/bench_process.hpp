@@ -24,8 +24,11 @@ struct http_client {
 
   explicit http_client(std::uint16_t p);
   /// One request and its answer: the status and the body. Throws on a broken connection.
-  std::pair<int, std::string> call(boost::beast::http::verb verb, const std::string& target,
-                                   const std::string& body, const std::string& key = "");
+  /// `headers` are set besides Host and Authorization.
+  std::pair<int, std::string>
+  call(boost::beast::http::verb verb, const std::string& target, const std::string& body,
+       const std::string& key = "",
+       const std::vector<std::pair<std::string, std::string>>& headers = {});
 };
 
 /// A rundund child process; stopped with SIGTERM when destroyed.
