@@ -88,6 +88,10 @@ struct endpoint_actor_state {
   std::optional<time_point> disabled_at;
   /// A write that may disable the endpoint is on its way (disabled_atom comes back).
   bool disabling = false;
+  /// The store's `failing_since` as last read after a failed attempt: until it is
+  /// `endpoint_disable_after` old, the next failures need not read it again (a 2xx since
+  /// only moves it later).
+  std::optional<time_point> failing_since_seen;
   /// The store's commit mark when the last page-in had read its page: an order whose event
   /// was committed later cannot have been paged in, so it needs no look at the store.
   std::uint64_t paged_through_commit = 0;

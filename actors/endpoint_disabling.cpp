@@ -40,11 +40,16 @@ void disable_if_failing_too_long(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
   if (st.disabled_at || st.disabling || ctx.endpoint_disable_after.count() <= 0)
     return;
+  auto at = now();
+  // A dead endpoint fails every attempt: its figures are read only once the run of
+  // failures seen last may have lasted long enough.
+  if (st.failing_since_seen && at - *st.failing_since_seen < ctx.endpoint_disable_after)
+    return;
   auto figures = ctx.store->endpoint_figures(st.key);
   if (!figures || !*figures || !(*figures)->failing_since)
     return;
-  auto at = now();
   auto since = *(*figures)->failing_since;
+  st.failing_since_seen = since;
   if (at - since < ctx.endpoint_disable_after)
     return;
   // The write decides again, on the figures it commits with (a 2xx or a recovery may come
