@@ -178,7 +178,8 @@ std::vector<delivery_job> delivery_queue::remove_if(Pick pick) {
 }
 
 std::vector<delivery_job> delivery_queue::remove_run(const run_id& run) {
-  return remove_if([&](const entry& e) { return e.job.run == run; });
+  // A held job's event is not durable yet: it is failed at its commit (on_deliver).
+  return remove_if([&](const entry& e) { return e.job.run == run && !e.held; });
 }
 
 std::vector<delivery_job>

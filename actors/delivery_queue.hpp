@@ -98,7 +98,8 @@ public:
   /// The job `id`, or nullptr.
   delivery_job* find(const event_id& id);
 
-  /// Removes every job of `run` that is not in flight (after a `410 Gone`) and returns them.
+  /// Removes every job of `run` that is neither in flight nor held (after a `410 Gone`) and
+  /// returns them.
   std::vector<delivery_job> remove_run(const run_id& run);
 
   /// Removes every job that is neither in flight nor held (its event not yet durable), nor

@@ -112,6 +112,23 @@ BOOST_AUTO_TEST_CASE(removing_a_run_keeps_its_attempt_in_flight) {
   BOOST_TEST(q.size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(removing_a_run_or_the_waiting_jobs_keeps_a_job_held_for_its_commit) {
+  delivery_queue q{16, 100};
+  BOOST_REQUIRE(q.add_held(job("h1", "r", 1)));
+  q.add(job("w1", "r", 2));
+  q.add(job("w2", "other", 3));
+  auto removed = q.remove_run({"r"});
+  BOOST_REQUIRE(removed.size() == 1u);
+  BOOST_TEST(removed[0].id.value == "w1");
+  BOOST_TEST(q.held({"h1"}));
+  auto waiting = q.remove_waiting([](const delivery_job&) { return false; });
+  BOOST_REQUIRE(waiting.size() == 1u);
+  BOOST_TEST(waiting[0].id.value == "w2");
+  BOOST_TEST(q.size() == 1u);
+  BOOST_REQUIRE(q.add(job("s1", "s", 4)));
+  BOOST_TEST(q.remove_waiting([](const delivery_job& j) { return j.id.value == "s1"; }).empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_redelivery_does_not_wait_for_first_attempt_order) {
   delivery_queue q{16, 100};
   q.add(job("e1", "r", 1));
