@@ -152,6 +152,8 @@ void engine::impl::start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
   system->await_actors_before_shutdown(false);
   auto made = make_context(std::move(tls), std::move(resolver), std::move(proxy));
   std::shared_ptr<const engine_context> shared = made;
+  // Before any actor that writes: the store reads these settings on its writer thread.
+  start_notices(shared);
   made->run_directory = system->spawn(run_directory, shared);
   made->delivery_directory = system->spawn(delivery_directory, shared);
   made->expiry_scheduler = system->spawn(expiry_scheduler, shared);
@@ -160,25 +162,25 @@ void engine::impl::start_actors(std::shared_ptr<boost::asio::ssl::context> tls,
       system->spawn(rundun::retention, shared,
                     retention_settings{opts.retention, retention_check_interval(opts.retention)});
   ctx = std::move(made);
-  start_notices();
 }
 
-void engine::impl::start_notices() {
+void engine::impl::start_notices(const std::shared_ptr<const engine_context>& shared) {
   auto hook = opts.operator_webhook ? net::parse_url(*opts.operator_webhook)
                                     : net::result<net::url>{net::errc::url_malformed};
   // Made always, for /metrics and the log; kept in the store for a notifier only.
   if (hook) {
     auto key = net::parse_secret(opts.operator_webhook_secret.value_or(""));
-    notifier = system->spawn(operator_notifier, std::shared_ptr<const engine_context>{ctx},
-                             operator_webhook{*hook, key.value_or("")});
+    notifier = system->spawn(operator_notifier, shared, operator_webhook{*hook, key.value_or("")});
   }
   store->set_notices({true, hook.has_value(), hook ? net::endpoint_key(*hook) : std::string()});
   store->set_notice_observer([this, handle = notifier](std::vector<operator_notice> made) {
     for (auto& n : made) {
       counters.notices_made[static_cast<int>(n.type) - 1].fetch_add(1, std::memory_order_relaxed);
-      log::warn(
-          "operator notice",
-          {{"notice", std::string(to_string(n.type))}, {"endpoint", n.url}, {"event_id", n.id}});
+      // The host only, as every delivery log line: a webhook URL's path may hold a token.
+      auto url = net::parse_url(n.url);
+      log::warn("operator notice", {{"notice", std::string(to_string(n.type))},
+                                    {"endpoint", url ? url->host : std::string("?")},
+                                    {"event_id", n.id}});
       if (opts.on_notice)
         opts.on_notice(n);
     }

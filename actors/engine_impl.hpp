@@ -84,7 +84,7 @@ struct engine::impl {
   /// Has the store make the operator's notices (counted, logged and given to the observer),
   /// and with an operator webhook keep them for the notifier actor that it starts
   /// (operator_notifier.hpp).
-  void start_notices();
+  void start_notices(const std::shared_ptr<const engine_context>& shared);
 
   /// The context every actor shares, made from `opts` and the engine's own parts.
   std::shared_ptr<engine_context> make_context(std::shared_ptr<boost::asio::ssl::context> tls,

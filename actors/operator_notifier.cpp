@@ -3,6 +3,8 @@
 #include "actors/messages.hpp"
 #include "net/envelope.hpp"
 #include "net/log.hpp"
+#include "net/retry_after.hpp"
+#include "net/retry_policy.hpp"
 #include "persistence/store.hpp"
 
 #include <caf/all.hpp>
@@ -18,8 +20,15 @@ using self_ptr = caf::stateful_actor<operator_notifier_state>*;
 constexpr std::size_t notices_per_read = 64;
 constexpr std::size_t max_in_flight = 4;
 
-/// Sends one attempt of `n`; its result comes back as (attempt_atom, seq, ok, error).
-void send(self_ptr self, operator_notice n) {
+/// The first and the longest wait before a result whose write failed is written again.
+constexpr std::chrono::milliseconds min_rewrite_backoff{100};
+constexpr std::chrono::milliseconds max_rewrite_backoff{5'000};
+/// How long to wait before reading the table again when it could not be read.
+constexpr std::chrono::seconds read_retry{1};
+
+/// Sends one attempt of `n`. Its result is judged on the io thread that ends it, as an
+/// event's is (429 and 503 with Retry-After included), and comes back as attempt_atom.
+void send(self_ptr self, const engine_context& ctx, operator_notice n) {
   auto& st = self->state;
   auto created = format_rfc3339(n.created_at);
   auto body = std::make_shared<const std::string>(
@@ -30,36 +39,48 @@ void send(self_ptr self, operator_notice n) {
   net::outgoing_request req{body, n.id, timestamp, st.signer->sign(n.id, timestamp, *body)};
   auto handle = caf::actor_cast<caf::actor>(self);
   auto seq = n.seq;
+  auto failures = n.attempts + 1;
   st.in_flight.emplace(seq, std::move(n));
-  st.client->post(std::move(req), [handle, seq](net::attempt_response r) {
-    bool ok = !r.error.empty() ? false : r.status && *r.status >= 200 && *r.status < 300;
-    auto why = !r.error.empty() ? r.error
-               : r.status       ? "http status " + std::to_string(*r.status)
-                                : std::string("no response");
-    caf::anon_send(handle, attempt_atom::value, seq, ok, ok ? std::string() : why);
-  });
+  st.client->post(
+      std::move(req), [handle, seq, failures, schedule = ctx.schedule](net::attempt_response r) {
+        net::attempt_outcome outcome;
+        if (r.error.empty()) {
+          outcome.status = r.status;
+          if (r.retry_after)
+            outcome.retry_after =
+                net::parse_retry_after(*r.retry_after, std::chrono::system_clock::now());
+        }
+        auto decision = net::decide_retry(schedule, failures, outcome, 0.0);
+        auto why = !r.error.empty() ? r.error
+                   : r.status       ? "http status " + std::to_string(*r.status)
+                                    : std::string("no response");
+        caf::anon_send(handle, attempt_atom::value, seq, static_cast<std::uint8_t>(decision.what),
+                       static_cast<std::int64_t>(decision.delay.count()),
+                       decision.what == net::verdict::delivered ? std::string() : why);
+      });
 }
 
-/// Starts what is due, and arms the timer for the next one.
+/// Starts what is due while there is room, and arms the timer for the next one that is not
+/// due yet (one that waits for room goes at the next wake, after a result is stored).
 void pump(self_ptr self, const engine_context& ctx) {
   auto& st = self->state;
   auto notices = ctx.store->pending_notices(notices_per_read);
   if (!notices) {
     log::error("the operator's notices could not be read", {{"reason", notices.error().message()}});
-    self->delayed_send(self, std::chrono::seconds{1}, tick_atom::value);
+    self->delayed_send(self, read_retry, tick_atom::value);
     return;
   }
   auto t = now();
   std::optional<time_point> next;
   for (auto& n : *notices) {
-    if (st.in_flight.count(n.seq))
+    if (st.in_flight.count(n.seq) || st.settling.count(n.seq))
       continue;
-    if (n.due <= t && st.in_flight.size() < max_in_flight) {
-      send(self, std::move(n));
-      continue;
+    if (n.due > t) {
+      if (!next || n.due < *next)
+        next = n.due;
+    } else if (st.in_flight.size() < max_in_flight) {
+      send(self, ctx, std::move(n));
     }
-    if (!next || n.due < *next)
-      next = std::max(n.due, t);
   }
   if (next && (!st.armed_for || *st.armed_for > *next || *st.armed_for <= t)) {
     st.armed_for = next;
@@ -67,43 +88,71 @@ void pump(self_ptr self, const engine_context& ctx) {
   }
 }
 
-/// Stores what an attempt came to: delivered (removed), failed for good (removed, and
-/// logged), or its next attempt on the schedule.
-void settle(self_ptr self, const engine_context& ctx, std::uint64_t seq, bool ok,
-            const std::string& error) {
+/// Queues the write of the result that `settling` holds for `seq`; stored_atom comes back.
+void write_result(self_ptr self, const engine_context& ctx, std::uint64_t seq) {
+  auto& r = self->state.settling.at(seq);
+  ctx.store->write([before = r.before, after = r.after](
+                       persistence::write_batch& b) { return b.put_notice(before, after); },
+                   [handle = caf::actor_cast<caf::actor>(self), seq](boost::system::error_code ec) {
+                     caf::anon_send(handle, stored_atom::value, seq, !ec);
+                   });
+}
+
+/// What an attempt came to: delivered (removed), failed for good (removed, and logged), or
+/// its next attempt; kept in `settling` until its write is durable.
+void settle(self_ptr self, const engine_context& ctx, std::uint64_t seq, net::verdict what,
+            std::chrono::milliseconds delay, const std::string& error) {
   auto& st = self->state;
   auto it = st.in_flight.find(seq);
   if (it == st.in_flight.end())
     return;
-  auto n = std::move(it->second);
+  auto before = std::move(it->second);
   st.in_flight.erase(it);
-  ++n.attempts;
-  std::optional<operator_notice> keep;
   auto& c = *ctx.counters;
-  if (ok) {
+  std::optional<operator_notice> after;
+  auto kind = std::string(to_string(before.type));
+  switch (what) {
+  case net::verdict::delivered:
     c.notices_delivered.fetch_add(1, std::memory_order_relaxed);
-  } else if (n.attempts >= ctx.schedule.max_attempts()) {
+    break;
+  case net::verdict::failed:
+  case net::verdict::gone:
     c.notices_failed.fetch_add(1, std::memory_order_relaxed);
     log::error("an operator notice failed after its last attempt",
-               {{"notice", std::string(to_string(n.type))}, {"event_id", n.id}, {"reason", error}});
-  } else {
-    log::info("an operator notice attempt failed", {{"notice", std::string(to_string(n.type))},
-                                                    {"event_id", n.id},
-                                                    {"attempt", std::to_string(n.attempts)},
-                                                    {"reason", error}});
-    n.due = now() + ctx.schedule.delays[static_cast<std::size_t>(n.attempts - 1)];
-    keep = std::move(n);
+               {{"notice", kind}, {"event_id", before.id}, {"reason", error}});
+    break;
+  case net::verdict::retry:
+    log::info("an operator notice attempt failed",
+              {{"notice", kind},
+               {"event_id", before.id},
+               {"attempt", std::to_string(before.attempts + 1)},
+               {"reason", error}});
+    after = before;
+    ++after->attempts;
+    after->due = now() + delay;
+    break;
   }
-  auto handle = caf::actor_cast<caf::actor>(self);
-  ctx.store->write(
-      [seq, keep = std::move(keep)](persistence::write_batch& b) {
-        return b.put_notice(seq, keep);
-      },
-      [handle](boost::system::error_code ec) {
-        if (ec)
-          log::error("an operator notice's result could not be stored", {{"reason", ec.message()}});
-        caf::anon_send(handle, wake_atom::value);
-      });
+  st.settling.insert_or_assign(
+      seq, operator_notifier_state::settling_result{std::move(before), std::move(after), {}});
+  write_result(self, ctx, seq);
+}
+
+/// A result's write is durable (the notice may go again, or is gone), or it failed: then it
+/// is written again after a backoff, and the notice waits.
+void on_stored(self_ptr self, const engine_context& ctx, std::uint64_t seq, bool ok) {
+  auto& st = self->state;
+  auto it = st.settling.find(seq);
+  if (it == st.settling.end())
+    return;
+  if (ok) {
+    st.settling.erase(it);
+    return pump(self, ctx);
+  }
+  auto& b = it->second.backoff;
+  b = b.count() == 0 ? min_rewrite_backoff : std::min(b * 2, max_rewrite_backoff);
+  log::error("an operator notice's result could not be stored; it is written again",
+             {{"event_id", it->second.before.id}});
+  self->delayed_send(self, b, rewrite_atom::value, seq);
 }
 
 } // namespace
@@ -129,8 +178,15 @@ caf::behavior operator_notifier(self_ptr self, std::shared_ptr<const engine_cont
         self->state.armed_for.reset();
         pump(self, *ctx);
       },
-      [=](attempt_atom, std::uint64_t seq, bool ok, const std::string& error) {
-        settle(self, *ctx, seq, ok, error);
+      [=](attempt_atom, std::uint64_t seq, std::uint8_t what, std::int64_t delay_ms,
+          const std::string& error) {
+        settle(self, *ctx, seq, static_cast<net::verdict>(what),
+               std::chrono::milliseconds{delay_ms}, error);
+      },
+      [=](stored_atom, std::uint64_t seq, bool ok) { on_stored(self, *ctx, seq, ok); },
+      [=](rewrite_atom, std::uint64_t seq) {
+        if (self->state.settling.count(seq))
+          write_result(self, *ctx, seq);
       },
   };
 }

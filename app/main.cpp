@@ -16,11 +16,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 #include <variant>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -37,37 +39,49 @@ constexpr const char* api_key_file = "api-key.sha256";
 constexpr const char* operator_secret_file = "operator-webhook.secret";
 
 /// The operator webhook's secret: from --operator-webhook-secret, or the one kept in the
-/// data dir, or a new one that is kept there (mode 0600) and printed once. None without an
-/// operator webhook, and none when the file cannot be written.
-std::optional<std::string> resolve_operator_secret(const app::flags& f) {
+/// data dir, or a new one that is kept there and printed once. The file is made with mode
+/// 0600 before the secret is in it (not following a link), and synced with its directory
+/// before the secret is printed. A file that holds no valid secret is an error, not
+/// replaced: a new secret would fail every operator's verification without a word.
+std::variant<std::string, std::string> resolve_operator_secret(const app::flags& f) {
+  using secret_or_error = std::variant<std::string, std::string>;
+  auto error = [](std::string why) {
+    return secret_or_error{std::in_place_index<1>, std::move(why)};
+  };
   if (f.operator_webhook_secret)
-    return f.operator_webhook_secret;
+    return secret_or_error{std::in_place_index<0>, *f.operator_webhook_secret};
   auto dir = std::filesystem::path(f.data_dir);
   auto path = dir / operator_secret_file;
-  if (std::ifstream in{path}; in) {
+  if (std::filesystem::exists(path)) {
+    std::ifstream in{path};
     std::string secret;
     in >> secret;
-    if (net::parse_secret(secret))
-      return secret;
+    if (!net::parse_secret(secret))
+      return error(path.string() + " holds no whsec_ secret: restore it from a backup, or give "
+                                   "--operator-webhook-secret");
+    return secret_or_error{std::in_place_index<0>, secret};
   }
-  auto secret = net::make_secret();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    // Created 0600 before the secret is written into it.
-    std::ofstream create{tmp, std::ios::trunc};
+  auto secret = net::make_secret() + "\n";
+  auto tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0)
+    ::close(fd);
+  if (ok)
+    ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ok = ok && ::fsync(d) == 0;
+    ::close(d);
   }
-  ::chmod(tmp.c_str(), 0600);
-  std::ofstream out{tmp, std::ios::trunc};
-  out << secret << '\n';
-  out.close();
-  std::filesystem::rename(tmp, path, ec);
-  if (!out || ec)
-    return std::nullopt;
+  if (!ok)
+    return error("cannot write the operator webhook secret file in " + dir.string());
+  secret.pop_back();
   std::cout << "rundund operator webhook secret: " << secret << std::endl;
-  return secret;
+  return secret_or_error{std::in_place_index<0>, secret};
 }
 
 /// The API key's hash: from --api-key, or the one kept in the data dir, or a new key that is
@@ -349,12 +363,12 @@ int main(int argc, char** argv) {
   auto stop_signals = block_stop_signals();
   auto opts = engine_options_from(f);
   if (f.operator_webhook) {
-    opts.operator_webhook_secret = resolve_operator_secret(f);
-    if (!opts.operator_webhook_secret) {
-      std::cerr << "rundund: cannot write the operator webhook secret file in " << f.data_dir
-                << "\n";
+    auto secret = resolve_operator_secret(f);
+    if (secret.index() == 1) {
+      std::cerr << "rundund: " << std::get<1>(secret) << "\n";
       return exit_failure;
     }
+    opts.operator_webhook_secret = std::get<0>(std::move(secret));
   }
   auto eng = engine::open(std::move(opts));
   if (!eng) {

@@ -259,9 +259,10 @@ boost::system::error_code change_event(lmdb::txn& t, const endpoint_index::table
   // after a removal is none left (retention removed the last run that had one). A disabled
   // endpoint keeps its figures, and so stays disabled (and listed) until it is recovered.
   bool none_left = !after && s.pending + s.delivered + s.failed == 0 && !s.disabled_at;
-  if (none_left)
+  if (none_left) {
+    figures.keep_owed(e.endpoint, std::move(s.owed));
     (*cached)->reset();
-  else
+  } else
     **cached = s;
   return {};
 }

@@ -62,6 +62,12 @@ public:
   /// Writes every changed endpoint's figures and index entry; empties the cache. The notices
   /// the changes owe are kept for `take_owed`.
   boost::system::error_code flush(lmdb::txn& t, const endpoint_index::tables& db);
+  /// Keeps notices that `endpoint`'s figures owed before they were reset (its last event was
+  /// removed in this transaction), for `take_owed`.
+  void keep_owed(std::string_view endpoint, std::vector<owed_notice>&& owed) {
+    for (auto& n : owed)
+      owed_.emplace_back(std::string(endpoint), std::move(n));
+  }
   /// The notices owed by the figures flushed so far, by endpoint key, in the order owed.
   std::vector<std::pair<std::string, owed_notice>> take_owed() { return std::move(owed_); }
 

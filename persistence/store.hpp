@@ -120,7 +120,8 @@ public:
   /// The record of an `Idempotency-Key` (see idempotency_record.hpp), expired or not: the
   /// caller compares its `created_at` with the time it goes by.
   result<std::optional<idempotency_record>> find_idempotency_key(std::string_view key) const;
-  /// Up to `limit` operator notices still to deliver, oldest first (operator_notice.hpp).
+  /// Up to `limit` operator notices still to deliver, the earliest due first
+  /// (operator_notice.hpp).
   result<std::vector<operator_notice>> pending_notices(std::size_t limit) const;
   /// When the oldest stored key was stored; none when there is none.
   result<std::optional<time_point>> oldest_idempotency_key() const;

@@ -111,9 +111,10 @@ public:
   /// `removed`.
   boost::system::error_code expire_idempotency_keys(time_point before, std::size_t limit,
                                                     std::size_t& removed);
-  /// Keeps an operator notice with its next attempt (`n.attempts`, `n.due`), or with none
-  /// removes it: delivered, or failed after its last attempt.
-  boost::system::error_code put_notice(std::uint64_t seq, const std::optional<operator_notice>& n);
+  /// Moves an operator notice from `before` (as stored) to its next attempt (`after`, with its
+  /// `attempts` and `due`), or with none removes it: delivered, or failed for good.
+  boost::system::error_code put_notice(const operator_notice& before,
+                                       const std::optional<operator_notice>& after);
   boost::system::error_code put_meta(std::string_view key, std::string_view value);
 
 private:

@@ -105,3 +105,22 @@ BOOST_AUTO_TEST_CASE(the_data_dir_and_its_files_are_private) {
   BOOST_TEST(mode(data / "lock.mdb") == 0600u);
   BOOST_TEST(mode(data / "api-key.sha256") == 0600u);
 }
+
+BOOST_AUTO_TEST_CASE(an_operator_secret_file_without_a_secret_stops_the_start_rather_than_rotate) {
+  temp_dir dir;
+  {
+    // Generated once, mode 0600, and printed once.
+    server_process first{dir.str(), {"--operator-webhook", "http://127.0.0.1:9/notices"}};
+    BOOST_TEST(first.stdout_text().find("rundund operator webhook secret: whsec_") !=
+               std::string::npos);
+    struct stat st {};
+    BOOST_REQUIRE(::stat((dir.path() / "operator-webhook.secret").c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0600);
+  }
+  std::ofstream{dir.path() / "operator-webhook.secret", std::ios::trunc} << "garbage\n";
+  auto r = run_rundund({"--data-dir", dir.str(), "--listen", "127.0.0.1:0", "--operator-webhook",
+                        "http://127.0.0.1:9/notices"});
+  BOOST_TEST(r.exit_code == 1);
+  BOOST_TEST(r.err.find("holds no whsec_ secret") != std::string::npos);
+  BOOST_TEST(r.out.find("operator webhook secret:") == std::string::npos);
+}
