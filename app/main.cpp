@@ -38,11 +38,31 @@ constexpr int exit_failure = 1;
 constexpr const char* api_key_file = "api-key.sha256";
 constexpr const char* operator_secret_file = "operator-webhook.secret";
 
+/// Writes `text` to `path` whole or not at all: into a file made with mode 0600 (not
+/// following a link), synced, renamed over `path`, and its directory synced. For the API
+/// key's hash and the operator webhook's secret.
+bool write_private_file(const std::filesystem::path& path, const std::string& text) {
+  auto tmp = path.string() + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
+            ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  if (fd >= 0)
+    ::close(fd);
+  if (ok)
+    ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ok = ok && ::fsync(d) == 0;
+    ::close(d);
+  }
+  return ok;
+}
+
 /// The operator webhook's secret: from --operator-webhook-secret, or the one kept in the
-/// data dir, or a new one that is kept there and printed once. The file is made with mode
-/// 0600 before the secret is in it (not following a link), and synced with its directory
-/// before the secret is printed. A file that holds no valid secret is an error, not
-/// replaced: a new secret would fail every operator's verification without a word.
+/// data dir, or a new one that is kept there (write_private_file) and printed once. A file that
+/// holds no valid secret is an error, not replaced: a new secret would fail every operator's
+/// verification without a word.
 std::variant<std::string, std::string> resolve_operator_secret(const app::flags& f) {
   using secret_or_error = std::variant<std::string, std::string>;
   auto error = [](std::string why) {
@@ -63,23 +83,10 @@ std::variant<std::string, std::string> resolve_operator_secret(const app::flags&
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  auto secret = net::make_secret() + "\n";
-  auto tmp = path.string() + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 &&
-            ::write(fd, secret.data(), secret.size()) == static_cast<ssize_t>(secret.size()) &&
-            ::fsync(fd) == 0;
-  if (fd >= 0)
-    ::close(fd);
-  if (ok)
-    ok = ::rename(tmp.c_str(), path.c_str()) == 0;
-  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-    ok = ok && ::fsync(d) == 0;
-    ::close(d);
-  }
+  auto secret = net::make_secret();
+  bool ok = write_private_file(path, secret + "\n");
   if (!ok)
     return error("cannot write the operator webhook secret file in " + dir.string());
-  secret.pop_back();
   std::cout << "rundund operator webhook secret: " << secret << std::endl;
   return secret_or_error{std::in_place_index<0>, secret};
 }
@@ -98,18 +105,8 @@ std::optional<std::string> resolve_api_key(const app::flags& f) {
   }
   auto key = api::make_api_key();
   auto hash = api::hash_api_key(key);
-  {
-    auto tmp = path;
-    tmp += ".tmp";
-    std::ofstream out{tmp, std::ios::trunc};
-    out << hash << '\n';
-    out.close();
-    ::chmod(tmp.c_str(), 0600);
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (!out || ec)
-      return std::nullopt;
-  }
+  if (!write_private_file(path, hash + "\n"))
+    return std::nullopt;
   std::cout << "rundund api key: " << key << std::endl;
   return hash;
 }

@@ -21,21 +21,6 @@ constexpr std::size_t expiry_time_bytes = 8;
 
 } // namespace
 
-result<std::optional<idempotency_record>> store::find_idempotency_key(std::string_view key) const {
-  auto t = lmdb::txn::begin_read(env_);
-  if (!t)
-    return t.error();
-  auto value = t->get(db_.idempotency, key);
-  if (!value)
-    return value.error();
-  if (!*value)
-    return std::optional<idempotency_record>{};
-  auto r = decode_idempotency(key, **value);
-  if (!r)
-    return make_error_code(errc::corrupted);
-  return std::optional<idempotency_record>{std::move(*r)};
-}
-
 result<std::optional<time_point>> store::oldest_idempotency_key() const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)

@@ -131,6 +131,12 @@ result<std::optional<template_record>> store::find_template(const template_id& i
   return read_record<template_record>(db_.templates, id.value, decode_template);
 }
 
+result<std::optional<idempotency_record>> store::find_idempotency_key(std::string_view key) const {
+  return read_record<idempotency_record>(db_.idempotency, key, [key](std::string_view value) {
+    return decode_idempotency(key, value);
+  });
+}
+
 result<std::optional<run_record>> store::find_run(const run_id& id) const {
   auto t = lmdb::txn::begin_read(env_);
   if (!t)
